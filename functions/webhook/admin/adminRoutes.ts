@@ -1,0 +1,88 @@
+import type { Request, Response } from '@google-cloud/functions-framework';
+import type { AgentClient } from '../../../shared/agent/agentClient.js';
+import { constantTimeEqual } from '../../../shared/auth/constantTimeEqual.js';
+import type { Logger } from '../../../shared/log/logger.js';
+import { maskUserId } from '../../../shared/log/maskUserId.js';
+import type { SessionRecord, SessionStore } from '../../../shared/store/sessionStore.js';
+
+export interface AdminDeps {
+  adminToken: string;
+  sessions: SessionStore;
+  /** When set, deleting a session also deletes it in Agent Engine. */
+  agent?: Pick<AgentClient, 'deleteSession'>;
+  log: Logger;
+}
+
+const MAX_PAGE = 100;
+
+/** `GET /whatsapp/sessions`, `GET|DELETE /whatsapp/sessions/{phone or BSUID}`, behind a bearer token. */
+export function createAdminRoutes(deps: AdminDeps) {
+  const { sessions, log } = deps;
+
+  return async (req: Request, res: Response): Promise<void> => {
+    const token = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '')?.[1];
+    if (!constantTimeEqual(token, deps.adminToken)) {
+      log.warn({ path: req.path }, 'admin request refused: bad or missing token');
+      res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' });
+      return;
+    }
+    const id = /^\/whatsapp\/sessions\/([^/]+)\/?$/.exec(req.path)?.[1];
+
+    if (id === undefined && req.method === 'GET') {
+      const limit = Number(req.query.limit ?? 50);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+        res.status(400).json({ error: `limit must be an integer from 1 to ${MAX_PAGE}` });
+        return;
+      }
+      const pageToken = typeof req.query.pageToken === 'string' ? req.query.pageToken : undefined;
+      const page = await sessions.list({ limit, ...(pageToken ? { pageToken } : {}) });
+      res.status(200).json({ sessions: page.sessions.map(toJson), nextPageToken: page.nextPageToken ?? null });
+      return;
+    }
+    if (id === undefined) {
+      res.status(405).set('Allow', 'GET').json({ error: 'method not allowed' });
+      return;
+    }
+
+    const session = await findSession(decodeURIComponent(id));
+    if (req.method === 'GET') {
+      if (session) res.status(200).json(toJson(session));
+      else res.status(404).json({ error: 'no session for this user' });
+      return;
+    }
+    if (req.method === 'DELETE') {
+      if (!session || !(await sessions.delete(session.userId))) {
+        res.status(404).json({ error: 'no session for this user' });
+        return;
+      }
+      if (deps.agent) {
+        await deps.agent.deleteSession(session.userId, session.agentSessionId).catch((error: unknown) => {
+          log.warn({ err: error, user: maskUserId(session.userId) }, 'Agent Engine session not deleted; it will expire');
+        });
+      }
+      log.info({ user: maskUserId(session.userId) }, 'session reset by an operator');
+      res.status(204).end();
+      return;
+    }
+    res.status(405).set('Allow', 'GET, DELETE').json({ error: 'method not allowed' });
+  };
+
+  /** `{phone}` may be `+5491155550001`, `5491155550001` or a BSUID. */
+  async function findSession(id: string): Promise<SessionRecord | undefined> {
+    const normalised = /^\+?\d+$/.test(id) ? id.replace(/^\+/, '') : id;
+    return (await sessions.get(normalised)) ?? (await sessions.findByPhone(normalised));
+  }
+}
+
+function toJson(session: SessionRecord) {
+  return {
+    userId: session.userId,
+    phone: session.phone ?? null,
+    profileName: session.profileName ?? null,
+    agentSessionId: session.agentSessionId,
+    createdAt: session.createdAt.toISOString(),
+    lastMessageAt: session.lastMessageAt.toISOString(),
+    expiresAt: session.expiresAt.toISOString(),
+    messageCount: session.messageCount,
+  };
+}

@@ -1,0 +1,139 @@
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { constantTimeEqual } from '../../shared/auth/constantTimeEqual.js';
+import type { WebhookConfig } from '../../shared/config/config.js';
+import { traceFields, type Logger } from '../../shared/log/logger.js';
+import { maskUserId } from '../../shared/log/maskUserId.js';
+import type { InboundPublisher } from '../../shared/queue/inboundPublisher.js';
+import type { ParsedWebhook } from '../../shared/whatsapp/parseWebhookBody.js';
+import { InvalidWebhookError, parseWebhookBody } from '../../shared/whatsapp/parseWebhookBody.js';
+import { isValidSignature } from '../../shared/whatsapp/signature.js';
+
+export type HttpHandler = (req: Request, res: Response) => Promise<void>;
+
+/** Meta batches up to 1000 updates per POST (≤ 3 MB); leave room above that. */
+export const MAX_WEBHOOK_BYTES = 4 * 1024 * 1024;
+
+export interface WebhookDeps {
+  publisher: InboundPublisher;
+  log: Logger;
+  /** The admin routes, loaded on first use so their Firestore and aiplatform code stays off the message path. */
+  adminRoutes?: () => Promise<HttpHandler>;
+}
+
+/** The `webhook` entry: Meta's handshake, signed callbacks → Pub/Sub, health, and the admin routes. */
+export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): HttpHandler {
+  const { log } = deps;
+  if (!config.WHATSAPP_APP_SECRET) {
+    log.warn('WEBHOOK SIGNATURES ARE NOT CHECKED: ALLOW_UNSIGNED_WEBHOOKS=true (local emulation only)');
+  }
+
+  return async (req, res) => {
+    const path = req.path.replace(/\/+$/, '') || '/';
+    if (path === '/healthz') {
+      res.status(200).type('text/plain').send('ok');
+      return;
+    }
+    if (path === '/whatsapp/sessions' || path.startsWith('/whatsapp/sessions/')) {
+      if (!config.ADMIN_API_TOKEN || !deps.adminRoutes) {
+        res.status(404).send('Not Found');
+        return;
+      }
+      await (await deps.adminRoutes())(req, res);
+      return;
+    }
+    if (path !== '/' && path !== '/webhook') {
+      res.status(404).send('Not Found');
+      return;
+    }
+    if (req.method === 'GET') return verifySubscription(req, res);
+    if (req.method === 'POST') return receive(req, res);
+    res.status(405).set('Allow', 'GET, POST').send('Method Not Allowed');
+  };
+
+  function verifySubscription(req: Request, res: Response): void {
+    const mode = req.query['hub.mode'];
+    const token = req.query['hub.verify_token'];
+    const challenge = req.query['hub.challenge'];
+    if (
+      mode === 'subscribe' &&
+      typeof challenge === 'string' &&
+      typeof token === 'string' &&
+      constantTimeEqual(token, config.WHATSAPP_VERIFY_TOKEN)
+    ) {
+      log.info('webhook subscription verified');
+      res.status(200).type('text/plain').send(challenge);
+      return;
+    }
+    log.warn({ mode }, 'webhook verification refused');
+    res.status(403).send('Forbidden');
+  }
+
+  async function receive(req: Request, res: Response): Promise<void> {
+    const requestLog = log.child(traceFields(req.headers, config.GOOGLE_CLOUD_PROJECT));
+    const raw = req.rawBody;
+    if (raw && raw.length > MAX_WEBHOOK_BYTES) {
+      res.status(413).send('Payload Too Large');
+      return;
+    }
+    if (!req.is('application/json') || !raw) {
+      res.status(415).send('Unsupported Media Type: expected application/json');
+      return;
+    }
+    if (config.WHATSAPP_APP_SECRET) {
+      const signature = req.get('x-hub-signature-256');
+      if (!isValidSignature(raw, signature, config.WHATSAPP_APP_SECRET)) {
+        requestLog.warn({ hasSignature: Boolean(signature), bytes: raw.length }, 'webhook signature rejected');
+        res.status(401).send('Unauthorized');
+        return;
+      }
+    }
+    let parsed: ParsedWebhook;
+    try {
+      parsed = parseWebhookBody(req.body);
+    } catch (error) {
+      if (!(error instanceof InvalidWebhookError)) throw error;
+      requestLog.warn({ reason: error.message }, 'webhook body rejected');
+      res.status(400).send('Bad Request: not a WhatsApp webhook');
+      return;
+    }
+    logNonMessages(parsed, requestLog);
+
+    try {
+      await Promise.all(
+        parsed.messages.map(async (message) => {
+          const messageId = await deps.publisher.publish(message);
+          requestLog.info(
+            { wamid: message.wamid, user: maskUserId(message.userId), type: message.content.kind, messageId },
+            'inbound message queued',
+          );
+        }),
+      );
+    } catch (error) {
+      requestLog.error({ err: error, messages: parsed.messages.length }, 'publish to Pub/Sub failed: Meta will retry');
+      res.status(503).send('Service Unavailable');
+      return;
+    }
+    res.status(200).type('text/plain').send('EVENT_RECEIVED');
+  }
+}
+
+function logNonMessages(parsed: ParsedWebhook, log: Logger): void {
+  for (const status of parsed.statuses) {
+    const fields = { wamid: status.wamid, user: maskUserId(status.recipientId), status: status.status };
+    if (status.status === 'failed') {
+      const error = status.errors[0];
+      log.error(
+        { ...fields, graphErrorCode: error?.code, reason: error?.details ?? error?.title },
+        'outbound message failed to deliver',
+      );
+    } else {
+      log.debug(fields, 'outbound message status');
+    }
+  }
+  for (const error of parsed.errors) {
+    log.error({ graphErrorCode: error.code, reason: error.details ?? error.title }, 'webhook reported an error');
+  }
+  for (const item of parsed.ignored) {
+    log.info({ wamid: item.wamid, reason: item.reason }, 'webhook item ignored');
+  }
+}

@@ -1,0 +1,33 @@
+import { Firestore } from '@google-cloud/firestore';
+import { createVertexAgentClient } from '../../shared/agent/vertexAgentClient.js';
+import type { WorkerConfig } from '../../shared/config/config.js';
+import type { WorkerDeps } from '../../shared/core/processDelivery.js';
+import type { Logger } from '../../shared/log/logger.js';
+import { createFirestoreInboundLedger } from '../../shared/store/firestoreInboundLedger.js';
+import { createFirestoreRateLimiter } from '../../shared/store/firestoreRateLimiter.js';
+import { createFirestoreSessionStore } from '../../shared/store/firestoreSessionStore.js';
+import { createGraphClient } from '../../shared/whatsapp/graphClient.js';
+import { workerSettings } from './workerSettings.js';
+
+/** The worker's adapters, built once per instance. Loaded lazily: it pulls in Firestore and aiplatform. */
+export function createWorkerDeps(config: WorkerConfig, log: Logger): WorkerDeps {
+  const db = new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT, ignoreUndefinedProperties: true });
+  return {
+    ledger: createFirestoreInboundLedger(db),
+    sessions: createFirestoreSessionStore(db),
+    rateLimiter: createFirestoreRateLimiter(db),
+    agent: createVertexAgentClient({
+      engine: config.AGENT_ENGINE,
+      ...(config.VERTEX_API_ENDPOINT ? { apiEndpoint: config.VERTEX_API_ENDPOINT } : {}),
+      timeoutMs: config.AGENT_TIMEOUT_MS,
+    }),
+    whatsapp: createGraphClient({
+      baseUrl: config.GRAPH_API_BASE_URL,
+      apiVersion: config.GRAPH_API_VERSION,
+      accessToken: config.WHATSAPP_ACCESS_TOKEN,
+      timeoutMs: config.GRAPH_TIMEOUT_MS,
+    }),
+    log,
+    settings: workerSettings(config),
+  };
+}

@@ -1,0 +1,64 @@
+import type { Request, Response } from '@google-cloud/functions-framework';
+import type { WorkerConfig } from '../../shared/config/config.js';
+import type { WorkerDeps } from '../../shared/core/processDelivery.js';
+import type { Logger } from '../../shared/log/logger.js';
+import { traceFields } from '../../shared/log/logger.js';
+import { decodePushEnvelope, InvalidPushError } from '../../shared/queue/pushEnvelope.js';
+
+export type HttpHandler = (req: Request, res: Response) => Promise<void>;
+
+/**
+ * The `worker` entry: one Pub/Sub push request → one processed message. 2xx acknowledges;
+ * anything else makes Pub/Sub retry and, after the last attempt, dead-letter.
+ */
+export function createWorkerHandler(
+  config: WorkerConfig,
+  log: Logger,
+  deps: Promise<WorkerDeps> = import('./createWorkerDeps.js').then((m) => m.createWorkerDeps(config, log)),
+): HttpHandler {
+  const verifyPush = config.PUSH_AUDIENCE
+    ? import('./verifyPushToken.js').then((m) => m.createPushTokenVerifier(config.PUSH_AUDIENCE!, config.PUSH_SERVICE_ACCOUNT))
+    : undefined;
+  // The core pulls in the Markdown parser: keep it off the webhook's start-up path.
+  const core = import('../../shared/core/processDelivery.js');
+  // Surface a broken start-up once, in the log, rather than as an unhandled rejection.
+  deps.catch((error: unknown) => log.error({ err: error }, 'worker failed to start'));
+
+  return async (req, res) => {
+    const requestLog = log.child(traceFields(req.headers, config.GOOGLE_CLOUD_PROJECT));
+    if (req.method !== 'POST') {
+      res.status(405).send('Method Not Allowed');
+      return;
+    }
+    if (verifyPush) {
+      const problem = await (await verifyPush)(req.headers.authorization);
+      if (problem) {
+        requestLog.warn({ reason: problem }, 'push request refused: bad OIDC token');
+        res.status(401).send('Unauthorized');
+        return;
+      }
+    }
+    let delivery;
+    try {
+      delivery = decodePushEnvelope(req.body);
+    } catch (error) {
+      if (!(error instanceof InvalidPushError)) throw error;
+      if (error.kind === 'envelope') {
+        requestLog.warn({ reason: error.message }, 'not a Pub/Sub push request');
+        res.status(400).send('Bad Request: expected a Pub/Sub push envelope');
+      } else {
+        requestLog.error({ reason: error.message }, 'undecodable message dropped');
+        res.status(204).end();
+      }
+      return;
+    }
+    try {
+      const { processDelivery } = await core;
+      const result = await processDelivery(delivery, { ...(await deps), log: requestLog });
+      res.status(result.ack ? 204 : result.outcome === 'busy' ? 429 : 503).send(result.ack ? undefined : result.outcome);
+    } catch (error) {
+      requestLog.error({ err: error, wamid: delivery.message.wamid }, 'worker error: Pub/Sub will retry');
+      res.status(500).send('retry');
+    }
+  };
+}

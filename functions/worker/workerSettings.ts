@@ -1,0 +1,23 @@
+import type { WorkerConfig } from '../../shared/config/config.js';
+import type { WorkerSettings } from '../../shared/core/processDelivery.js';
+
+export function workerSettings(config: WorkerConfig): WorkerSettings {
+  return {
+    maxDeliveryAttempts: config.MAX_DELIVERY_ATTEMPTS,
+    leaseMs: config.PROCESSING_LEASE_SECONDS * 1000,
+    retentionMs: config.INBOUND_RECORD_TTL_DAYS * 24 * 3600 * 1000,
+    sessionTtlMs: config.SESSION_TTL_HOURS * 3600 * 1000,
+    rateLimitPerMinute: config.USER_RATE_LIMIT_PER_MINUTE,
+    maxReplyChars: config.MAX_REPLY_CHARS,
+    maxMediaBytes: config.MAX_MEDIA_BYTES,
+    apologyText: config.APOLOGY_TEXT,
+    slowDownText: config.SLOW_DOWN_TEXT,
+    resetConfirmText: config.RESET_CONFIRM_TEXT,
+    unsupportedText: config.UNSUPPORTED_TEXT,
+    mediaUnsupportedText: config.MEDIA_UNSUPPORTED_TEXT,
+    agentAcceptsMedia: config.AGENT_ACCEPTS_MEDIA,
+    resetCommands: config.RESET_COMMANDS,
+    typingRefreshMs: 20_000,
+    maxInlineRetryWaitMs: 10_000,
+  };
+}

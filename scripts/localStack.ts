@@ -1,0 +1,165 @@
+import { startLocalAgent, type LocalAgent } from '../test/fakes/localAgent.js';
+import { startWhatsAppSandbox, type WhatsAppSandbox } from '../test/fakes/whatsappSandbox.js';
+import { startEmulators, type RunningEmulators } from './local/emulators.js';
+import { freePort } from './local/freePort.js';
+import { startFunction, type FunctionProcess } from './local/functionProcess.js';
+import { ensurePubSubResources, pubsubLayout, type PubSubLayout } from './local/pubsubResources.js';
+
+export interface LocalStackOptions {
+  /** Settings for both functions; defaults to process.env. Unset ports are chosen freely. */
+  env?: Record<string, string | undefined>;
+  /** Use emulators that are already running at PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST. */
+  reuseEmulators?: boolean;
+  /** Run the compiled `dist/` instead of the TypeScript sources. */
+  compiled?: boolean;
+  /** Where the functions' log lines and the sandbox's notes go; silent when omitted. */
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  webhookUrl: string;
+  workerUrl: string;
+  projectId: string;
+  layout: PubSubLayout;
+  /** The settings the functions run with. */
+  env: Record<string, string>;
+  webhook: FunctionProcess;
+  worker: FunctionProcess;
+  /** Present when WHATSAPP_ACCESS_TOKEN was not given. */
+  sandbox?: WhatsAppSandbox;
+  sandboxUrl?: string;
+  /** Present when AGENT_ENGINE was not given. */
+  agent?: LocalAgent;
+  /** Restarts one function (e.g. after a test killed it). */
+  restart(target: 'webhook' | 'worker'): Promise<FunctionProcess>;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_DEFAULTS = {
+  GOOGLE_CLOUD_PROJECT: 'local-project',
+  WHATSAPP_VERIFY_TOKEN: 'local-verify-token',
+  WHATSAPP_APP_SECRET: 'local-app-secret',
+  LOCAL_ACCESS_TOKEN: 'local-access-token',
+  PUBSUB_EMULATOR_HOST: '127.0.0.1:8085',
+  FIRESTORE_EMULATOR_HOST: '127.0.0.1:8086',
+} as const;
+
+/**
+ * Everything `npm start` runs, on loopback: emulators, topics and the ordered push subscription
+ * with its dead-letter topic, both functions, and local stand-ins for the agent and WhatsApp
+ * when no real ones are configured. Every port and endpoint comes from the environment.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const given = options.env ?? process.env;
+  const say = options.log ?? (() => {});
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+
+  try {
+    const projectId = given.GOOGLE_CLOUD_PROJECT || LOCAL_DEFAULTS.GOOGLE_CLOUD_PROJECT;
+    const pubsubHost = given.PUBSUB_EMULATOR_HOST || LOCAL_DEFAULTS.PUBSUB_EMULATOR_HOST;
+    const firestoreHost = given.FIRESTORE_EMULATOR_HOST || LOCAL_DEFAULTS.FIRESTORE_EMULATOR_HOST;
+    if (!options.reuseEmulators) {
+      const emulators: RunningEmulators = await startEmulators({ pubsubHost, firestoreHost, projectId, log: say });
+      cleanups.push(emulators.stop);
+    }
+    // The Pub/Sub client in this process (topic set-up) must talk to the emulator too.
+    process.env.PUBSUB_EMULATOR_HOST = pubsubHost;
+    process.env.FIRESTORE_EMULATOR_HOST = firestoreHost;
+
+    const appSecret = given.WHATSAPP_APP_SECRET ?? LOCAL_DEFAULTS.WHATSAPP_APP_SECRET;
+    const webhookPort = Number(given.WEBHOOK_PORT) || (await freePort());
+    const workerPort = Number(given.WORKER_PORT) || (await freePort());
+    const webhookUrl = `http://127.0.0.1:${webhookPort}/webhook`;
+
+    const env: Record<string, string> = {
+      ...definedOnly(given),
+      GOOGLE_CLOUD_PROJECT: projectId,
+      PUBSUB_EMULATOR_HOST: pubsubHost,
+      FIRESTORE_EMULATOR_HOST: firestoreHost,
+      WHATSAPP_VERIFY_TOKEN: given.WHATSAPP_VERIFY_TOKEN || LOCAL_DEFAULTS.WHATSAPP_VERIFY_TOKEN,
+      WHATSAPP_APP_SECRET: appSecret,
+      PUBSUB_TOPIC: given.PUBSUB_TOPIC || 'whatsapp-inbound',
+      MAX_DELIVERY_ATTEMPTS: given.MAX_DELIVERY_ATTEMPTS || '5',
+    };
+
+    let agent: LocalAgent | undefined;
+    if (!given.AGENT_ENGINE) {
+      agent = await startLocalAgent({ host: '127.0.0.1', port: Number(given.LOCAL_AGENT_PORT) || 0 });
+      cleanups.push(() => agent!.close());
+      env.AGENT_ENGINE = agent.engine;
+      env.VERTEX_API_ENDPOINT = agent.endpoint;
+      say(`local agent (Agent Engine gRPC protocol) on ${agent.endpoint}`);
+    }
+
+    let sandbox: WhatsAppSandbox | undefined;
+    if (!given.WHATSAPP_ACCESS_TOKEN) {
+      sandbox = await startWhatsAppSandbox({
+        host: '127.0.0.1',
+        port: Number(given.SANDBOX_PORT) || 0,
+        accessToken: LOCAL_DEFAULTS.LOCAL_ACCESS_TOKEN,
+        appSecret,
+        webhookUrl,
+        log: say,
+      });
+      cleanups.push(() => sandbox!.close());
+      env.WHATSAPP_ACCESS_TOKEN = LOCAL_DEFAULTS.LOCAL_ACCESS_TOKEN;
+      env.GRAPH_API_BASE_URL = sandbox.url;
+    }
+
+    const layout = pubsubLayout(env.PUBSUB_TOPIC!);
+    await ensurePubSubResources({
+      projectId,
+      layout,
+      pushEndpoint: `http://127.0.0.1:${workerPort}/`,
+      maxDeliveryAttempts: Number(env.MAX_DELIVERY_ATTEMPTS),
+      ackDeadlineSeconds: Number(given.ACK_DEADLINE_SECONDS) || 60,
+    });
+
+    const processes: Record<'webhook' | 'worker', FunctionProcess | undefined> = { webhook: undefined, worker: undefined };
+    const launch = async (target: 'webhook' | 'worker') => {
+      processes[target] = await startFunction({
+        target,
+        port: target === 'webhook' ? webhookPort : workerPort,
+        env,
+        ...(options.compiled ? { compiled: true } : {}),
+        onLine: options.log ? (line) => say(`[${target}] ${line}`) : undefined,
+      });
+      return processes[target]!;
+    };
+    cleanups.push(async () => {
+      await Promise.all([processes.webhook?.stop(), processes.worker?.stop()]);
+    });
+    await Promise.all([launch('webhook'), launch('worker')]);
+
+    return {
+      webhookUrl,
+      workerUrl: processes.worker!.url,
+      projectId,
+      layout,
+      env,
+      get webhook() {
+        return processes.webhook!;
+      },
+      get worker() {
+        return processes.worker!;
+      },
+      ...(sandbox ? { sandbox, sandboxUrl: `${sandbox.url}/` } : {}),
+      ...(agent ? { agent } : {}),
+      async restart(target) {
+        await processes[target]?.stop();
+        return launch(target);
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}

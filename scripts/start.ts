@@ -1,0 +1,61 @@
+/**
+ * `npm start`: the whole bridge on this machine. Emulators, topics and subscriptions, both
+ * functions, and local stand-ins for the agent and WhatsApp unless real ones are configured.
+ */
+import { existsSync } from 'node:fs';
+import { emulatorsUnavailableReason } from './local/emulators.js';
+import { formatLogLine } from './local/formatLogLine.js';
+import { LOCAL_DEFAULTS, startLocalStack } from './localStack.js';
+
+if (existsSync('.env')) process.loadEnvFile('.env');
+
+const env = {
+  ...process.env,
+  WEBHOOK_PORT: process.env.WEBHOOK_PORT || '8080',
+  WORKER_PORT: process.env.WORKER_PORT || '8081',
+  SANDBOX_PORT: process.env.SANDBOX_PORT || '8082',
+  LOCAL_AGENT_PORT: process.env.LOCAL_AGENT_PORT || '8083',
+  PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST || LOCAL_DEFAULTS.PUBSUB_EMULATOR_HOST,
+  FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST || LOCAL_DEFAULTS.FIRESTORE_EMULATOR_HOST,
+};
+
+const unavailable = emulatorsUnavailableReason();
+if (unavailable) {
+  console.error(`Cannot start the local stack: ${unavailable}.`);
+  process.exit(1);
+}
+
+console.log('Starting the local stack (emulators take a few seconds)…');
+const stack = await startLocalStack({ env, log: (line) => console.log(formatLogLine(line)) }).catch((error: unknown) => {
+  console.error(`Local stack failed to start: ${(error as Error).message}`);
+  process.exit(1);
+});
+
+let publicUrl: string | undefined;
+let closeTunnel: (() => Promise<void>) | undefined;
+if (process.env.NGROK_AUTHTOKEN) {
+  const ngrok = await import('@ngrok/ngrok');
+  const listener = await ngrok.forward({ addr: Number(env.WEBHOOK_PORT), authtoken_from_env: true });
+  publicUrl = `${listener.url()}/webhook`;
+  closeTunnel = () => listener.close();
+}
+
+let stopping = false;
+async function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nStopping…');
+  await closeTunnel?.();
+  await stack.stop();
+  process.exit(0);
+}
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
+
+console.log(`
+agent:    ${stack.agent ? `local agent at ${stack.agent.endpoint}` : stack.env.AGENT_ENGINE}
+whatsapp: ${stack.sandbox ? `local sandbox at ${stack.sandbox.url} (Graph API stand-in)` : stack.env.GRAPH_API_BASE_URL ?? 'https://graph.facebook.com'}
+verify token: ${stack.env.WHATSAPP_VERIFY_TOKEN}${publicUrl ? `\npublic callback URL (paste into Meta's App Dashboard): ${publicUrl}` : ''}${stack.sandboxUrl ? `\nsandbox chat page: ${stack.sandboxUrl}` : ''}
+webhook ready: ${stack.webhookUrl}
+Try it: npm run simulate -- "Hola"   ·   Ctrl-C stops everything.
+`);

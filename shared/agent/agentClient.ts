@@ -1,0 +1,27 @@
+/** A user's turn as the agent receives it. */
+export interface AgentTurn {
+  /** Agent Engine user id (stable per WhatsApp user). */
+  userId: string;
+  sessionId: string;
+  /** Text for the agent; media parts go alongside when the agent accepts them. */
+  text: string;
+  inlineData?: { mimeType: string; data: Buffer }[];
+}
+
+/**
+ * The seam to Vertex AI Agent Engine. Implementations throw RetryableError or
+ * PermanentError (shared/errors.ts); a session that no longer exists is a
+ * SessionNotFoundError so the caller can create a new one and try once more.
+ */
+export interface AgentClient {
+  createSession(userId: string): Promise<string>;
+  /** Runs one turn and returns the agent's final reply text (never empty). */
+  query(turn: AgentTurn): Promise<string>;
+  deleteSession(userId: string, sessionId: string): Promise<void>;
+  /** Releases connections; the client is not used afterwards. */
+  close?(): Promise<void>;
+}
+
+export class SessionNotFoundError extends Error {
+  override name = 'SessionNotFoundError';
+}

@@ -1,0 +1,204 @@
+import { helpers, v1, type protos } from '@google-cloud/aiplatform';
+import * as grpc from '@grpc/grpc-js';
+import { PassThroughClient } from 'google-auth-library';
+import { PermanentError, RetryableError } from '../errors.js';
+import { SessionNotFoundError, type AgentClient, type AgentTurn } from './agentClient.js';
+import { parseAgentEvents, type AgentEvents } from './parseAgentEvents.js';
+
+export interface VertexAgentClientOptions {
+  /** projects/P/locations/L/reasoningEngines/ID */
+  engine: string;
+  /** `host` or `host:port`; defaults to `{location}-aiplatform.googleapis.com`. Loopback means the local fake, in plain text. */
+  apiEndpoint?: string;
+  /** Deadline of each call; a whole agent turn must fit in it. */
+  timeoutMs: number;
+}
+
+type ExecutionClient = InstanceType<typeof v1.ReasoningEngineExecutionServiceClient>;
+type ClientOptions = ConstructorParameters<typeof v1.ReasoningEngineExecutionServiceClient>[0];
+type Value = Parameters<typeof helpers.fromValue>[0];
+type Struct = protos.google.protobuf.IStruct;
+
+const ENGINE_NAME = /^projects\/[^/]+\/locations\/([^/]+)\/reasoningEngines\/[^/]+$/;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+const RETRYABLE_CODES = new Set([
+  grpc.status.CANCELLED,
+  grpc.status.UNKNOWN,
+  grpc.status.DEADLINE_EXCEEDED,
+  grpc.status.RESOURCE_EXHAUSTED,
+  grpc.status.ABORTED,
+  grpc.status.INTERNAL,
+  grpc.status.UNAVAILABLE,
+]);
+const RETRY_REASONS: Partial<Record<grpc.status, string>> = {
+  [grpc.status.UNAVAILABLE]: 'agent_unavailable',
+  [grpc.status.DEADLINE_EXCEEDED]: 'agent_timeout',
+  [grpc.status.RESOURCE_EXHAUSTED]: 'agent_rate_limited',
+};
+/** In-band ADK error codes (finish or block reasons) that the same input would hit again. */
+const PERMANENT_EVENT_CODES = new Set([
+  'SAFETY',
+  'RECITATION',
+  'BLOCKLIST',
+  'PROHIBITED_CONTENT',
+  'SPII',
+  'IMAGE_SAFETY',
+  'LANGUAGE',
+  'MAX_TOKENS',
+]);
+const SESSION_GONE = /session not found|does not belong to user/i;
+
+/**
+ * AgentClient for an ADK agent deployed on Vertex AI Agent Engine, over gRPC.
+ * Sessions go through the AdkApp class methods (async_create_session, …) so the
+ * ids are the ones async_stream_query accepts.
+ */
+export function createVertexAgentClient(options: VertexAgentClientOptions): AgentClient & { close(): Promise<void> } {
+  const location = ENGINE_NAME.exec(options.engine)?.[1];
+  if (!location) throw new Error(`engine must look like projects/P/locations/L/reasoningEngines/ID, got "${options.engine}"`);
+  const name = options.engine;
+  let client: ExecutionClient | undefined;
+  const execution = (): ExecutionClient => {
+    client ??= new v1.ReasoningEngineExecutionServiceClient(clientOptions(options.apiEndpoint, location));
+    return client;
+  };
+
+  const callClassMethod = async (classMethod: string, input: Record<string, unknown>): Promise<unknown> => {
+    const [response] = await execution().queryReasoningEngine(
+      { name, classMethod, input: toStruct(input) },
+      { timeout: options.timeoutMs },
+    );
+    return response.output?.structValue ? helpers.fromValue(response.output as Value) : undefined;
+  };
+
+  return {
+    async createSession(userId) {
+      let output: unknown;
+      try {
+        output = await callClassMethod('async_create_session', { user_id: userId });
+      } catch (error) {
+        // NOT_FOUND here is the engine itself, not a session.
+        throw toAgentError(error, { notFoundIsSession: false });
+      }
+      const id = isObject(output) ? output.id : undefined;
+      if (typeof id !== 'string' || !id) {
+        throw new PermanentError('async_create_session returned no session id (is the engine an ADK AdkApp?)', 'agent_session_invalid');
+      }
+      return id;
+    },
+
+    async query(turn) {
+      const request = {
+        name,
+        classMethod: 'async_stream_query',
+        input: toStruct({ user_id: turn.userId, session_id: turn.sessionId, message: messageOf(turn) }),
+      };
+      let events: AgentEvents;
+      try {
+        events = await new Promise<AgentEvents>((resolve, reject) => {
+          const parser = parseAgentEvents();
+          // gax re-sends a stream that fails before its first chunk; an agent turn is not idempotent.
+          const stream = execution().streamQueryReasoningEngine(request, {
+            timeout: options.timeoutMs,
+            retryRequestOptions: { retries: 0, noResponseRetries: 0 },
+          });
+          let settled = false;
+          stream.on('data', (body: protos.google.api.IHttpBody) => {
+            if (body.data) parser.push(typeof body.data === 'string' ? Buffer.from(body.data, 'base64') : body.data);
+          });
+          // 'end' also fires after 'error': the first one wins.
+          stream.on('error', (error: unknown) => {
+            if (settled) return;
+            settled = true;
+            reject(error);
+          });
+          stream.on('end', () => {
+            if (settled) return;
+            settled = true;
+            resolve(parser.finish());
+          });
+        });
+      } catch (error) {
+        throw toAgentError(error, { notFoundIsSession: true });
+      }
+      if (events.text) return events.text;
+      if (events.error) throw eventError(events.error);
+      throw new RetryableError(`agent returned no text (${events.eventCount} events)`, 'agent_empty_reply');
+    },
+
+    async deleteSession(userId, sessionId) {
+      try {
+        await callClassMethod('async_delete_session', { user_id: userId, session_id: sessionId });
+      } catch (error) {
+        const mapped = toAgentError(error, { notFoundIsSession: true });
+        // Already gone is what the caller wanted.
+        if (mapped instanceof SessionNotFoundError) return;
+        throw mapped;
+      }
+    },
+
+    async close() {
+      const closing = client;
+      client = undefined;
+      await closing?.close();
+    },
+  };
+}
+
+function clientOptions(apiEndpoint: string | undefined, location: string): ClientOptions {
+  if (!apiEndpoint) {
+    return { apiEndpoint: location === 'global' ? 'aiplatform.googleapis.com' : `${location}-aiplatform.googleapis.com` };
+  }
+  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(apiEndpoint);
+  const host = match?.[1] ?? apiEndpoint;
+  const port = match?.[2] === undefined ? undefined : Number(match[2]);
+  const endpoint = { apiEndpoint: host, ...(port === undefined ? {} : { port }) };
+  if (!LOOPBACK_HOSTS.has(host)) return endpoint;
+  return { ...endpoint, sslCreds: grpc.credentials.createInsecure(), authClient: new PassThroughClient() };
+}
+
+/** A plain object is sent as an empty Struct: it must go through toValue. */
+function toStruct(input: Record<string, unknown>): Struct {
+  return (helpers.toValue(input) as protos.google.protobuf.IValue).structValue ?? { fields: {} };
+}
+
+/** A plain string, or a google.genai Content dict when media goes along (AdkApp validates it with Content.model_validate). */
+function messageOf(turn: AgentTurn): string | Record<string, unknown> {
+  if (!turn.inlineData?.length) return turn.text;
+  return {
+    role: 'user',
+    parts: [
+      // Gemini rejects an empty text part.
+      ...(turn.text ? [{ text: turn.text }] : []),
+      ...turn.inlineData.map((blob) => ({
+        inline_data: { mime_type: blob.mimeType, data: blob.data.toString('base64') },
+      })),
+    ],
+  };
+}
+
+function toAgentError(error: unknown, context: { notFoundIsSession: boolean }): Error {
+  const rawCode = (error as { code?: unknown } | null | undefined)?.code;
+  const code = typeof rawCode === 'number' ? (rawCode as grpc.status) : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  const options = { cause: error };
+  if (context.notFoundIsSession && (code === grpc.status.NOT_FOUND || SESSION_GONE.test(message))) {
+    return new SessionNotFoundError(message, options);
+  }
+  if (code === undefined) return new RetryableError(`agent call failed: ${message}`, 'agent_error', undefined, options);
+  const reason = RETRY_REASONS[code] ?? `agent_grpc_${code}`;
+  if (RETRYABLE_CODES.has(code)) return new RetryableError(message, reason, undefined, options);
+  return new PermanentError(message, reason, options);
+}
+
+function eventError(error: NonNullable<AgentEvents['error']>): Error {
+  const description = `agent reported ${error.code}${error.message ? `: ${error.message}` : ''}`;
+  const reason = `agent_event_${error.code.toLowerCase()}`;
+  const status = Number(error.code);
+  const permanent = PERMANENT_EVENT_CODES.has(error.code) || (status >= 400 && status < 500 && status !== 429);
+  return permanent ? new PermanentError(description, reason) : new RetryableError(description, reason);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('false')
+  .transform((value) => value === 'true' || value === '1');
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** An optional secret: an empty string counts as unset. */
+const optionalSecret = z
+  .string()
+  .optional()
+  .transform((value) => (value ? value : undefined));
+
+const shared = {
+  GOOGLE_CLOUD_PROJECT: z.string().min(1),
+  PUBSUB_EMULATOR_HOST: z.string().optional(),
+  FIRESTORE_EMULATOR_HOST: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+};
+
+export const webhookConfigSchema = z
+  .object({
+    ...shared,
+    WHATSAPP_VERIFY_TOKEN: z.string().min(1),
+    WHATSAPP_APP_SECRET: optionalSecret,
+    ALLOW_UNSIGNED_WEBHOOKS: booleanFlag,
+    PUBSUB_TOPIC: z.string().min(1).default('whatsapp-inbound'),
+    ADMIN_API_TOKEN: optionalSecret,
+    PUBLISH_TIMEOUT_MS: positiveInt(10_000),
+    /** The admin routes delete a user's Agent Engine session when these are set. */
+    AGENT_ENGINE: optionalSecret,
+    VERTEX_API_ENDPOINT: optionalSecret,
+  })
+  .superRefine((env, ctx) => {
+    if (env.WHATSAPP_APP_SECRET) return;
+    if (!env.ALLOW_UNSIGNED_WEBHOOKS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WHATSAPP_APP_SECRET'],
+        message: 'required (set ALLOW_UNSIGNED_WEBHOOKS=true only for local emulation)',
+      });
+    } else if (!env.PUBSUB_EMULATOR_HOST) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ALLOW_UNSIGNED_WEBHOOKS'],
+        message: 'unsigned webhooks are allowed only with the Pub/Sub emulator (PUBSUB_EMULATOR_HOST)',
+      });
+    }
+  });
+
+export const workerConfigSchema = z.object({
+  ...shared,
+  WHATSAPP_ACCESS_TOKEN: z.string().min(1),
+  GRAPH_API_BASE_URL: z.url().default('https://graph.facebook.com'),
+  GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/, 'expected a version like v25.0').default('v25.0'),
+  GRAPH_TIMEOUT_MS: positiveInt(15_000),
+  AGENT_ENGINE: z
+    .string()
+    .regex(
+      /^projects\/[^/]+\/locations\/[^/]+\/reasoningEngines\/[^/]+$/,
+      'expected projects/P/locations/L/reasoningEngines/ID',
+    ),
+  VERTEX_API_ENDPOINT: z.string().optional(),
+  AGENT_TIMEOUT_MS: positiveInt(240_000),
+  /** How long one delivery owns a message; longer than the worker's own timeout. */
+  PROCESSING_LEASE_SECONDS: positiveInt(330),
+  MAX_DELIVERY_ATTEMPTS: z.coerce.number().int().min(5).max(100).default(5),
+  INBOUND_RECORD_TTL_DAYS: positiveInt(7),
+  SESSION_TTL_HOURS: positiveInt(24),
+  USER_RATE_LIMIT_PER_MINUTE: positiveInt(10),
+  MAX_REPLY_CHARS: z.coerce.number().int().min(100).max(4096).default(4096),
+  APOLOGY_TEXT: z
+    .string()
+    .min(1)
+    .default("Sorry, I couldn't answer that just now. Please try again in a few minutes."),
+  UNSUPPORTED_TEXT: z
+    .string()
+    .min(1)
+    .default('Sorry, I can only read text messages for now. Please type your question.'),
+  SLOW_DOWN_TEXT: z
+    .string()
+    .min(1)
+    .default("You're sending messages faster than I can answer. Please wait a minute and try again."),
+  MEDIA_UNSUPPORTED_TEXT: z
+    .string()
+    .min(1)
+    .default("Thanks! I can't open photos, voice notes or files yet. Could you tell me in a text message?"),
+  AGENT_ACCEPTS_MEDIA: booleanFlag,
+  MAX_MEDIA_BYTES: positiveInt(5 * 1024 * 1024),
+  RESET_COMMANDS: z
+    .string()
+    .default('/reset,reiniciar')
+    .transform((value) => value.split(',').map((word) => word.trim().toLowerCase()).filter(Boolean)),
+  RESET_CONFIRM_TEXT: z.string().min(1).default('Done! I have started a new conversation.'),
+  PUSH_AUDIENCE: optionalSecret,
+  PUSH_SERVICE_ACCOUNT: optionalSecret,
+});
+
+export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
+export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates the environment once at start; the error names every missing or bad variable. */
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
+  throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+}

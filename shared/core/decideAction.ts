@@ -1,0 +1,63 @@
+import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+
+/** What the worker does with one inbound message. Pure: no I/O. */
+export type Action =
+  /** Ask the agent; `media` names an attachment to download and pass along. */
+  | { kind: 'ask-agent'; text: string; media?: { mediaId: string; mimeType?: string } }
+  /** Answer with a fixed text, without the agent. */
+  | { kind: 'reply'; text: string }
+  /** Start a new agent session and confirm. */
+  | { kind: 'reset-session' }
+  /** Nothing to say (reactions, system notices). */
+  | { kind: 'ignore'; reason: string };
+
+export interface ActionSettings {
+  agentAcceptsMedia: boolean;
+  unsupportedText: string;
+  mediaUnsupportedText: string;
+  resetCommands: readonly string[];
+}
+
+export function decideAction(message: InboundMessage, settings: ActionSettings): Action {
+  const { content } = message;
+  switch (content.kind) {
+    case 'text': {
+      const command = content.text.trim().toLowerCase();
+      if (settings.resetCommands.includes(command)) return { kind: 'reset-session' };
+      return { kind: 'ask-agent', text: content.text };
+    }
+    case 'media': {
+      if (!settings.agentAcceptsMedia) return { kind: 'reply', text: settings.mediaUnsupportedText };
+      const label = content.voice ? 'voice note' : content.mediaType;
+      return {
+        kind: 'ask-agent',
+        text: content.caption ?? `[The user sent a ${label}${content.filename ? `: ${content.filename}` : ''}]`,
+        media: { mediaId: content.mediaId, ...(content.mimeType ? { mimeType: content.mimeType } : {}) },
+      };
+    }
+    case 'location': {
+      const place = [content.name, content.address].filter(Boolean).join(', ');
+      return {
+        kind: 'ask-agent',
+        text: `[The user shared a location${place ? `: ${place}` : ''} (latitude ${content.latitude}, longitude ${content.longitude})]`,
+      };
+    }
+    case 'contacts': {
+      const cards = content.contacts.map((c) => [c.name, ...c.phones].filter(Boolean).join(' ')).join('; ');
+      return { kind: 'ask-agent', text: `[The user shared contact cards: ${cards}]` };
+    }
+    case 'interactive':
+      return {
+        kind: 'ask-agent',
+        text: `[The user tapped "${content.title}" (id: ${content.id})${content.description ? `: ${content.description}` : ''}]`,
+      };
+    case 'button':
+      return { kind: 'ask-agent', text: content.text };
+    case 'reaction':
+      return { kind: 'ignore', reason: content.emoji ? 'reaction' : 'reaction removed' };
+    case 'system':
+      return { kind: 'ignore', reason: `system message ${content.systemType ?? ''}`.trim() };
+    case 'unsupported':
+      return { kind: 'reply', text: settings.unsupportedText };
+  }
+}

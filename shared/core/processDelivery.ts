@@ -1,0 +1,279 @@
+import type { AgentClient, AgentTurn } from '../agent/agentClient.js';
+import { SessionNotFoundError } from '../agent/agentClient.js';
+import { isPermanent, reasonOf, RetryableError, type PermanentError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { maskUserId } from '../log/maskUserId.js';
+import type { PushDelivery } from '../queue/pushEnvelope.js';
+import type { InboundLedger, InboundRecord } from '../store/inboundLedger.js';
+import type { RateLimiter, SessionStore } from '../store/sessionStore.js';
+import { markdownToWhatsApp } from '../whatsapp/formatting/markdownToWhatsApp.js';
+import { splitMessage } from '../whatsapp/formatting/splitMessage.js';
+import type { WhatsAppClient } from '../whatsapp/graphClient.js';
+import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import { decideAction, type ActionSettings } from './decideAction.js';
+
+export interface WorkerSettings extends ActionSettings {
+  maxDeliveryAttempts: number;
+  leaseMs: number;
+  retentionMs: number;
+  sessionTtlMs: number;
+  rateLimitPerMinute: number;
+  maxReplyChars: number;
+  maxMediaBytes: number;
+  apologyText: string;
+  slowDownText: string;
+  resetConfirmText: string;
+  /** The typing indicator lasts about 25 s; refresh it while the agent works. */
+  typingRefreshMs: number;
+  /** Longest Retry-After worth waiting for inside one attempt; longer ones go back to Pub/Sub. */
+  maxInlineRetryWaitMs: number;
+}
+
+export interface WorkerDeps {
+  ledger: InboundLedger;
+  sessions: SessionStore;
+  rateLimiter: RateLimiter;
+  agent: AgentClient;
+  whatsapp: WhatsAppClient;
+  log: Logger;
+  settings: WorkerSettings;
+  now?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** `ack` → 2xx (Pub/Sub forgets the message); otherwise non-2xx (Pub/Sub retries or dead-letters). */
+export interface DeliveryOutcome {
+  ack: boolean;
+  outcome: 'answered' | 'ignored' | 'duplicate' | 'failed' | 'busy' | 'retry' | 'dead-letter';
+}
+
+const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Processes one push delivery exactly once in effect: claim the idempotency record, act,
+ * record progress before and after every side effect, and decide ack or retry.
+ */
+export async function processDelivery(delivery: PushDelivery, deps: WorkerDeps): Promise<DeliveryOutcome> {
+  const { message } = delivery;
+  const now = deps.now ?? (() => new Date());
+  const log = deps.log.child({ wamid: message.wamid, user: maskUserId(message.userId) });
+  const { settings, ledger } = deps;
+
+  const claim = await ledger.claim({
+    wamid: message.wamid,
+    userId: message.userId,
+    now: now(),
+    leaseMs: settings.leaseMs,
+    retentionMs: settings.retentionMs,
+    ...(delivery.attributes.replayId ? { replayId: delivery.attributes.replayId } : {}),
+  });
+  if (claim.outcome === 'settled') {
+    log.info({ state: claim.record.state }, 'duplicate delivery of a settled message: acknowledged');
+    return { ack: true, outcome: 'duplicate' };
+  }
+  if (claim.outcome === 'exhausted') {
+    log.warn('message failed on its final attempt: refusing so it dead-letters');
+    return { ack: false, outcome: 'dead-letter' };
+  }
+  if (claim.outcome === 'busy') {
+    log.info({ leaseUntil: claim.record.leaseUntil }, 'another delivery holds the lease: try later');
+    return { ack: false, outcome: 'busy' };
+  }
+
+  const record = claim.record;
+  const attempt = delivery.deliveryAttempt ?? record.attempts;
+  const isLastAttempt = attempt >= settings.maxDeliveryAttempts;
+  const turn = new Turn(message, record, deps, log, now);
+
+  try {
+    const outcome = await turn.run();
+    return { ack: true, outcome };
+  } catch (error) {
+    const reason = reasonOf(error);
+    const fields = { reason, attempt, err: error, ...(error as { fields?: object }).fields };
+    if (isPermanent(error)) {
+      const apologySent = await turn.apologiseFor(error);
+      await ledger.markFailed(message.wamid, reason, { exhausted: false, apologySent });
+      log.error(fields, 'message failed permanently: acknowledged, will not retry');
+      return { ack: true, outcome: 'failed' };
+    }
+    if (!isLastAttempt) {
+      await ledger.releaseLease(message.wamid, reason);
+      log.warn(fields, 'attempt failed: Pub/Sub will retry');
+      return { ack: false, outcome: 'retry' };
+    }
+    const apologySent = await turn.apologiseFor(error);
+    await ledger.markFailed(message.wamid, reason, { exhausted: true, apologySent });
+    log.error(fields, 'final attempt failed: message goes to the dead-letter topic');
+    return { ack: false, outcome: 'dead-letter' };
+  }
+}
+
+/** One attempt at one message. */
+class Turn {
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly message: InboundMessage,
+    private readonly record: InboundRecord,
+    private readonly deps: WorkerDeps,
+    private readonly log: Logger,
+    private readonly now: () => Date,
+  ) {
+    this.sleep = deps.sleep ?? wait;
+  }
+
+  async run(): Promise<DeliveryOutcome['outcome']> {
+    const { ledger, settings } = this.deps;
+    const { wamid } = this.message;
+    if (this.record.replyText === undefined) {
+      const action = decideAction(this.message, settings);
+      if (action.kind === 'ignore') {
+        await ledger.markAnswered(wamid);
+        this.log.info({ reason: action.reason }, 'nothing to answer');
+        return 'ignored';
+      }
+      this.markRead();
+      const replyText =
+        action.kind === 'reply'
+          ? action.text
+          : action.kind === 'reset-session'
+            ? await this.resetSession()
+            : await this.askAgent(action.text, action.media);
+      await ledger.saveReply(wamid, replyText);
+      this.record.replyText = replyText;
+    } else {
+      this.log.info({ sentChunks: this.record.sentChunks.length }, 'resuming with the stored reply');
+    }
+    await this.sendReply(this.record.replyText);
+    return 'answered';
+  }
+
+  /** Tells the user once that the message will not be answered; never throws. */
+  async apologiseFor(error: unknown): Promise<boolean> {
+    if (this.record.apologySent) return true;
+    if ((error as PermanentError).reason?.startsWith('graph_')) return false;
+    try {
+      await this.deps.whatsapp.sendText({
+        phoneNumberId: this.message.phoneNumberId,
+        to: this.recipient(),
+        text: this.deps.settings.apologyText,
+      });
+      return true;
+    } catch (apologyError) {
+      this.log.error({ err: apologyError }, 'could not send the apology');
+      return false;
+    }
+  }
+
+  private recipient() {
+    return { userId: this.message.userId, ...(this.message.phone ? { phone: this.message.phone } : {}) };
+  }
+
+  private markRead(): void {
+    this.deps.whatsapp.markReadWithTyping(this.message.phoneNumberId, this.message.wamid).catch((error: unknown) => {
+      this.log.warn({ err: error, reason: reasonOf(error) }, 'read receipt / typing indicator failed');
+    });
+  }
+
+  private async askAgent(text: string, media?: { mediaId: string; mimeType?: string }): Promise<string> {
+    const { settings, rateLimiter, agent } = this.deps;
+    const hits = await rateLimiter.hit(this.message.userId, this.now());
+    if (hits > settings.rateLimitPerMinute) {
+      this.log.warn({ hits, limit: settings.rateLimitPerMinute }, 'user over the rate limit: agent not called');
+      if (hits === settings.rateLimitPerMinute + 1) return settings.slowDownText;
+      return '';
+    }
+    const inlineData = media ? [await this.deps.whatsapp.downloadMedia(media.mediaId, settings.maxMediaBytes)] : undefined;
+    const typing = setInterval(() => this.markRead(), settings.typingRefreshMs);
+    try {
+      let sessionId = await this.sessionId();
+      const turn = (): AgentTurn => ({
+        userId: this.message.userId,
+        sessionId,
+        text,
+        ...(inlineData ? { inlineData } : {}),
+      });
+      const started = Date.now();
+      let reply: string;
+      try {
+        reply = await agent.query(turn());
+      } catch (error) {
+        if (!(error instanceof SessionNotFoundError)) throw error;
+        this.log.info('agent session is gone: starting a new one');
+        sessionId = await this.newSession();
+        reply = await agent.query(turn());
+      }
+      this.log.info({ agentMs: Date.now() - started, replyChars: reply.length }, 'agent answered');
+      await this.deps.sessions.touch(this.message.userId, this.now(), this.sessionExpiry());
+      return reply;
+    } finally {
+      clearInterval(typing);
+    }
+  }
+
+  private async resetSession(): Promise<string> {
+    await this.newSession();
+    this.log.info('conversation reset by the user');
+    return this.deps.settings.resetConfirmText;
+  }
+
+  private async sessionId(): Promise<string> {
+    const existing = await this.deps.sessions.get(this.message.userId);
+    if (existing && existing.expiresAt > this.now()) return existing.agentSessionId;
+    if (existing) this.log.info('agent session expired: starting a new one');
+    return this.newSession();
+  }
+
+  private async newSession(): Promise<string> {
+    const agentSessionId = await this.deps.agent.createSession(this.message.userId);
+    const at = this.now();
+    await this.deps.sessions.put({
+      userId: this.message.userId,
+      ...(this.message.phone ? { phone: this.message.phone } : {}),
+      ...(this.message.profileName ? { profileName: this.message.profileName } : {}),
+      agentSessionId,
+      createdAt: at,
+      lastMessageAt: at,
+      expiresAt: this.sessionExpiry(),
+      messageCount: 0,
+    });
+    return agentSessionId;
+  }
+
+  private sessionExpiry(): Date {
+    return new Date(this.now().getTime() + this.deps.settings.sessionTtlMs);
+  }
+
+  private async sendReply(replyText: string): Promise<void> {
+    const { whatsapp, ledger, settings } = this.deps;
+    const chunks = replyText ? splitMessage(markdownToWhatsApp(replyText), settings.maxReplyChars) : [];
+    const alreadySent = new Set(this.record.sentChunks.map((chunk) => chunk.index));
+    if (chunks.length === 0) {
+      await ledger.markAnswered(this.message.wamid);
+      return;
+    }
+    for (const [index, text] of chunks.entries()) {
+      if (alreadySent.has(index)) continue;
+      const graphMessageId = await this.withInlineRetry(() =>
+        whatsapp.sendText({ phoneNumberId: this.message.phoneNumberId, to: this.recipient(), text }),
+      );
+      await ledger.recordChunkSent(this.message.wamid, { index, graphMessageId }, index === chunks.length - 1);
+      this.record.sentChunks.push({ index, graphMessageId });
+    }
+    this.log.info({ chunks: chunks.length }, 'reply sent');
+  }
+
+  /** Honours a short Retry-After once within the attempt; longer waits are left to Pub/Sub's backoff. */
+  private async withInlineRetry<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      const waitMs = error instanceof RetryableError ? error.retryAfterMs : undefined;
+      if (waitMs === undefined || waitMs > this.deps.settings.maxInlineRetryWaitMs) throw error;
+      this.log.warn({ waitMs, reason: error instanceof RetryableError ? error.reason : undefined }, 'Graph asked to wait: retrying once');
+      await this.sleep(waitMs);
+      return send();
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { inboundMessageSchema, type InboundMessage } from '../whatsapp/inboundMessage.js';
+
+/** The body Pub/Sub push sends (the emulator adds snake_case copies and omits some fields). */
+const pushEnvelopeSchema = z.object({
+  message: z
+    .object({
+      data: z.string().min(1),
+      attributes: z.record(z.string(), z.string()).optional(),
+      messageId: z.string().optional(),
+      message_id: z.string().optional(),
+      publishTime: z.string().optional(),
+      orderingKey: z.string().optional(),
+    })
+    .loose(),
+  subscription: z.string().min(1),
+  deliveryAttempt: z.number().int().positive().optional(),
+});
+
+export interface PushDelivery {
+  message: InboundMessage;
+  messageId: string;
+  attributes: Record<string, string>;
+  publishTime?: string;
+  /** Set by Pub/Sub when the subscription has a dead-letter policy (not by the emulator). */
+  deliveryAttempt?: number;
+}
+
+/**
+ * `envelope`: the request is not a Pub/Sub push at all (answer 400).
+ * `payload`: Pub/Sub delivered something that is not an inbound message; no retry can fix it.
+ */
+export class InvalidPushError extends Error {
+  override name = 'InvalidPushError';
+  constructor(
+    message: string,
+    readonly kind: 'envelope' | 'payload',
+  ) {
+    super(message);
+  }
+}
+
+/** Decodes and validates a push request body; throws InvalidPushError on anything else. */
+export function decodePushEnvelope(body: unknown): PushDelivery {
+  const envelope = pushEnvelopeSchema.safeParse(body);
+  if (!envelope.success) throw new InvalidPushError(`not a Pub/Sub push envelope: ${z.prettifyError(envelope.error)}`, 'envelope');
+  const { message, deliveryAttempt } = envelope.data;
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(message.data, 'base64').toString('utf8'));
+  } catch {
+    throw new InvalidPushError('message.data is not base64 JSON', 'payload');
+  }
+  const inbound = inboundMessageSchema.safeParse(payload);
+  if (!inbound.success) throw new InvalidPushError(`message.data is not an inbound message: ${z.prettifyError(inbound.error)}`, 'payload');
+  return {
+    message: inbound.data,
+    messageId: message.messageId ?? message.message_id ?? '',
+    attributes: message.attributes ?? {},
+    ...(message.publishTime ? { publishTime: message.publishTime } : {}),
+    ...(deliveryAttempt ? { deliveryAttempt } : {}),
+  };
+}

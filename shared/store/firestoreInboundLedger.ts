@@ -1,0 +1,64 @@
+import { FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
+import { decideClaim, type InboundLedger, type InboundRecord } from './inboundLedger.js';
+
+export const INBOUND_COLLECTION = 'inbound_messages';
+
+export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
+  const collection = db.collection(INBOUND_COLLECTION);
+  const doc = (wamid: string) => collection.doc(encodeURIComponent(wamid));
+  const now = () => FieldValue.serverTimestamp();
+
+  return {
+    async claim(request) {
+      return db.runTransaction(async (tx) => {
+        const ref = doc(request.wamid);
+        const snapshot = await tx.get(ref);
+        const existing = snapshot.exists ? fromFirestore(snapshot.data()!) : undefined;
+        const result = decideClaim(existing, request);
+        if (result.outcome === 'claimed' || result.outcome === 'busy') tx.set(ref, toFirestore(result.record));
+        return result;
+      });
+    },
+    async saveReply(wamid, replyText) {
+      await doc(wamid).update({ replyText, updatedAt: now() });
+    },
+    async recordChunkSent(wamid, chunk, answered) {
+      await doc(wamid).update({
+        sentChunks: FieldValue.arrayUnion(chunk),
+        updatedAt: now(),
+        ...(answered ? { state: 'answered', leaseUntil: FieldValue.delete() } : {}),
+      });
+    },
+    async markAnswered(wamid) {
+      await doc(wamid).update({ state: 'answered', leaseUntil: FieldValue.delete(), updatedAt: now() });
+    },
+    async markFailed(wamid, reason, { exhausted, apologySent }) {
+      await doc(wamid).update({
+        state: 'failed',
+        failureReason: reason,
+        exhausted,
+        ...(apologySent ? { apologySent: true } : {}),
+        leaseUntil: FieldValue.delete(),
+        updatedAt: now(),
+      });
+    },
+    async releaseLease(wamid, reason) {
+      await doc(wamid).update({ leaseUntil: FieldValue.delete(), failureReason: reason, updatedAt: now() });
+    },
+    async get(wamid) {
+      const snapshot = await doc(wamid).get();
+      return snapshot.exists ? fromFirestore(snapshot.data()!) : undefined;
+    },
+  };
+}
+
+function toFirestore(record: InboundRecord): DocumentData {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
+}
+
+function fromFirestore(data: DocumentData): InboundRecord {
+  const converted = Object.fromEntries(
+    Object.entries(data).map(([key, value]) => [key, value instanceof Timestamp ? value.toDate() : value]),
+  );
+  return { sentChunks: [], ...converted } as unknown as InboundRecord;
+}

@@ -1,0 +1,72 @@
+import { FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
+import type { SessionRecord, SessionStore } from './sessionStore.js';
+
+export const SESSIONS_COLLECTION = 'whatsapp_sessions';
+
+export function createFirestoreSessionStore(db: Firestore): SessionStore {
+  const collection = db.collection(SESSIONS_COLLECTION);
+  const doc = (userId: string) => collection.doc(encodeURIComponent(userId));
+
+  return {
+    async get(userId) {
+      const snapshot = await doc(userId).get();
+      return snapshot.exists ? fromFirestore(snapshot.data()!) : undefined;
+    },
+    async findByPhone(phone) {
+      const snapshot = await collection.where('phone', '==', phone).limit(1).get();
+      const first = snapshot.docs[0];
+      return first ? fromFirestore(first.data()) : undefined;
+    },
+    async put(record) {
+      await doc(record.userId).set(Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)));
+    },
+    async touch(userId, at, expiresAt) {
+      await doc(userId).update({ lastMessageAt: at, expiresAt, messageCount: FieldValue.increment(1) });
+    },
+    async delete(userId) {
+      const ref = doc(userId);
+      return db.runTransaction(async (tx) => {
+        const snapshot = await tx.get(ref);
+        if (!snapshot.exists) return false;
+        tx.delete(ref);
+        return true;
+      });
+    },
+    async list({ limit, pageToken }) {
+      let query = collection.orderBy('lastMessageAt', 'desc').orderBy('__name__', 'desc').limit(limit + 1);
+      const cursor = pageToken ? decodePageToken(pageToken) : undefined;
+      if (cursor) query = query.startAfter(Timestamp.fromMillis(cursor.at), cursor.id);
+      const snapshot = await query.get();
+      const docs = snapshot.docs.slice(0, limit);
+      const sessions = docs.map((d) => fromFirestore(d.data()));
+      const last = docs.at(-1);
+      const hasMore = snapshot.docs.length > limit;
+      return {
+        sessions,
+        ...(hasMore && last
+          ? { nextPageToken: encodePageToken((last.get('lastMessageAt') as Timestamp).toMillis(), last.id) }
+          : {}),
+      };
+    },
+  };
+}
+
+function encodePageToken(at: number, id: string): string {
+  return Buffer.from(JSON.stringify({ at, id })).toString('base64url');
+}
+
+function decodePageToken(token: string): { at: number; id: string } | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { at?: unknown; id?: unknown };
+    return typeof value.at === 'number' && typeof value.id === 'string' ? { at: value.at, id: value.id } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function fromFirestore(data: DocumentData): SessionRecord {
+  const converted = Object.fromEntries(
+    Object.entries(data).map(([key, value]) => [key, value instanceof Timestamp ? value.toDate() : value]),
+  );
+  return { messageCount: 0, ...converted } as SessionRecord;
+}

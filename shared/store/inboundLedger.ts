@@ -1,0 +1,100 @@
+/**
+ * The idempotency record of one inbound message (`inbound_messages/{wamid}`): who owns it now,
+ * what the agent answered, which chunks went out. It is what makes at-least-once delivery from
+ * Meta and Pub/Sub produce exactly one reply.
+ */
+export type InboundState = 'processing' | 'answered' | 'failed';
+
+export interface SentChunk {
+  index: number;
+  graphMessageId: string;
+}
+
+export interface InboundRecord {
+  wamid: string;
+  userId: string;
+  state: InboundState;
+  /** Deliveries seen, including refused ones, so the count follows Pub/Sub's when it sends none. */
+  attempts: number;
+  leaseUntil?: Date;
+  replyText?: string;
+  sentChunks: SentChunk[];
+  apologySent?: boolean;
+  failureReason?: string;
+  /** The failure happened on the final attempt: the message belongs in the dead-letter topic. */
+  exhausted?: boolean;
+  /** The dead-letter replay that last reopened this record. */
+  replayId?: string;
+  createdAt: Date;
+  updatedAt: Date;
+  expiresAt: Date;
+}
+
+export type ClaimResult =
+  /** This delivery owns the message until the lease ends. */
+  | { outcome: 'claimed'; record: InboundRecord }
+  /** Already answered, or failed for good: acknowledge and do nothing. */
+  | { outcome: 'settled'; record: InboundRecord }
+  /** Failed on its final attempt: refuse, so Pub/Sub moves it to the dead-letter topic. */
+  | { outcome: 'exhausted'; record: InboundRecord }
+  /** Another delivery holds a live lease: refuse, so Pub/Sub tries later. */
+  | { outcome: 'busy'; record: InboundRecord };
+
+export interface ClaimRequest {
+  wamid: string;
+  userId: string;
+  now: Date;
+  leaseMs: number;
+  retentionMs: number;
+  replayId?: string;
+}
+
+export interface InboundLedger {
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+  saveReply(wamid: string, replyText: string): Promise<void>;
+  /** Records one sent chunk; with `answered` the record is settled in the same write. */
+  recordChunkSent(wamid: string, chunk: SentChunk, answered: boolean): Promise<void>;
+  markAnswered(wamid: string): Promise<void>;
+  markFailed(wamid: string, reason: string, options: { exhausted: boolean; apologySent?: boolean }): Promise<void>;
+  /** Ends this delivery's lease early so the next delivery can take over at once. */
+  releaseLease(wamid: string, reason: string): Promise<void>;
+  get(wamid: string): Promise<InboundRecord | undefined>;
+}
+
+/** The pure decision at the heart of `claim`, shared by every ledger implementation. */
+export function decideClaim(existing: InboundRecord | undefined, request: ClaimRequest): ClaimResult {
+  const { now } = request;
+  const lease = new Date(now.getTime() + request.leaseMs);
+  if (!existing) {
+    return {
+      outcome: 'claimed',
+      record: {
+        wamid: request.wamid,
+        userId: request.userId,
+        state: 'processing',
+        attempts: 1,
+        leaseUntil: lease,
+        sentChunks: [],
+        createdAt: now,
+        updatedAt: now,
+        expiresAt: new Date(now.getTime() + request.retentionMs),
+        ...(request.replayId ? { replayId: request.replayId } : {}),
+      },
+    };
+  }
+  const seen = { ...existing, attempts: existing.attempts + 1, updatedAt: now };
+  if (existing.state === 'answered') return { outcome: 'settled', record: existing };
+  if (existing.state === 'failed') {
+    const isNewReplay = request.replayId !== undefined && request.replayId !== existing.replayId;
+    if (isNewReplay) {
+      const { failureReason: _reason, exhausted: _exhausted, ...rest } = existing;
+      return {
+        outcome: 'claimed',
+        record: { ...rest, state: 'processing', attempts: 1, leaseUntil: lease, replayId: request.replayId, updatedAt: now },
+      };
+    }
+    return existing.exhausted ? { outcome: 'exhausted', record: existing } : { outcome: 'settled', record: existing };
+  }
+  if (existing.leaseUntil && existing.leaseUntil > now) return { outcome: 'busy', record: seen };
+  return { outcome: 'claimed', record: { ...seen, leaseUntil: lease } };
+}

@@ -1,0 +1,36 @@
+/** `whatsapp_sessions/{userId}`: the Agent Engine session a WhatsApp user is talking in. */
+export interface SessionRecord {
+  userId: string;
+  phone?: string;
+  profileName?: string;
+  agentSessionId: string;
+  createdAt: Date;
+  lastMessageAt: Date;
+  /** Inactivity deadline; also the Firestore TTL field. */
+  expiresAt: Date;
+  messageCount: number;
+}
+
+export interface SessionPage {
+  sessions: SessionRecord[];
+  nextPageToken?: string;
+}
+
+export interface SessionStore {
+  get(userId: string): Promise<SessionRecord | undefined>;
+  /** For users keyed by a BSUID whose phone number is known. */
+  findByPhone(phone: string): Promise<SessionRecord | undefined>;
+  /** Creates or replaces the record. */
+  put(record: SessionRecord): Promise<void>;
+  /** Notes one more message: moves lastMessageAt and expiresAt, counts it. */
+  touch(userId: string, at: Date, expiresAt: Date): Promise<void>;
+  delete(userId: string): Promise<boolean>;
+  /** Newest activity first. */
+  list(options: { limit: number; pageToken?: string }): Promise<SessionPage>;
+}
+
+/** Counts agent calls per user per minute, shared by every worker instance. */
+export interface RateLimiter {
+  /** Counts one call; returns the count in this window including it. */
+  hit(userId: string, now: Date): Promise<number>;
+}

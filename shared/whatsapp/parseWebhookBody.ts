@@ -1,0 +1,308 @@
+import { z } from 'zod';
+import { mediaTypes, type InboundContent, type InboundMessage, type MediaType, type StatusUpdate, type WebhookError } from './inboundMessage.js';
+
+/** The body is not a WhatsApp webhook at all (answer 400). */
+export class InvalidWebhookError extends Error {
+  override name = 'InvalidWebhookError';
+}
+
+export interface ParsedWebhook {
+  messages: InboundMessage[];
+  statuses: StatusUpdate[];
+  errors: WebhookError[];
+  /** Items that were signed by Meta but that the bot cannot act on, with why. */
+  ignored: { wamid?: string; reason: string }[];
+}
+
+const errorSchema = z.object({
+  code: z.coerce.number(),
+  title: z.string().optional(),
+  message: z.string().optional(),
+  error_data: z.object({ details: z.string().optional() }).loose().optional(),
+});
+
+const contactSchema = z
+  .object({
+    wa_id: z.string().optional(),
+    user_id: z.string().optional(),
+    profile: z.object({ name: z.string().optional() }).loose().optional(),
+  })
+  .loose();
+
+const mediaSchema = z
+  .object({
+    id: z.string().min(1),
+    mime_type: z.string().optional(),
+    caption: z.string().optional(),
+    filename: z.string().optional(),
+    voice: z.boolean().optional(),
+  })
+  .loose();
+
+const messageSchema = z
+  .object({
+    id: z.string().min(1),
+    from: z.string().optional(),
+    from_user_id: z.string().optional(),
+    timestamp: z.coerce.number(),
+    type: z.string(),
+    context: z
+      .object({ id: z.string().optional(), forwarded: z.boolean().optional(), frequently_forwarded: z.boolean().optional() })
+      .loose()
+      .optional(),
+  })
+  .loose();
+
+const valueSchema = z
+  .object({
+    metadata: z.object({ phone_number_id: z.string().min(1) }).loose().optional(),
+    contacts: z.array(z.unknown()).optional(),
+    messages: z.array(z.unknown()).optional(),
+    statuses: z.array(z.unknown()).optional(),
+    errors: z.array(z.unknown()).optional(),
+  })
+  .loose();
+
+const envelopeSchema = z.object({
+  object: z.literal('whatsapp_business_account'),
+  entry: z.array(
+    z
+      .object({
+        changes: z.array(z.object({ field: z.string().optional(), value: z.unknown() }).loose()),
+      })
+      .loose(),
+  ),
+});
+
+const statusSchema = z
+  .object({
+    id: z.string(),
+    status: z.string(),
+    timestamp: z.coerce.number(),
+    recipient_id: z.string().optional(),
+    errors: z.array(z.unknown()).optional(),
+  })
+  .loose();
+
+const textSchema = z.object({ body: z.string() }).loose();
+const locationSchema = z
+  .object({
+    latitude: z.coerce.number(),
+    longitude: z.coerce.number(),
+    name: z.string().optional(),
+    address: z.string().optional(),
+  })
+  .loose();
+const sharedContactsSchema = z.array(
+  z
+    .object({
+      name: z.object({ formatted_name: z.string().optional() }).loose().optional(),
+      phones: z.array(z.object({ phone: z.string().optional(), wa_id: z.string().optional() }).loose()).optional(),
+    })
+    .loose(),
+);
+const interactiveSchema = z
+  .object({ type: z.string() })
+  .catchall(z.unknown());
+const interactiveReplySchema = z
+  .object({ id: z.string(), title: z.string(), description: z.string().optional() })
+  .loose();
+const buttonSchema = z.object({ payload: z.string().optional(), text: z.string() }).loose();
+const reactionSchema = z.object({ message_id: z.string(), emoji: z.string().optional() }).loose();
+const systemSchema = z.object({ body: z.string().optional(), type: z.string().optional() }).loose();
+const unsupportedSchema = z.object({ type: z.string().optional() }).loose();
+
+const MEDIA_TYPES: ReadonlySet<string> = new Set(mediaTypes);
+
+/**
+ * Turns a webhook body (already JSON-parsed) into normalised messages and statuses.
+ * Throws InvalidWebhookError only when the body is not a WhatsApp envelope; an item inside
+ * a valid envelope that cannot be read is reported in `ignored`, never thrown.
+ */
+export function parseWebhookBody(body: unknown): ParsedWebhook {
+  const envelope = envelopeSchema.safeParse(body);
+  if (!envelope.success) {
+    throw new InvalidWebhookError(`not a WhatsApp webhook: ${z.prettifyError(envelope.error).slice(0, 300)}`);
+  }
+  const parsed: ParsedWebhook = { messages: [], statuses: [], errors: [], ignored: [] };
+
+  for (const entry of envelope.data.entry) {
+    for (const change of entry.changes) {
+      if (change.field !== undefined && change.field !== 'messages') {
+        parsed.ignored.push({ reason: `field ${change.field} is not handled` });
+        continue;
+      }
+      const value = valueSchema.safeParse(change.value);
+      if (!value.success) {
+        parsed.ignored.push({ reason: 'change value is not an object' });
+        continue;
+      }
+      collectChange(value.data, parsed);
+    }
+  }
+  return parsed;
+}
+
+function collectChange(value: z.infer<typeof valueSchema>, parsed: ParsedWebhook): void {
+  const contacts = (value.contacts ?? []).flatMap((raw) => {
+    const contact = contactSchema.safeParse(raw);
+    return contact.success ? [contact.data] : [];
+  });
+
+  for (const raw of value.errors ?? []) {
+    const error = toWebhookError(raw);
+    if (error) parsed.errors.push(error);
+  }
+
+  for (const raw of value.statuses ?? []) {
+    const status = statusSchema.safeParse(raw);
+    if (!status.success) {
+      parsed.ignored.push({ reason: 'unreadable status' });
+      continue;
+    }
+    parsed.statuses.push({
+      wamid: status.data.id,
+      status: status.data.status,
+      timestamp: status.data.timestamp,
+      recipientId: status.data.recipient_id,
+      errors: (status.data.errors ?? []).flatMap((e) => toWebhookError(e) ?? []),
+    });
+  }
+
+  for (const raw of value.messages ?? []) {
+    const message = messageSchema.safeParse(raw);
+    if (!message.success) {
+      parsed.ignored.push({ reason: 'unreadable message' });
+      continue;
+    }
+    const wamid = message.data.id;
+    const phoneNumberId = value.metadata?.phone_number_id;
+    if (!phoneNumberId) {
+      parsed.ignored.push({ wamid, reason: 'no metadata.phone_number_id to reply from' });
+      continue;
+    }
+    const contact =
+      contacts.find(
+        (c) =>
+          (message.data.from_user_id && c.user_id === message.data.from_user_id) ||
+          (message.data.from && c.wa_id === message.data.from),
+      ) ?? (contacts.length === 1 ? contacts[0] : undefined);
+    const userId = message.data.from_user_id ?? contact?.user_id ?? message.data.from ?? contact?.wa_id;
+    if (!userId) {
+      parsed.ignored.push({ wamid, reason: 'no sender id' });
+      continue;
+    }
+    const content = readContent(message.data.type, raw as Record<string, unknown>);
+    if (!content) {
+      parsed.ignored.push({ wamid, reason: `unreadable ${message.data.type} message` });
+      continue;
+    }
+    const phone = message.data.from ?? contact?.wa_id;
+    const context = message.data.context;
+    parsed.messages.push({
+      v: 1,
+      wamid,
+      userId,
+      ...(phone ? { phone } : {}),
+      ...(contact?.profile?.name ? { profileName: contact.profile.name } : {}),
+      phoneNumberId,
+      timestamp: message.data.timestamp,
+      ...(context?.id ? { contextWamid: context.id } : {}),
+      ...(context?.forwarded || context?.frequently_forwarded ? { forwarded: true } : {}),
+      content,
+    });
+  }
+}
+
+function readContent(type: string, message: Record<string, unknown>): InboundContent | undefined {
+  const body = message[type];
+  if (type === 'text') {
+    const text = textSchema.safeParse(body);
+    return text.success ? { kind: 'text', text: text.data.body } : undefined;
+  }
+  if (MEDIA_TYPES.has(type)) {
+    const media = mediaSchema.safeParse(body);
+    if (!media.success) return undefined;
+    return {
+      kind: 'media',
+      mediaType: type as MediaType,
+      mediaId: media.data.id,
+      ...(media.data.mime_type ? { mimeType: media.data.mime_type } : {}),
+      ...(media.data.caption ? { caption: media.data.caption } : {}),
+      ...(media.data.filename ? { filename: media.data.filename } : {}),
+      ...(media.data.voice ? { voice: true } : {}),
+    };
+  }
+  switch (type) {
+    case 'location': {
+      const location = locationSchema.safeParse(body);
+      if (!location.success) return undefined;
+      const { latitude, longitude, name, address } = location.data;
+      return { kind: 'location', latitude, longitude, ...(name ? { name } : {}), ...(address ? { address } : {}) };
+    }
+    case 'contacts': {
+      const shared = sharedContactsSchema.safeParse(body);
+      if (!shared.success) return undefined;
+      return {
+        kind: 'contacts',
+        contacts: shared.data.map((c) => ({
+          ...(c.name?.formatted_name ? { name: c.name.formatted_name } : {}),
+          phones: (c.phones ?? []).flatMap((p) => p.phone ?? p.wa_id ?? []),
+        })),
+      };
+    }
+    case 'interactive': {
+      const interactive = interactiveSchema.safeParse(body);
+      if (!interactive.success) return undefined;
+      const reply = interactiveReplySchema.safeParse(interactive.data[interactive.data.type]);
+      if (!reply.success) return { kind: 'unsupported', type: `interactive.${interactive.data.type}` };
+      return {
+        kind: 'interactive',
+        replyType: interactive.data.type,
+        id: reply.data.id,
+        title: reply.data.title,
+        ...(reply.data.description ? { description: reply.data.description } : {}),
+      };
+    }
+    case 'button': {
+      const button = buttonSchema.safeParse(body);
+      if (!button.success) return undefined;
+      return { kind: 'button', text: button.data.text, ...(button.data.payload ? { payload: button.data.payload } : {}) };
+    }
+    case 'reaction': {
+      const reaction = reactionSchema.safeParse(body);
+      if (!reaction.success) return undefined;
+      return {
+        kind: 'reaction',
+        reactedWamid: reaction.data.message_id,
+        ...(reaction.data.emoji ? { emoji: reaction.data.emoji } : {}),
+      };
+    }
+    case 'system': {
+      const system = systemSchema.safeParse(body);
+      return {
+        kind: 'system',
+        ...(system.success && system.data.body ? { text: system.data.body } : {}),
+        ...(system.success && system.data.type ? { systemType: system.data.type } : {}),
+      };
+    }
+    case 'unsupported':
+    case 'unknown': {
+      const unsupported = unsupportedSchema.safeParse(body);
+      return { kind: 'unsupported', type: (unsupported.success && unsupported.data.type) || type };
+    }
+    default:
+      return { kind: 'unsupported', type };
+  }
+}
+
+function toWebhookError(raw: unknown): WebhookError | undefined {
+  const error = errorSchema.safeParse(raw);
+  if (!error.success) return undefined;
+  return {
+    code: error.data.code,
+    ...(error.data.title ? { title: error.data.title } : {}),
+    ...(error.data.message ? { message: error.data.message } : {}),
+    ...(error.data.error_data?.details ? { details: error.data.error_data.details } : {}),
+  };
+}

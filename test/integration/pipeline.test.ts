@@ -1,0 +1,104 @@
+import { request } from 'undici';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import type { LocalStack } from '../../scripts/localStack.js';
+import { signatureFor } from '../../shared/whatsapp/signature.js';
+import { newWamid, statusWebhook, textWebhook, toMetaJson } from '../fakes/webhookBodies.js';
+import { describeWithEmulators, postWebhook, startTestStack } from './testStack.js';
+
+const ana = { phone: '5491155550001', name: 'Ana Pérez', userId: 'AR.13491208655302741918' };
+
+describeWithEmulators('signed webhook → Pub/Sub → worker → agent → WhatsApp reply', () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+  beforeEach(() => {
+    stack.sandbox!.reset();
+    stack.agent!.reset();
+  });
+
+  it('answers Meta’s handshake only with the right verify token', async () => {
+    const ok = await request(
+      `${stack.webhookUrl}?hub.mode=subscribe&hub.verify_token=${stack.env.WHATSAPP_VERIFY_TOKEN}&hub.challenge=1158201444`,
+    );
+    expect(ok.statusCode).toBe(200);
+    expect(ok.headers['content-type']).toMatch(/^text\/plain/);
+    expect(await ok.body.text()).toBe('1158201444');
+
+    const wrong = await request(`${stack.webhookUrl}?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1`);
+    expect(wrong.statusCode).toBe(403);
+    await wrong.body.dump();
+  });
+
+  it('turns one signed text webhook into exactly one reply carrying the agent’s answer', async () => {
+    const wamid = newWamid();
+    const response = await postWebhook(stack, textWebhook(ana, 'Hola, ¿tienen turnos para mañana?', { wamid }));
+    expect(response.status).toBe(200);
+
+    const sandbox = stack.sandbox!;
+    const [reply] = await sandbox.waitFor(() => sandbox.sent().length > 0 && sandbox.sent());
+    expect(reply!.to).toBe(`+${ana.phone}`);
+    expect(reply!.type).toBe('text');
+    expect(reply!.text).toBe('Echo #1: Hola, ¿tienen turnos para mañana?');
+
+    const agentCalls = stack.agent!.calls;
+    expect(agentCalls).toHaveLength(1);
+    expect(agentCalls[0]!.userId).toBe(ana.userId);
+    expect(agentCalls[0]!.message).toBe('Hola, ¿tienen turnos para mañana?');
+
+    // The read receipt with the typing indicator goes out for the user's message, before the reply.
+    const read = sandbox.reads().find((r) => r.messageId === wamid);
+    expect(read?.typing).toBe(true);
+    expect(read!.time).toBeLessThanOrEqual(reply!.time);
+
+    // Give a duplicate reply time to show up if there were one.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(sandbox.sent()).toHaveLength(1);
+  });
+
+  it('keeps one agent session per user across messages', async () => {
+    const sandbox = stack.sandbox!;
+    await postWebhook(stack, textWebhook(ana, 'primero'));
+    await sandbox.waitFor(() => sandbox.sent().length === 1);
+    await postWebhook(stack, textWebhook(ana, 'segundo'));
+    const sent = await sandbox.waitFor(() => sandbox.sent().length === 2 && sandbox.sent());
+    // The counter continues: the second turn ran in the same agent session.
+    expect(sent[1]!.text).toMatch(/^Echo #\d+: segundo$/);
+    const [first, second] = stack.agent!.calls;
+    expect(second!.sessionId).toBe(first!.sessionId);
+  });
+
+  it('refuses unsigned and wrongly signed POSTs with 401 and publishes nothing', async () => {
+    const body = textWebhook(ana, 'forged');
+    expect((await postWebhook(stack, body, { signature: null })).status).toBe(401);
+    expect((await postWebhook(stack, body, { signature: 'sha256=' + '0'.repeat(64) })).status).toBe(401);
+    // Signed over a re-serialised copy: Meta's escaped bytes differ, so the signature must not match.
+    const raw = toMetaJson(textWebhook(ana, 'café / hola'));
+    const reserialisedSignature = signatureFor(JSON.stringify(JSON.parse(raw)), stack.env.WHATSAPP_APP_SECRET!);
+    expect((await postWebhook(stack, raw, { signature: reserialisedSignature })).status).toBe(401);
+
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(stack.agent!.calls).toHaveLength(0);
+    expect(stack.sandbox!.sent()).toHaveLength(0);
+  });
+
+  it('acknowledges status callbacks without publishing them', async () => {
+    const response = await postWebhook(
+      stack,
+      statusWebhook({ wamid: newWamid(), status: 'failed', recipient: ana.phone, errorCode: 131047 }),
+    );
+    expect(response.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(stack.agent!.calls).toHaveLength(0);
+    expect(stack.webhook.lines.some((line) => line.includes('"graphErrorCode":131047'))).toBe(true);
+  });
+
+  it('answers /healthz', async () => {
+    const response = await request(stack.webhookUrl.replace('/webhook', '/healthz'));
+    expect(response.statusCode).toBe(200);
+    await response.body.dump();
+  });
+});
