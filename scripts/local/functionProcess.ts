@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { stopProcess } from './emulators.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const frameworkMain = createRequire(import.meta.url).resolve('@google-cloud/functions-framework/build/src/main.js');
+// The CLI is not in the package's exports; find it beside the resolved entry.
+const frameworkMain = createRequire(import.meta.url)
+  .resolve('@google-cloud/functions-framework')
+  .replace(/index\.js$/, 'main.js');
 
 export interface FunctionProcess {
   target: string;

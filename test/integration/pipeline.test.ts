@@ -47,7 +47,7 @@ describeWithEmulators('signed webhook → Pub/Sub → worker → agent → Whats
     const agentCalls = stack.agent!.calls;
     expect(agentCalls).toHaveLength(1);
     expect(agentCalls[0]!.userId).toBe(ana.userId);
-    expect(agentCalls[0]!.message).toBe('Hola, ¿tienen turnos para mañana?');
+    expect(agentCalls[0]!.text).toBe('Hola, ¿tienen turnos para mañana?');
 
     // The read receipt with the typing indicator goes out for the user's message, before the reply.
     const read = sandbox.reads().find((r) => r.messageId === wamid);
@@ -61,12 +61,13 @@ describeWithEmulators('signed webhook → Pub/Sub → worker → agent → Whats
 
   it('keeps one agent session per user across messages', async () => {
     const sandbox = stack.sandbox!;
-    await postWebhook(stack, textWebhook(ana, 'primero'));
+    const bruno = { phone: '5511999990002', name: 'Bruno' };
+    await postWebhook(stack, textWebhook(bruno, 'primero'));
     await sandbox.waitFor(() => sandbox.sent().length === 1);
-    await postWebhook(stack, textWebhook(ana, 'segundo'));
+    await postWebhook(stack, textWebhook(bruno, 'segundo'));
     const sent = await sandbox.waitFor(() => sandbox.sent().length === 2 && sandbox.sent());
     // The counter continues: the second turn ran in the same agent session.
-    expect(sent[1]!.text).toMatch(/^Echo #\d+: segundo$/);
+    expect(sent[1]!.text).toBe('Echo #2: segundo');
     const [first, second] = stack.agent!.calls;
     expect(second!.sessionId).toBe(first!.sessionId);
   });
