@@ -54,7 +54,8 @@ export async function ensurePubSubResources(options: {
           deadLetterTopic: pubsub.topic(layout.deadLetterTopic).name,
           maxDeliveryAttempts: options.maxDeliveryAttempts,
         },
-        retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 60 } },
+        // Short backoff for local runs; Terraform sets the production policy.
+        retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } },
       });
     }
   } finally {
