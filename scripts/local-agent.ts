@@ -1,7 +1,7 @@
 import { startLocalAgent } from '../test/fakes/localAgent.js';
 
 /** Runs the local Agent Engine fake on its own, for the worker started with `npm start`. */
-const port = Number(process.env.LOCAL_AGENT_PORT ?? 8085);
+const port = Number(process.env.LOCAL_AGENT_PORT ?? 8083);
 const host = process.env.LOCAL_AGENT_HOST ?? '127.0.0.1';
 const agent = await startLocalAgent({ host, port });
 

@@ -1,0 +1,171 @@
+import { EventEmitter } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSandboxChat, type MediaAttachment, type SandboxUser, type SentWebhook } from './sandboxChat.js';
+import { createGraphApi, type GraphFault, type GraphRequest, type ReadCall, type SentMessage } from './sandboxGraphApi.js';
+import { createPageRoutes } from './sandboxPageRoutes.js';
+import { createTimeline } from './sandboxTimeline.js';
+
+/**
+ * The local WhatsApp: a Graph API stand-in the bot talks to (sends, read/typing, media, injected
+ * faults) and a chat page at `/` where a person plays the WhatsApp user, each action becoming the
+ * signed webhook Meta would POST to `webhookUrl`.
+ */
+
+export type { GraphFault, GraphRequest, ReadCall, SentMessage } from './sandboxGraphApi.js';
+export type { MediaAttachment, SandboxUser, SentWebhook } from './sandboxChat.js';
+
+export interface WhatsAppSandboxOptions {
+  host?: string;
+  port?: number;
+  accessToken: string;
+  /** When set, calls under any other version are refused, catching a misconfigured client. */
+  graphApiVersion?: string;
+  /** Signs the webhooks the sandbox sends; without it they go unsigned (ALLOW_UNSIGNED_WEBHOOKS). */
+  appSecret?: string;
+  /** Where the chat page and the helpers deliver webhooks. */
+  webhookUrl?: string;
+  /** Receives one human-readable line per thing the bot did; silent when omitted. */
+  log?: (line: string) => void;
+}
+
+export interface WhatsAppSandbox {
+  /** Base URL: GRAPH_API_BASE_URL for the bot, and the chat page. */
+  url: string;
+  /** Every Graph call, answered or refused, in order. */
+  readonly requests: readonly GraphRequest[];
+  /** The sends Graph accepted, in order. */
+  sent(): SentMessage[];
+  /** The read (and typing) calls Graph accepted, in order. */
+  reads(): ReadCall[];
+  /** Registers bytes as uploaded media and returns the media id. */
+  addMedia(bytes: Buffer, mimeType: string): string;
+  failNext(fault: GraphFault): void;
+  clearFaults(): void;
+  waitFor<T>(pick: () => T | undefined | false, timeoutMs?: number): Promise<T>;
+  /** The user writes `text`; resolves with its wamid once the webhook has answered. */
+  sendText(user: SandboxUser, text: string, options?: { replyTo?: string; wamid?: string }): Promise<SentWebhook>;
+  /** The user sends an image or audio (a voice note with `voice: true`), served back through Graph's media routes. */
+  sendMedia(user: SandboxUser, media: MediaAttachment, options?: { replyTo?: string }): Promise<SentWebhook & { mediaId: string }>;
+  /** POSTs the last message webhook again, same bytes and signature, as Meta does when unsure it landed. */
+  redeliverLast(): Promise<SentWebhook>;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export async function startWhatsAppSandbox(options: WhatsAppSandboxOptions): Promise<WhatsAppSandbox> {
+  const log = options.log ?? (() => {});
+  const changes = new EventEmitter();
+  const timeline = createTimeline();
+  const chat = createSandboxChat({
+    timeline,
+    webhookUrl: options.webhookUrl,
+    appSecret: options.appSecret,
+    addMedia: (bytes, mimeType) => graph.addMedia(bytes, mimeType),
+    mediaUrl: (id) => graph.mediaUrl(id),
+    botMessages: () => graph.sent.map((message) => ({ id: message.id, phone: chat.phoneFor(message.to) })),
+    log,
+  });
+  const graph = createGraphApi({
+    accessToken: options.accessToken,
+    graphApiVersion: options.graphApiVersion,
+    timeline,
+    phoneFor: (address) => chat.phoneFor(address),
+    onCall: () => changes.emit('change'),
+    log,
+  });
+  const page = createPageRoutes({
+    chat,
+    timeline,
+    webhookUrl: options.webhookUrl,
+    signed: Boolean(options.appSecret),
+    media: (id) => graph.media(id),
+    failNext: (fault) => graph.failNext(fault),
+    clearFaults: () => graph.clearFaults(),
+  });
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
+    page(req, res, url)
+      .then((handled) => (handled ? undefined : graph.handle(req, res, url)))
+      .catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(error instanceof Error ? error.message : String(error));
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  graph.setBaseUrl(url);
+
+  return {
+    url,
+    requests: graph.requests,
+    sent: () => [...graph.sent],
+    reads: () => [...graph.reads],
+    addMedia: graph.addMedia,
+    failNext: graph.failNext,
+    clearFaults: graph.clearFaults,
+    waitFor: (pick, timeoutMs = 10_000) => waitFor(changes, graph.requests, pick, timeoutMs),
+    sendText: chat.sendText,
+    sendMedia: chat.sendMedia,
+    redeliverLast: chat.redeliverLast,
+    reset() {
+      graph.reset();
+      chat.reset();
+      timeline.clear();
+    },
+    close() {
+      timeline.close();
+      return new Promise((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function waitFor<T>(
+  changes: EventEmitter,
+  requests: readonly GraphRequest[],
+  pick: () => T | undefined | false,
+  timeoutMs: number,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    // Polling as well as listening: the condition may depend on state outside the sandbox.
+    const poll = setInterval(check, 50);
+    const timer = setTimeout(() => {
+      stop();
+      const recent = requests.slice(-5).map((r) => `${r.method} ${r.path} → ${r.status}`);
+      reject(
+        new Error(
+          `waitFor: condition not met within ${timeoutMs} ms (${requests.length} Graph calls; last: ${recent.join('; ') || 'none'})`,
+        ),
+      );
+    }, timeoutMs);
+    function stop(): void {
+      clearInterval(poll);
+      clearTimeout(timer);
+      changes.off('change', check);
+    }
+    function check(): void {
+      try {
+        const value = pick();
+        if (value === undefined || value === false) return;
+        stop();
+        resolve(value);
+      } catch (error) {
+        stop();
+        reject(error);
+      }
+    }
+    changes.on('change', check);
+    check();
+  });
+}
