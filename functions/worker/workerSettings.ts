@@ -13,6 +13,7 @@ export function workerSettings(config: WorkerConfig): WorkerSettings {
     apologyText: config.APOLOGY_TEXT,
     slowDownText: config.SLOW_DOWN_TEXT,
     resetConfirmText: config.RESET_CONFIRM_TEXT,
+    ...(config.WELCOME_TEXT ? { welcomeText: config.WELCOME_TEXT } : {}),
     unsupportedText: config.UNSUPPORTED_TEXT,
     mediaUnsupportedText: config.MEDIA_UNSUPPORTED_TEXT,
     agentAcceptsMedia: config.AGENT_ACCEPTS_MEDIA,

@@ -94,6 +94,8 @@ export const workerConfigSchema = z.object({
     .default('/reset,reiniciar')
     .transform((value) => value.split(',').map((word) => word.trim().toLowerCase()).filter(Boolean)),
   RESET_CONFIRM_TEXT: z.string().min(1).default('Done! I have started a new conversation.'),
+  /** Sent with the first answer to a user who has no session yet; off when empty. */
+  WELCOME_TEXT: optionalSecret,
   PUSH_AUDIENCE: optionalSecret,
   PUSH_SERVICE_ACCOUNT: optionalSecret,
 });

@@ -58,6 +58,8 @@ export function decideAction(message: InboundMessage, settings: ActionSettings):
     case 'system':
       return { kind: 'ignore', reason: `system message ${content.systemType ?? ''}`.trim() };
     case 'unsupported':
+      // Meta's own "unsupported" covers edits, pins and the like: nothing the user expects an answer to.
+      if (content.fromMeta) return { kind: 'ignore', reason: `unsupported ${content.type}` };
       return { kind: 'reply', text: settings.unsupportedText };
   }
 }

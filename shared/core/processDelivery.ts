@@ -1,14 +1,15 @@
 import type { AgentClient, AgentTurn } from '../agent/agentClient.js';
 import { SessionNotFoundError } from '../agent/agentClient.js';
-import { isPermanent, reasonOf, RetryableError, type PermanentError } from '../errors.js';
+import { isPermanent, PermanentError, reasonOf, RetryableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { maskUserId } from '../log/maskUserId.js';
 import type { PushDelivery } from '../queue/pushEnvelope.js';
 import type { InboundLedger, InboundRecord } from '../store/inboundLedger.js';
-import type { RateLimiter, SessionStore } from '../store/sessionStore.js';
+import type { RateLimiter, SessionRecord, SessionStore } from '../store/sessionStore.js';
 import { markdownToWhatsApp } from '../whatsapp/formatting/markdownToWhatsApp.js';
 import { splitMessage } from '../whatsapp/formatting/splitMessage.js';
 import type { WhatsAppClient } from '../whatsapp/graphClient.js';
+import { OUTSIDE_CUSTOMER_SERVICE_WINDOW } from '../whatsapp/graphErrors.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
 import { decideAction, type ActionSettings } from './decideAction.js';
 
@@ -23,6 +24,7 @@ export interface WorkerSettings extends ActionSettings {
   apologyText: string;
   slowDownText: string;
   resetConfirmText: string;
+  welcomeText?: string;
   /** The typing indicator lasts about 25 s; refresh it while the agent works. */
   typingRefreshMs: number;
   /** Longest Retry-After worth waiting for inside one attempt; longer ones go back to Pub/Sub. */
@@ -48,6 +50,10 @@ export interface DeliveryOutcome {
 }
 
 const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** WhatsApp's customer-service window: free-form replies only within 24 h of the user's message. */
+const CUSTOMER_SERVICE_WINDOW_MS = 24 * 3600 * 1000;
+const QUOTE_MAX_CHARS = 500;
 
 /**
  * Processes one push delivery exactly once in effect: claim the idempotency record, act,
@@ -139,7 +145,7 @@ class Turn {
           ? action.text
           : action.kind === 'reset-session'
             ? await this.resetSession()
-            : await this.askAgent(action.text, action.media);
+            : await this.askAgent(await this.withQuotedContext(action.text), action.media);
       await ledger.saveReply(wamid, replyText);
       this.record.replyText = replyText;
     } else {
@@ -152,7 +158,9 @@ class Turn {
   /** Tells the user once that the message will not be answered; never throws. */
   async apologiseFor(error: unknown): Promise<boolean> {
     if (this.record.apologySent) return true;
-    if ((error as PermanentError).reason?.startsWith('graph_')) return false;
+    const reason = reasonOf(error);
+    // When sending is what failed (or is no longer allowed), an apology would fail the same way.
+    if (reason.startsWith('graph_') || reason === OUTSIDE_CUSTOMER_SERVICE_WINDOW) return false;
     try {
       await this.deps.whatsapp.sendText({
         phoneNumberId: this.message.phoneNumberId,
@@ -187,7 +195,9 @@ class Turn {
     const inlineData = media ? [await this.deps.whatsapp.downloadMedia(media.mediaId, settings.maxMediaBytes)] : undefined;
     const typing = setInterval(() => this.markRead(), settings.typingRefreshMs);
     try {
-      let sessionId = await this.sessionId();
+      const existing = await this.deps.sessions.get(this.message.userId);
+      const isFirstContact = existing === undefined;
+      let sessionId = await this.sessionId(existing);
       const turn = (): AgentTurn => ({
         userId: this.message.userId,
         sessionId,
@@ -206,20 +216,39 @@ class Turn {
       }
       this.log.info({ agentMs: Date.now() - started, replyChars: reply.length }, 'agent answered');
       await this.deps.sessions.touch(this.message.userId, this.now(), this.sessionExpiry());
-      return reply;
+      return isFirstContact && settings.welcomeText ? `${settings.welcomeText}\n\n${reply}` : reply;
     } finally {
       clearInterval(typing);
     }
   }
 
+  /** A reply to one of the bot's messages tells the agent which message it answers. */
+  private async withQuotedContext(text: string): Promise<string> {
+    if (!this.message.contextWamid) return text;
+    const quoted = await this.deps.ledger.findBySentMessageId(this.message.contextWamid).catch((error: unknown) => {
+      this.log.warn({ err: error }, 'could not look up the quoted message');
+      return undefined;
+    });
+    if (!quoted?.replyText) return text;
+    const excerpt =
+      quoted.replyText.length > QUOTE_MAX_CHARS ? `${quoted.replyText.slice(0, QUOTE_MAX_CHARS)}…` : quoted.replyText;
+    return `[Replying to your earlier message: "${excerpt}"]\n${text}`;
+  }
+
   private async resetSession(): Promise<string> {
+    const previous = await this.deps.sessions.get(this.message.userId);
     await this.newSession();
+    if (previous) {
+      // Best effort: Agent Engine expires sessions on its own anyway.
+      this.deps.agent.deleteSession(this.message.userId, previous.agentSessionId).catch((error: unknown) => {
+        this.log.warn({ err: error }, 'old agent session not deleted');
+      });
+    }
     this.log.info('conversation reset by the user');
     return this.deps.settings.resetConfirmText;
   }
 
-  private async sessionId(): Promise<string> {
-    const existing = await this.deps.sessions.get(this.message.userId);
+  private async sessionId(existing: SessionRecord | undefined): Promise<string> {
     if (existing && existing.expiresAt > this.now()) return existing.agentSessionId;
     if (existing) this.log.info('agent session expired: starting a new one');
     return this.newSession();
@@ -253,8 +282,15 @@ class Turn {
       await ledger.markAnswered(this.message.wamid);
       return;
     }
+    const userWroteAt = this.message.timestamp * 1000;
     for (const [index, text] of chunks.entries()) {
       if (alreadySent.has(index)) continue;
+      if (this.now().getTime() - userWroteAt > CUSTOMER_SERVICE_WINDOW_MS) {
+        throw new PermanentError(
+          'the reply would fall outside the 24-hour customer-service window',
+          OUTSIDE_CUSTOMER_SERVICE_WINDOW,
+        );
+      }
       const graphMessageId = await this.withInlineRetry(() =>
         whatsapp.sendText({ phoneNumberId: this.message.phoneNumberId, to: this.recipient(), text }),
       );

@@ -25,6 +25,8 @@ export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
     async recordChunkSent(wamid, chunk, answered) {
       await doc(wamid).update({
         sentChunks: FieldValue.arrayUnion(chunk),
+        // A flat copy of the ids, so a quoted reply can be found with array-contains.
+        sentMessageIds: FieldValue.arrayUnion(chunk.graphMessageId),
         updatedAt: now(),
         ...(answered ? { state: 'answered', leaseUntil: FieldValue.delete() } : {}),
       });
@@ -44,6 +46,11 @@ export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
     },
     async releaseLease(wamid, reason) {
       await doc(wamid).update({ leaseUntil: FieldValue.delete(), failureReason: reason, updatedAt: now() });
+    },
+    async findBySentMessageId(graphMessageId) {
+      const snapshot = await collection.where('sentMessageIds', 'array-contains', graphMessageId).limit(1).get();
+      const first = snapshot.docs[0];
+      return first ? fromFirestore(first.data()) : undefined;
     },
     async get(wamid) {
       const snapshot = await doc(wamid).get();

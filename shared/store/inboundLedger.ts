@@ -59,6 +59,8 @@ export interface InboundLedger {
   /** Ends this delivery's lease early so the next delivery can take over at once. */
   releaseLease(wamid: string, reason: string): Promise<void>;
   get(wamid: string): Promise<InboundRecord | undefined>;
+  /** The record whose reply went out as this Graph message id (to quote it back to the agent). */
+  findBySentMessageId(graphMessageId: string): Promise<InboundRecord | undefined>;
 }
 
 /** The pure decision at the heart of `claim`, shared by every ledger implementation. */

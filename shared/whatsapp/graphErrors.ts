@@ -5,6 +5,9 @@ const RETRYABLE_CODES = new Set([1, 2, 4, 80007, 130429, 131000, 131016, 131056,
 /** Codes that no retry can fix: auth, bad parameters, policy, the 24-hour window. */
 const PERMANENT_CODES = new Set([0, 10, 100, 131008, 131009, 131026, 131031, 131047, 131048, 131049, 131050, 131051, 131052, 131053, 131062, 190, 368]);
 
+/** The reason recorded when a reply can no longer be sent because the user last wrote over 24 h ago. */
+export const OUTSIDE_CUSTOMER_SERVICE_WINDOW = 'outside_customer_service_window';
+
 /** One message per 6 s per user: wait at least that long before trying this user again. */
 const PAIR_RATE_LIMIT_MS = 6_000;
 
@@ -18,7 +21,8 @@ export function graphError(status: number, body: GraphErrorBody | undefined, ret
   const detail = body?.error?.error_data?.details ?? body?.error?.message ?? `HTTP ${status}`;
   const message = `Graph API ${status}${code === undefined ? '' : ` code ${code}`}: ${detail}`;
   const fields = { graphErrorCode: code, graphStatus: status };
-  const reason = code === undefined ? `graph_http_${status}` : `graph_${code}`;
+  const reason =
+    code === 131047 ? OUTSIDE_CUSTOMER_SERVICE_WINDOW : code === undefined ? `graph_http_${status}` : `graph_${code}`;
 
   const retryable =
     code !== undefined && PERMANENT_CODES.has(code)

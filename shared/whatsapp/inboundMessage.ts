@@ -35,7 +35,8 @@ export const inboundContentSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('button'), payload: z.string().optional(), text: z.string() }),
   z.object({ kind: z.literal('reaction'), reactedWamid: z.string(), emoji: z.string().optional() }),
   z.object({ kind: z.literal('system'), text: z.string().optional(), systemType: z.string().optional() }),
-  z.object({ kind: z.literal('unsupported'), type: z.string() }),
+  /** `fromMeta`: Meta delivered it as `unsupported` (edits, polls, pins…); otherwise a type this bridge cannot read. */
+  z.object({ kind: z.literal('unsupported'), type: z.string(), fromMeta: z.boolean().optional() }),
 ]);
 
 /**

@@ -99,7 +99,7 @@ describe('parseWebhookBody on the reference examples', () => {
   });
 
   it('E10 unsupported type is recognised as such', () => {
-    expect(parse(metaExamples.E10).messages[0]?.content).toEqual({ kind: 'unsupported', type: 'poll_creation' });
+    expect(parse(metaExamples.E10).messages[0]?.content).toEqual({ kind: 'unsupported', type: 'poll_creation', fromMeta: true });
   });
 
   it('E11 username-only user: no phone, keyed on the BSUID, quoted context kept', () => {

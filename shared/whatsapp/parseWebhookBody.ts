@@ -289,7 +289,7 @@ function readContent(type: string, message: Record<string, unknown>): InboundCon
     case 'unsupported':
     case 'unknown': {
       const unsupported = unsupportedSchema.safeParse(body);
-      return { kind: 'unsupported', type: (unsupported.success && unsupported.data.type) || type };
+      return { kind: 'unsupported', type: (unsupported.success && unsupported.data.type) || type, fromMeta: true };
     }
     default:
       return { kind: 'unsupported', type };

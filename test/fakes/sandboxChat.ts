@@ -81,13 +81,13 @@ const STORM_STATUSES = ['sent', 'delivered', 'read'] as const;
 
 export function createSandboxChat(deps: ChatDependencies): SandboxChat {
   const known = new Map<string, { phone: string; name: string; userId?: string }>();
+  let lastMessage: { wamid: string; webhook: SignedWebhook } | undefined;
   const forgetAll = () => {
     known.clear();
     // Most recent last, so the first demo user goes in last and heads the chat list.
     for (const demo of [...DEMO_USERS].reverse()) known.set(demo.phone, demo);
     lastMessage = undefined;
   };
-  let lastMessage: { wamid: string; webhook: SignedWebhook } | undefined;
 
   function sender(user: SandboxUser): WebhookSender & { name: string } {
     const phone = user.phone.replace(/[\s+()-]/g, '');

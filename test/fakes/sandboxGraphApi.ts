@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { graphErrorBody, invalidTokenBody, type GraphErrorBody } from './graphErrors.js';
+import { graphErrorBody, invalidTokenBody, type GraphErrorBody } from './graphErrorBodies.js';
 import type { Timeline } from './sandboxTimeline.js';
 import { newWamid } from './webhookBodies.js';
 

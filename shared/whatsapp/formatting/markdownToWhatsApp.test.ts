@@ -77,7 +77,7 @@ describe('markdownToWhatsApp', () => {
     {
       name: 'HTML is stripped to its text',
       markdown: 'Hola <b>mundo</b><br>adiós <!-- nota interna -->\n\n<div>\n<p>bloque</p>\n</div>',
-      expected: 'Hola mundo\nadiós\n\n\nbloque\n',
+      expected: 'Hola mundo\nadiós\n\nbloque',
     },
     {
       name: 'plain-text markers are neutralised',

@@ -42,7 +42,7 @@ export function markdownToWhatsApp(markdown: string): string {
     italic: false,
     strike: false,
   };
-  return renderBlocks(tree.children, context, '\n\n').trim();
+  return renderBlocks(tree.children, context, '\n\n').replace(/[^\S\n]+$/gm, '');
 }
 
 function collectDefinitions(tree: Root): Map<string, Definition> {
@@ -57,8 +57,8 @@ function collectDefinitions(tree: Root): Map<string, Definition> {
 
 function renderBlocks(nodes: readonly RootContent[], context: Context, separator: string): string {
   return nodes
-    .map((node) => renderBlock(node, context))
-    .filter((block) => block.trim() !== '')
+    .map((node) => renderBlock(node, context).trim())
+    .filter((block) => block !== '')
     .join(separator);
 }
 

@@ -1,0 +1,379 @@
+import { describe, expect, it } from 'vitest';
+import { SessionNotFoundError, type AgentClient, type AgentTurn } from '../agent/agentClient.js';
+import { PermanentError, RetryableError } from '../errors.js';
+import { createLogger } from '../log/logger.js';
+import type { PushDelivery } from '../queue/pushEnvelope.js';
+import { createMemoryInboundLedger, createMemoryRateLimiter, createMemorySessionStore } from '../store/memoryStores.js';
+import type { OutboundText, WhatsAppClient } from '../whatsapp/graphClient.js';
+import { markdownToWhatsApp } from '../whatsapp/formatting/markdownToWhatsApp.js';
+import { splitMessage } from '../whatsapp/formatting/splitMessage.js';
+import { graphError } from '../whatsapp/graphErrors.js';
+import type { InboundContent, InboundMessage } from '../whatsapp/inboundMessage.js';
+import { processDelivery, type WorkerDeps, type WorkerSettings } from './processDelivery.js';
+
+const settings: WorkerSettings = {
+  maxDeliveryAttempts: 5,
+  leaseMs: 60_000,
+  retentionMs: 7 * 24 * 3600_000,
+  sessionTtlMs: 24 * 3600_000,
+  rateLimitPerMinute: 10,
+  maxReplyChars: 4096,
+  maxMediaBytes: 1024,
+  apologyText: 'Sorry!',
+  slowDownText: 'Slow down',
+  resetConfirmText: 'Fresh start',
+  unsupportedText: 'Text only please',
+  mediaUnsupportedText: 'No media please',
+  agentAcceptsMedia: false,
+  resetCommands: ['/reset', 'reiniciar'],
+  typingRefreshMs: 20_000,
+  maxInlineRetryWaitMs: 10_000,
+};
+
+function harness(overrides: Partial<WorkerSettings> = {}) {
+  let clock = Date.parse('2026-11-25T12:00:00Z');
+  const agentCalls: AgentTurn[] = [];
+  let agentFailures: Error[] = [];
+  let agentLatencyMs = 0;
+  let sessionCounter = 0;
+  const deletedSessions: string[] = [];
+  const agent: AgentClient = {
+    async createSession() {
+      return `session-${++sessionCounter}`;
+    },
+    async query(turn) {
+      agentCalls.push(turn);
+      if (agentLatencyMs) await new Promise((resolve) => setTimeout(resolve, agentLatencyMs));
+      const failure = agentFailures.shift();
+      if (failure) throw failure;
+      return `Echo: ${turn.text}`;
+    },
+    async deleteSession(_userId, sessionId) {
+      deletedSessions.push(sessionId);
+    },
+  };
+  const sends: OutboundText[] = [];
+  const reads: string[] = [];
+  let sendFailures: Error[] = [];
+  const whatsapp: WhatsAppClient = {
+    async markReadWithTyping(_phoneNumberId, wamid) {
+      reads.push(wamid);
+    },
+    async sendText(message) {
+      const failure = sendFailures.shift();
+      if (failure) throw failure;
+      sends.push(message);
+      return `wamid.out.${sends.length}`;
+    },
+    async downloadMedia(mediaId) {
+      return { data: Buffer.from(`bytes of ${mediaId}`), mimeType: 'image/jpeg' };
+    },
+  };
+  const ledger = createMemoryInboundLedger();
+  const sessions = createMemorySessionStore();
+  const sleeps: number[] = [];
+  const deps: WorkerDeps = {
+    ledger,
+    sessions,
+    rateLimiter: createMemoryRateLimiter(),
+    agent,
+    whatsapp,
+    log: createLogger('test', 'silent'),
+    settings: { ...settings, ...overrides },
+    now: () => new Date(clock),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+  };
+  let wamidCounter = 0;
+  const message = (content: InboundContent, extra: Partial<InboundMessage> = {}): InboundMessage => ({
+    v: 1,
+    wamid: `wamid.in.${++wamidCounter}`,
+    userId: 'AR.1234567890',
+    phone: '5491155550001',
+    profileName: 'Ana',
+    phoneNumberId: '123456789012345',
+    timestamp: Math.floor(clock / 1000),
+    content,
+    ...extra,
+  });
+  const deliver = (m: InboundMessage, delivery: Partial<PushDelivery> = {}) =>
+    processDelivery({ message: m, messageId: 'm1', attributes: {}, ...delivery }, deps);
+  return {
+    deps,
+    ledger,
+    sessions,
+    agentCalls,
+    sends,
+    reads,
+    sleeps,
+    deletedSessions,
+    message,
+    deliver,
+    text: (body: string, extra?: Partial<InboundMessage>) => message({ kind: 'text', text: body }, extra),
+    failAgent: (...errors: Error[]) => (agentFailures = errors),
+    failSends: (...errors: Error[]) => (sendFailures = errors),
+    setAgentLatency: (ms: number) => (agentLatencyMs = ms),
+    advance: (ms: number) => (clock += ms),
+  };
+}
+
+describe('processDelivery', () => {
+  it('answers a text: read receipt, one agent call in a new session, one reply, record answered', async () => {
+    const h = harness();
+    const m = h.text('Hola');
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.reads).toEqual([m.wamid]);
+    expect(h.agentCalls).toEqual([{ userId: 'AR.1234567890', sessionId: 'session-1', text: 'Hola' }]);
+    expect(h.sends).toEqual([
+      { phoneNumberId: '123456789012345', to: { userId: 'AR.1234567890', phone: '5491155550001' }, text: 'Echo: Hola' },
+    ]);
+    expect(await h.ledger.get(m.wamid)).toMatchObject({
+      state: 'answered',
+      replyText: 'Echo: Hola',
+      sentChunks: [{ index: 0, graphMessageId: 'wamid.out.1' }],
+    });
+    expect(await h.sessions.get('AR.1234567890')).toMatchObject({ agentSessionId: 'session-1', messageCount: 1 });
+  });
+
+  it('does nothing for a second delivery of an answered message', async () => {
+    const h = harness();
+    const m = h.text('Hola');
+    await h.deliver(m);
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'duplicate' });
+    expect(h.agentCalls).toHaveLength(1);
+    expect(h.sends).toHaveLength(1);
+  });
+
+  it('refuses a delivery while another one holds the lease, and takes over once it has expired', async () => {
+    const h = harness();
+    const m = h.text('Hola');
+    await h.ledger.claim({ wamid: m.wamid, userId: m.userId, now: h.deps.now!(), leaseMs: 60_000, retentionMs: 1e9 });
+    expect(await h.deliver(m)).toEqual({ ack: false, outcome: 'busy' });
+    expect(h.agentCalls).toHaveLength(0);
+    h.advance(61_000);
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'answered' });
+  });
+
+  it('after a failed send, retries without asking the agent again', async () => {
+    const h = harness();
+    const m = h.text('Hola');
+    h.failSends(graphError(500, undefined), graphError(503, { error: { code: 2 } }));
+    expect(await h.deliver(m)).toEqual({ ack: false, outcome: 'retry' });
+    expect(await h.deliver(m)).toEqual({ ack: false, outcome: 'retry' });
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.agentCalls).toHaveLength(1);
+    expect(h.sends.map((s) => s.text)).toEqual(['Echo: Hola']);
+  });
+
+  it('resumes a long reply at the first chunk that did not go out', async () => {
+    const h = harness({ maxReplyChars: 100 });
+    const paragraph = (n: number) => `Paragraph ${n}: ${'word '.repeat(15).trim()}.`;
+    const m = h.text([1, 2, 3].map(paragraph).join('\n\n'));
+    const expected = splitMessage(markdownToWhatsApp(`Echo: ${m.content.kind === 'text' ? m.content.text : ''}`), 100);
+    expect(expected.length).toBeGreaterThanOrEqual(3);
+    let calls = 0;
+    const send = h.deps.whatsapp.sendText.bind(h.deps.whatsapp);
+    h.deps.whatsapp.sendText = async (message) => {
+      calls += 1;
+      if (calls === 2) throw graphError(500, undefined);
+      return send(message);
+    };
+    expect(await h.deliver(m)).toEqual({ ack: false, outcome: 'retry' });
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sends.map((s) => s.text)).toEqual(expected);
+    expect(h.agentCalls).toHaveLength(1);
+    expect((await h.ledger.get(m.wamid))?.sentChunks.map((c) => c.index)).toEqual(expected.map((_, i) => i));
+  });
+
+  it('fails permanently on Graph 190: acknowledged, record failed, no retry and no apology', async () => {
+    const h = harness();
+    const m = h.text('Hola');
+    h.failSends(graphError(401, { error: { code: 190, message: 'token expired' } }));
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'failed' });
+    expect(await h.ledger.get(m.wamid)).toMatchObject({ state: 'failed', failureReason: 'graph_190' });
+    expect(h.sends).toHaveLength(0);
+  });
+
+  it('on the last attempt, apologises once and refuses so the message dead-letters', async () => {
+    const h = harness();
+    const m = h.text('Hola');
+    const unavailable = () => new RetryableError('agent down', 'agent_unavailable');
+    h.failAgent(unavailable(), unavailable(), unavailable(), unavailable(), unavailable(), unavailable());
+    for (let attempt = 1; attempt < 5; attempt++) {
+      expect(await h.deliver(m, { deliveryAttempt: attempt })).toEqual({ ack: false, outcome: 'retry' });
+    }
+    expect(h.sends).toHaveLength(0);
+    expect(await h.deliver(m, { deliveryAttempt: 5 })).toEqual({ ack: false, outcome: 'dead-letter' });
+    expect(h.sends.map((s) => s.text)).toEqual(['Sorry!']);
+    expect(await h.ledger.get(m.wamid)).toMatchObject({ state: 'failed', exhausted: true, apologySent: true });
+    // A straggling delivery keeps refusing (so it dead-letters) and does not apologise again.
+    expect(await h.deliver(m, { deliveryAttempt: 6 })).toEqual({ ack: false, outcome: 'dead-letter' });
+    expect(h.sends).toHaveLength(1);
+  });
+
+  it('counts attempts in the record when Pub/Sub sends no deliveryAttempt', async () => {
+    const h = harness();
+    const m = h.text('Hola');
+    h.failAgent(...Array.from({ length: 5 }, () => new RetryableError('down', 'agent_unavailable')));
+    const outcomes = [];
+    for (let i = 0; i < 5; i++) outcomes.push((await h.deliver(m)).outcome);
+    expect(outcomes).toEqual(['retry', 'retry', 'retry', 'retry', 'dead-letter']);
+  });
+
+  it('replays a dead letter once, keeping the apology from being sent twice', async () => {
+    const h = harness();
+    const m = h.text('Hola');
+    h.failAgent(new RetryableError('down', 'agent_unavailable'));
+    await h.deliver(m, { deliveryAttempt: 5 });
+    expect(await h.deliver(m, { attributes: { replayId: 'r1' } })).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sends.map((s) => s.text)).toEqual(['Sorry!', 'Echo: Hola']);
+    expect(await h.deliver(m, { attributes: { replayId: 'r2' } })).toEqual({ ack: true, outcome: 'duplicate' });
+  });
+
+  it('apologises for a permanent agent failure and acknowledges it', async () => {
+    const h = harness();
+    h.failAgent(new PermanentError('bad request', 'agent_grpc_3'));
+    expect(await h.deliver(h.text('Hola'))).toEqual({ ack: true, outcome: 'failed' });
+    expect(h.sends.map((s) => s.text)).toEqual(['Sorry!']);
+  });
+
+  it('starts a new agent session when Agent Engine says the old one is gone, and retries once', async () => {
+    const h = harness();
+    await h.deliver(h.text('one'));
+    h.failAgent(new SessionNotFoundError('Session not found'));
+    await h.deliver(h.text('two'));
+    expect(h.agentCalls.map((c) => c.sessionId)).toEqual(['session-1', 'session-1', 'session-2']);
+    expect((await h.sessions.get('AR.1234567890'))?.agentSessionId).toBe('session-2');
+  });
+
+  it('replaces a session that expired from inactivity, and moves expiresAt on each message', async () => {
+    const h = harness();
+    await h.deliver(h.text('one'));
+    const first = await h.sessions.get('AR.1234567890');
+    h.advance(3600_000);
+    await h.deliver(h.text('two'));
+    const second = await h.sessions.get('AR.1234567890');
+    expect(second!.expiresAt.getTime() - first!.expiresAt.getTime()).toBe(3600_000);
+    h.advance(25 * 3600_000);
+    await h.deliver(h.text('three'));
+    expect(h.agentCalls.map((c) => c.sessionId)).toEqual(['session-1', 'session-1', 'session-2']);
+  });
+
+  it('resets the conversation on a reset word without calling the agent', async () => {
+    const h = harness();
+    await h.deliver(h.text('hi'));
+    expect(await h.deliver(h.text(' Reiniciar '))).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sends.map((s) => s.text)).toEqual(['Echo: hi', 'Fresh start']);
+    expect(h.agentCalls).toHaveLength(1);
+    expect(h.deletedSessions).toEqual(['session-1']);
+    expect((await h.sessions.get('AR.1234567890'))?.agentSessionId).toBe('session-2');
+  });
+
+  it('sends the welcome text with the first answer only', async () => {
+    const h = harness({ welcomeText: 'Welcome to Example Co!' });
+    await h.deliver(h.text('one'));
+    await h.deliver(h.text('two'));
+    expect(h.sends.map((s) => s.text)).toEqual(['Welcome to Example Co!\n\nEcho: one', 'Echo: two']);
+  });
+
+  it.each<[string, InboundContent, string | undefined]>([
+    ['a reaction', { kind: 'reaction', reactedWamid: 'wamid.x', emoji: '👍' }, undefined],
+    ['a system notice', { kind: 'system', systemType: 'user_changed_number' }, undefined],
+    ['Meta-unsupported (an edit)', { kind: 'unsupported', type: 'edit', fromMeta: true }, undefined],
+    ['a type the bridge cannot read', { kind: 'unsupported', type: 'order' }, 'Text only please'],
+    ['an image while media is off', { kind: 'media', mediaType: 'image', mediaId: 'm1', caption: 'look' }, 'No media please'],
+  ])('answers %s without the agent', async (_name, content, reply) => {
+    const h = harness();
+    expect((await h.deliver(h.message(content))).ack).toBe(true);
+    expect(h.agentCalls).toHaveLength(0);
+    expect(h.sends.map((s) => s.text)).toEqual(reply ? [reply] : []);
+  });
+
+  it('passes an image with its caption to the agent as inline data when media is on', async () => {
+    const h = harness({ agentAcceptsMedia: true });
+    await h.deliver(h.message({ kind: 'media', mediaType: 'image', mediaId: 'm42', mimeType: 'image/jpeg', caption: 'Is this it?' }));
+    expect(h.agentCalls[0]).toMatchObject({
+      text: 'Is this it?',
+      inlineData: [{ mimeType: 'image/jpeg', data: Buffer.from('bytes of m42') }],
+    });
+  });
+
+  it.each<[string, InboundContent, RegExp]>([
+    ['a location', { kind: 'location', latitude: 51.5, longitude: -0.12, name: 'Office' }, /location: Office \(latitude 51.5, longitude -0.12\)/],
+    ['a button tap', { kind: 'interactive', replyType: 'button_reply', id: 'confirm', title: 'Confirm' }, /tapped "Confirm" \(id: confirm\)/],
+    ['a template quick reply', { kind: 'button', payload: 'P', text: 'Yes please' }, /^Yes please$/],
+    ['a contact card', { kind: 'contacts', contacts: [{ name: 'Bo', phones: ['+1 555'] }] }, /contact cards: Bo \+1 555/],
+  ])('turns %s into text the agent understands', async (_name, content, expected) => {
+    const h = harness();
+    await h.deliver(h.message(content));
+    expect(h.agentCalls[0]?.text).toMatch(expected);
+  });
+
+  it('tells the agent which of its messages the user is replying to', async () => {
+    const h = harness();
+    await h.deliver(h.text('What times do you open?'));
+    await h.deliver(h.text('And on Sunday?', { contextWamid: 'wamid.out.1' }));
+    expect(h.agentCalls[1]?.text).toBe('[Replying to your earlier message: "Echo: What times do you open?"]\nAnd on Sunday?');
+  });
+
+  it('limits agent calls per user per minute, with one slow-down reply per window', async () => {
+    const h = harness();
+    for (let i = 0; i < 13; i++) await h.deliver(h.text(`m${i}`));
+    await h.deliver(h.text('other user', { userId: 'GB.999', phone: '447700900123' }));
+    expect(h.agentCalls.filter((c) => c.userId === 'AR.1234567890')).toHaveLength(10);
+    expect(h.sends.filter((s) => s.text === 'Slow down')).toHaveLength(1);
+    expect(h.agentCalls.at(-1)?.userId).toBe('GB.999');
+    h.advance(60_000);
+    await h.deliver(h.text('later'));
+    expect(h.agentCalls.at(-1)?.text).toBe('later');
+  });
+
+  it('does not send a reply that falls outside the 24-hour window', async () => {
+    const h = harness();
+    const m = h.text('old question');
+    h.advance(25 * 3600_000);
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'failed' });
+    expect(h.sends).toHaveLength(0);
+    expect(await h.ledger.get(m.wamid)).toMatchObject({ state: 'failed', failureReason: 'outside_customer_service_window' });
+  });
+
+  it('treats Graph 131047 as the closed window', async () => {
+    const h = harness();
+    const m = h.text('Hola');
+    h.failSends(graphError(400, { error: { code: 131047 } }));
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'failed' });
+    expect((await h.ledger.get(m.wamid))?.failureReason).toBe('outside_customer_service_window');
+  });
+
+  it('honours a short Retry-After inside the attempt', async () => {
+    const h = harness();
+    h.failSends(graphError(429, { error: { code: 130429 } }, '2'));
+    expect(await h.deliver(h.text('Hola'))).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sleeps).toEqual([2000]);
+    expect(h.sends).toHaveLength(1);
+  });
+
+  it('leaves a long Retry-After to Pub/Sub’s backoff', async () => {
+    const h = harness();
+    h.failSends(graphError(429, { error: { code: 4 } }, '3600'));
+    expect(await h.deliver(h.text('Hola'))).toEqual({ ack: false, outcome: 'retry' });
+    expect(h.sleeps).toEqual([]);
+  });
+
+  it('refreshes the typing indicator while a long agent turn runs', async () => {
+    const h = harness({ typingRefreshMs: 20 });
+    h.setAgentLatency(110);
+    const m = h.text('think hard');
+    await h.deliver(m);
+    expect(h.reads.filter((w) => w === m.wamid).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('does not fail the message when the read receipt fails', async () => {
+    const h = harness();
+    h.deps.whatsapp.markReadWithTyping = async () => {
+      throw graphError(500, undefined);
+    };
+    expect(await h.deliver(h.text('Hola'))).toEqual({ ack: true, outcome: 'answered' });
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { maskUserId } from './maskUserId.js';
+
+describe('maskUserId', () => {
+  it.each([
+    ['+5215512345678', '+52*******5678'],
+    ['5215512345678', '+52*******5678'],
+    ['5491155550001', '+54*******0001'],
+    ['15550001234', '+15*****1234'],
+  ])('masks the phone number %s as %s', (input, expected) => {
+    expect(maskUserId(input)).toBe(expected);
+  });
+
+  it('gives the same mask with and without the +, so one filter follows a user', () => {
+    expect(maskUserId('+447700900123')).toBe(maskUserId('447700900123'));
+  });
+
+  it.each([
+    ['AR.13491208655302741918', 'AR.****************1918'],
+    ['US.13491208655302741918', 'US.****************1918'],
+    ['US.ENT.99887766554433221100', 'US.ENT.****************1100'],
+  ])('keeps a BSUID’s country prefix and last 4: %s → %s', (input, expected) => {
+    expect(maskUserId(input)).toBe(expected);
+  });
+
+  it('never returns more than the kept prefix and the last 4 of the number', () => {
+    for (const id of ['5215512345678', '+5215512345678', 'AR.13491208655302741918', 'BR.ENT.1234567890123456']) {
+      const masked = maskUserId(id);
+      const hidden = id.replace(/^\+/, '').replace(/^[A-Z]{2}(\.ENT)?\./, '');
+      // Nothing of the hidden middle survives: the visible characters are at most prefix + last 4.
+      expect(masked.replace(/\*/g, '').replace(/^\+/, '').replace(/^[A-Z]{2}(\.ENT)?\./, '').length).toBeLessThanOrEqual(
+        id.startsWith('+') || /^\d/.test(id) ? 6 : 4,
+      );
+      expect(masked).not.toContain(hidden);
+      // The mask keeps the length, so operators can tell a phone from a truncated id.
+      expect(masked.length).toBe(id.startsWith('+') || /^[A-Z]/.test(id) ? id.length : id.length + 1);
+    }
+  });
+
+  it('masks a number too short to keep anything entirely', () => {
+    expect(maskUserId('123456')).toBe('+******');
+    expect(maskUserId('12')).toBe('+**');
+  });
+
+  it('says (none) for a missing id', () => {
+    expect(maskUserId(undefined)).toBe('(none)');
+    expect(maskUserId('')).toBe('(none)');
+  });
+});
