@@ -1,0 +1,121 @@
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  agent_parts    = regex("^projects/([^/]+)/locations/([^/]+)/reasoningEngines/([^/]+)$", var.agent_engine)
+  agent_project  = local.agent_parts[0]
+  agent_location = local.agent_parts[1]
+  agent_id       = local.agent_parts[2]
+
+  dead_letter_topic        = "${var.pubsub_topic}-dlq"
+  dead_letter_subscription = "${var.pubsub_topic}-dlq-sub"
+  push_subscription        = "${var.pubsub_topic}-worker"
+
+  # The worker's deterministic Cloud Run URL. It is known before the function exists, which
+  # lets the same value be the push endpoint, the OIDC audience Pub/Sub puts in its token,
+  # and PUSH_AUDIENCE, the audience the worker checks, without a dependency cycle.
+  worker_url = "https://${var.worker_function_name}-${data.google_project.this.number}.${var.region}.run.app"
+
+  # A delivery owns its inbound_messages record for this long: longer than any attempt can run,
+  # so a lease is never taken over while its first attempt could still succeed or fail.
+  processing_lease_seconds = var.worker_timeout_seconds + 30
+  agent_timeout_ms         = var.agent_timeout_seconds * 1000
+
+  pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+  firestore_location = var.firestore_location == "" ? var.region : var.firestore_location
+
+  # Collections whose documents carry an `expiresAt` timestamp for Firestore TTL.
+  ttl_collections = toset(["whatsapp_sessions", "inbound_messages", "rate_limits"])
+
+  # Plain (non-secret) environment of each function. Secrets are bound separately as
+  # secret_environment_variables in functions.tf.
+  webhook_env = {
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    PUBSUB_TOPIC         = var.pubsub_topic
+    LOG_LEVEL            = var.log_level
+    # Read only by the admin routes (they delete the user's agent session).
+    AGENT_ENGINE = var.agent_engine
+  }
+
+  worker_env = {
+    GOOGLE_CLOUD_PROJECT       = var.project_id
+    AGENT_ENGINE               = var.agent_engine
+    GRAPH_API_VERSION          = var.graph_api_version
+    MAX_DELIVERY_ATTEMPTS      = tostring(var.max_delivery_attempts)
+    PROCESSING_LEASE_SECONDS   = tostring(local.processing_lease_seconds)
+    AGENT_TIMEOUT_MS           = tostring(local.agent_timeout_ms)
+    PUSH_AUDIENCE              = local.worker_url
+    PUSH_SERVICE_ACCOUNT       = google_service_account.push.email
+    SESSION_TTL_HOURS          = tostring(var.session_ttl_hours)
+    USER_RATE_LIMIT_PER_MINUTE = tostring(var.user_rate_limit_per_minute)
+    INBOUND_RECORD_TTL_DAYS    = tostring(var.inbound_record_ttl_days)
+    LOG_LEVEL                  = var.log_level
+  }
+
+  # What the source archive leaves out: dependencies are installed and TypeScript compiled by
+  # the build on deploy (gcp-build), so only package files, tsconfigs, functions/ and shared/
+  # are uploaded. Keep in step with ../.gcloudignore.
+  source_excludes = [
+    ".git", ".git/**", ".github", ".github/**", ".ci", ".ci/**",
+    ".vscode", ".vscode/**", ".idea", ".idea/**",
+    "node_modules", "node_modules/**", "dist", "dist/**",
+    "coverage", "coverage/**", "test-results", "test-results/**", "bench", "bench/**",
+    "test", "test/**", "scripts", "scripts/**", "terraform", "terraform/**",
+    "**/*.test.ts", "**/*.spec.ts", "**/*.md", "**/*.log",
+    ".env", ".env.*", "deploy.env", "vitest.config.ts", ".gcloudignore", ".gitignore",
+  ]
+}
+
+resource "google_project_service" "apis" {
+  for_each = toset([
+    "aiplatform.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "storage.googleapis.com",
+  ])
+
+  project = var.project_id
+  service = each.value
+  # Other workloads in the project may use these APIs; never switch them off on destroy.
+  disable_on_destroy = false
+}
+
+# ---------------------------------------------------------------- source upload
+
+resource "google_storage_bucket" "source" {
+  name                        = "${var.project_id}-whatsapp-bridge-source"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  # Holds only build inputs that can be re-uploaded at any time.
+  force_destroy = true
+
+  depends_on = [google_project_service.apis]
+}
+
+data "archive_file" "source" {
+  type             = "zip"
+  source_dir       = "${path.module}/.."
+  output_path      = "${path.module}/.build/function-source.zip"
+  output_file_mode = "0644"
+  excludes         = local.source_excludes
+}
+
+resource "google_storage_bucket_object" "source" {
+  # The md5 in the name makes every code change a new object, hence a new build and revision;
+  # an unchanged name would leave the functions on the old code.
+  name   = "function-source-${data.archive_file.source.output_md5}.zip"
+  bucket = google_storage_bucket.source.name
+  source = data.archive_file.source.output_path
+}

@@ -1,0 +1,197 @@
+# Alerts for the four ways this bridge fails users silently: messages dead-lettered, the worker
+# failing, the WhatsApp access token rejected, and Meta's (or someone's) requests failing the
+# signature check. Every policy notifies var.notification_channels plus the optional e-mail channel.
+
+resource "google_monitoring_notification_channel" "email" {
+  count        = var.alert_email == "" ? 0 : 1
+  display_name = "WhatsApp bridge alerts (${var.alert_email})"
+  type         = "email"
+  labels = {
+    email_address = var.alert_email
+  }
+  depends_on = [google_project_service.apis]
+}
+
+locals {
+  notification_channels = concat(var.notification_channels, google_monitoring_notification_channel.email[*].id)
+}
+
+# ---------------------------------------------------------------- log-based metrics
+
+# The worker logs Graph API errors as JSON with `graphErrorCode`; 190 = the access token is
+# expired or revoked, and no retry can fix that.
+resource "google_logging_metric" "graph_token_errors" {
+  name        = "whatsapp_graph_token_errors"
+  description = "Worker log lines with Graph API error code 190 (access token invalid or expired)."
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.worker_function_name}\" AND jsonPayload.graphErrorCode=190"
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "WhatsApp Graph API token errors (190)"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_logging_metric" "webhook_signature_failures" {
+  name        = "whatsapp_webhook_signature_failures"
+  description = "Webhook requests rejected because X-Hub-Signature-256 was missing or wrong."
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.webhook_function_name}\" AND severity=WARNING AND jsonPayload.message=\"webhook signature rejected\""
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "WhatsApp webhook signature failures"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# ---------------------------------------------------------------- alert policies
+
+resource "google_monitoring_alert_policy" "dead_letters" {
+  display_name          = "WhatsApp bridge: messages dead-lettered"
+  combiner              = "OR"
+  notification_channels = local.notification_channels
+  severity              = "ERROR"
+
+  conditions {
+    display_name = "Messages moved to ${local.dead_letter_topic}"
+    condition_threshold {
+      filter          = "resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${google_pubsub_subscription.worker.name}\" AND metric.type=\"pubsub.googleapis.com/subscription/dead_letter_message_count\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  conditions {
+    display_name = "Messages waiting in ${local.dead_letter_subscription}"
+    condition_threshold {
+      filter          = "resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${google_pubsub_subscription.dead_letter.name}\" AND metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "300s"
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "A user's message failed ${var.max_delivery_attempts} deliveries; the user got the apology. Find the cause in the worker logs (filter by the message's `wamid`), fix it, then `npm run dlq -- list` and `npm run dlq -- replay` (terraform/README.md, Operate)."
+  }
+}
+
+resource "google_monitoring_alert_policy" "worker_errors" {
+  display_name          = "WhatsApp bridge: worker error rate"
+  combiner              = "OR"
+  notification_channels = local.notification_channels
+  severity              = "WARNING"
+
+  conditions {
+    display_name = "5xx share of ${var.worker_function_name} requests above ${var.worker_error_rate_threshold}"
+    condition_threshold {
+      filter             = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.worker_function_name}\" AND metric.type=\"run.googleapis.com/request_count\" AND metric.labels.response_code_class=\"5xx\""
+      denominator_filter = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.worker_function_name}\" AND metric.type=\"run.googleapis.com/request_count\""
+      comparison         = "COMPARISON_GT"
+      threshold_value    = var.worker_error_rate_threshold
+      duration           = "300s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+      denominator_aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "The worker answers 5xx (retryable failure: agent or Graph API timeouts, 5xx, rate limits) to many deliveries. Pub/Sub retries them with backoff; persistent failures end in the dead-letter topic. Check the worker logs at severity>=WARNING."
+  }
+}
+
+resource "google_monitoring_alert_policy" "graph_token_errors" {
+  display_name          = "WhatsApp bridge: Graph API access token rejected (190)"
+  combiner              = "OR"
+  notification_channels = local.notification_channels
+  severity              = "CRITICAL"
+
+  conditions {
+    display_name = "Graph API error 190 in worker logs"
+    condition_threshold {
+      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"logging.googleapis.com/user/${google_logging_metric.graph_token_errors.name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "WhatsApp refuses the access token: no reply reaches any user. Create a new System User token in Meta Business Settings and rotate it into secret `${google_secret_manager_secret.access_token.secret_id}` (terraform/README.md, Rotate the access token)."
+  }
+}
+
+resource "google_monitoring_alert_policy" "webhook_signature_failures" {
+  display_name          = "WhatsApp bridge: webhook signature failures"
+  combiner              = "OR"
+  notification_channels = local.notification_channels
+  severity              = "WARNING"
+
+  conditions {
+    display_name = "More than ${var.signature_failure_threshold} rejected signatures in 5 minutes"
+    condition_threshold {
+      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"logging.googleapis.com/user/${google_logging_metric.webhook_signature_failures.name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.signature_failure_threshold
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "Requests to the public webhook fail the X-Hub-Signature-256 check. If they come from Meta, secret `${google_secret_manager_secret.app_secret.secret_id}` no longer matches the App Secret in the App Dashboard (Settings > Basic) and every user message is being refused; otherwise someone is probing the URL."
+  }
+}
