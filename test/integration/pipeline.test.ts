@@ -3,6 +3,8 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { LocalStack } from '../../scripts/localStack.js';
 import { signatureFor } from '../../shared/whatsapp/signature.js';
 import { newWamid, statusWebhook, textWebhook, toMetaJson } from '../fakes/webhookBodies.js';
+import { startLocalAgent } from '../fakes/localAgent.js';
+import { startWhatsAppSandbox } from '../fakes/whatsappSandbox.js';
 import { describeWithEmulators, postWebhook, startTestStack } from './testStack.js';
 
 const ana = { phone: '5491155550001', name: 'Ana Pérez', userId: 'AR.13491208655302741918' };
@@ -101,5 +103,33 @@ describeWithEmulators('signed webhook → Pub/Sub → worker → agent → Whats
     const response = await request(stack.webhookUrl.replace('/webhook', '/healthz'));
     expect(response.statusCode).toBe(200);
     await response.body.dump();
+  });
+});
+
+describeWithEmulators('with the agent and the Graph API configured as outside services', () => {
+  it('uses them instead of starting stand-ins: one webhook → exactly one send carrying the agent’s reply', async () => {
+    const agent = await startLocalAgent();
+    const graph = await startWhatsAppSandbox({ accessToken: 'outside-token', graphApiVersion: 'v25.0' });
+    const stack = await startTestStack({
+      AGENT_ENGINE: agent.engine,
+      VERTEX_API_ENDPOINT: agent.endpoint,
+      WHATSAPP_ACCESS_TOKEN: 'outside-token',
+      GRAPH_API_BASE_URL: graph.url,
+      GRAPH_API_VERSION: 'v25.0',
+    });
+    try {
+      expect(stack.agent).toBeUndefined();
+      expect(stack.sandbox).toBeUndefined();
+      expect((await postWebhook(stack, textWebhook(ana, 'Hola'))).status).toBe(200);
+      const [send] = await graph.waitFor(() => graph.sent().length > 0 && graph.sent());
+      expect(send).toMatchObject({ to: `+${ana.phone}`, type: 'text', text: 'Echo #1: Hola' });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(graph.sent()).toHaveLength(1);
+      expect(agent.calls).toHaveLength(1);
+    } finally {
+      await stack.stop();
+      await graph.close();
+      await agent.close();
+    }
   });
 });
