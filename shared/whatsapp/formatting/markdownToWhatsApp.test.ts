@@ -27,7 +27,11 @@ describe('markdownToWhatsApp', () => {
       expected: "```\nprint('hola')\n\n\nprint('adiós')\n```",
     },
     { name: 'indented code', markdown: 'Ejemplo:\n\n    x = 1', expected: 'Ejemplo:\n\n```\nx = 1\n```' },
-    { name: 'a fence inside code cannot close the block', markdown: '````\n```\n````', expected: `${FENCE}\n\`${J}\`${J}\`\n${FENCE}` },
+    {
+      name: 'a fence inside code cannot close the block',
+      markdown: '`````\n```\n````x\n`````',
+      expected: `${FENCE}\n\`${J}\`${J}\`\n\`${J}\`${J}\`${J}\`x\n${FENCE}`,
+    },
     {
       name: 'headings become bold lines, without doubling bold inside',
       markdown: '# Resumen\n\nTexto.\n\n## Detalles **clave** y _notas_',
@@ -59,9 +63,22 @@ describe('markdownToWhatsApp', () => {
       markdown: 'Visita https://example.com/mi_pagina_web. o <https://x.io/a_b>',
       expected: 'Visita https://example.com/mi_pagina_web. o https://x.io/a_b',
     },
-    { name: 'e-mail and www autolinks', markdown: 'Escribe a soporte@example.com o www.example.com', expected: 'Escribe a soporte@example.com o www.example.com' },
+    {
+      name: 'backticks in a URL are percent-encoded',
+      markdown: 'https://x.io/a```b y [c](<https://x.io/`d`>)',
+      expected: 'https://x.io/a%60%60%60b y c (https://x.io/%60d%60)',
+    },
+    {
+      name: 'e-mail and www autolinks',
+      markdown: 'Escribe a soporte@example.com o www.example.com',
+      expected: 'Escribe a soporte@example.com o www.example.com',
+    },
     { name: 'in-page anchors keep only the text', markdown: '[arriba](#inicio)', expected: 'arriba' },
-    { name: 'reference links', markdown: 'Ver [la guía][g].\n\n[g]: https://example.com/guia', expected: 'Ver la guía (https://example.com/guia).' },
+    {
+      name: 'reference links',
+      markdown: 'Ver [la guía][g].\n\n[g]: https://example.com/guia',
+      expected: 'Ver la guía (https://example.com/guia).',
+    },
     {
       name: 'images become alt text and URL',
       markdown: '![Logo de la empresa](https://example.com/logo.png) ![](https://example.com/x.png)',
@@ -93,6 +110,7 @@ describe('markdownToWhatsApp', () => {
     },
     { name: 'footnotes', markdown: 'Dato[^1].\n\n[^1]: Fuente: INE.', expected: 'Dato[1].\n\n[1] Fuente: INE.' },
     { name: 'at most one blank line between blocks', markdown: '# A\n\n\n\n\nB\n\n\n\n- c', expected: '*A*\n\nB\n\n- c' },
+    { name: 'at most one blank line from HTML breaks', markdown: 'uno<br><br><br>dos', expected: 'uno\n\ndos' },
     {
       name: 'Spanish order summary',
       markdown: [
@@ -189,17 +207,27 @@ describe('markdownToWhatsApp', () => {
     expect(markdownToWhatsApp(markdown)).toBe(markdown);
   });
 
-  it('never throws, and always answers trimmed text', () => {
-    const markdownish = fc.string({
-      unit: fc.constantFrom('*', '_', '~', '`', '#', '>', '-', '1.', '|', '[', ']', '(', ')', '!', '<b>', '\n', ' ', 'a', 'ñ', '👍', 'http://x.io'),
-      maxLength: 80,
-    });
+  it('never throws, and answers trimmed text with closed code blocks and single blank lines', () => {
     fc.assert(
-      fc.property(fc.oneof(markdownish, fc.string({ unit: 'grapheme', maxLength: 80 }), fc.string({ unit: 'binary' })), (markdown) => {
+      fc.property(fc.oneof(markdownish(), fc.string({ unit: 'grapheme', maxLength: 80 }), fc.string({ unit: 'binary' })), (markdown) => {
         const whatsApp = markdownToWhatsApp(markdown);
         expect(whatsApp).toBe(whatsApp.trim());
+        const pieces = whatsApp.split(FENCE);
+        expect(pieces.length % 2).toBe(1);
+        const prose = pieces.filter((_, index) => index % 2 === 0);
+        for (const piece of prose) expect(piece).not.toMatch(/\n[^\S\n]*\n[^\S\n]*\n/);
       }),
       { numRuns: 1000 },
     );
   });
 });
+
+/** Strings made of the pieces of Markdown an LLM writes, in any order. */
+function markdownish(): fc.Arbitrary<string> {
+  const piece = fc.constantFrom(
+    '*', '**', '_', '~', '~~', '`', '``', '```\n', '~~~\n', '    ', '# ', '> ', '- ', '1. ', '| a | b |\n|---|---|\n', '| c |',
+    '[x](http://y.io/a_b)', '[y]', '[y]: http://z.io', '![i](http://i.io)', '<b>', '</b>', '<!--', '-->', '<br>', '&amp;', '\\',
+    '[^1]', '[^1]: n', '\n', '\n\n', ' ', 'palabra', 'ñ', '👨‍👩‍👧‍👦', 'https://x.io/a_b', 'a@b.co', '.', '!',
+  );
+  return fc.string({ unit: piece, maxLength: 200 });
+}

@@ -65,9 +65,9 @@ function renderBlocks(nodes: readonly RootContent[], context: Context, separator
 function renderBlock(node: RootContent, context: Context): string {
   switch (node.type) {
     case 'paragraph':
-      return renderInline(node.children, context);
+      return collapseBlankLines(renderInline(node.children, context));
     case 'heading':
-      return wrapLines('*', renderInline(node.children, { ...context, bold: true }));
+      return collapseBlankLines(wrapLines('*', renderInline(node.children, { ...context, bold: true })));
     case 'thematicBreak':
       return SEPARATOR;
     case 'code':
@@ -92,7 +92,6 @@ function renderBlock(node: RootContent, context: Context): string {
     case 'footnoteDefinition':
       return `[${node.label ?? node.identifier}] ${renderBlocks(node.children, context, '\n')}`;
     case 'definition':
-    case 'yaml':
       return '';
     default:
       return renderInline([node], context);
@@ -102,7 +101,7 @@ function renderBlock(node: RootContent, context: Context): string {
 function renderCodeBlock(code: string): string {
   if (code.trim() === '') return '';
   // A ``` inside the code would close WhatsApp's block early (and confuse splitMessage).
-  return '```\n' + code.replaceAll('```', `\`${WORD_JOINER}\`${WORD_JOINER}\``) + '\n```';
+  return '```\n' + code.replace(/`{3,}/g, (run) => [...run].join(WORD_JOINER)) + '\n```';
 }
 
 function renderTable(table: Table, context: Context): string {
@@ -208,14 +207,19 @@ function renderLink(url: string, children: readonly PhrasingContent[], context: 
   const plain = plainText(children).trim();
   // Autolinked URLs and e-mails are left raw: WhatsApp links them itself, and neutralising an
   // `_` inside would break the link.
-  if (plain !== '' && [plain, `mailto:${plain}`, `http://${plain}`, `https://${plain}`].includes(url)) return plain;
-  return text === '' ? url : `${text} (${url})`;
+  if (plain !== '' && [plain, `mailto:${plain}`, `http://${plain}`, `https://${plain}`].includes(url)) return encodeBackticks(plain);
+  return text === '' ? encodeBackticks(url) : `${text} (${encodeBackticks(url)})`;
 }
 
 function renderImage(alt: string, url: string): string {
   const text = neutraliseMarkers(alt.trim());
   if (url === '') return text;
-  return text === '' ? url : `${text} (${url})`;
+  return text === '' ? encodeBackticks(url) : `${text} (${encodeBackticks(url)})`;
+}
+
+/** A backtick is not a valid URL character anyway, and ``` in a URL would open a code block. */
+function encodeBackticks(url: string): string {
+  return url.replaceAll('`', '%60');
 }
 
 function plainText(nodes: readonly PhrasingContent[]): string {
@@ -232,9 +236,13 @@ function htmlToText(html: string): string {
   const text = html
     .replace(/<!--[\s\S]*?(?:-->|$)/g, '')
     .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/?[a-z][^>]*>/gi, '')
-    .replace(/\n{3,}/g, '\n\n');
-  return neutraliseMarkers(text);
+    .replace(/<\/?[a-z][^>]*>/gi, '');
+  return collapseBlankLines(neutraliseMarkers(text));
+}
+
+/** `<br><br><br>` and the like: at most one blank line, as between blocks. */
+function collapseBlankLines(text: string): string {
+  return text.replace(/\n[^\S\n]*\n(?:[^\S\n]*\n)+/g, '\n\n');
 }
 
 function prefixLines(text: string, prefix: string, emptyPrefix: string): string {

@@ -12,6 +12,7 @@ describe('neutraliseMarkers', () => {
     { name: 'stray backticks', text: 'a`b`c', expected: `a${J}\`${J}b${J}\`${J}c` },
     { name: 'a run of markers is joined inside too', text: 'x**y', expected: `x${J}*${J}*${J}y` },
     { name: 'a marker spaced on both sides cannot pair', text: '5 * 3 = 15 and a _ b', expected: '5 * 3 = 15 and a _ b' },
+    { name: 'a spaced run can still act on itself', text: 'a ``` b ** c', expected: `a ${J}\`${J}\`${J}\`${J} b ${J}*${J}*${J} c` },
     { name: 'a marker at the fragment edge might pair with a neighbour', text: '* start', expected: `${J}*${J} start` },
     { name: 'empty', text: '', expected: '' },
   ])('$name', ({ text, expected }) => {

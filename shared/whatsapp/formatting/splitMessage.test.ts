@@ -28,7 +28,7 @@ function expectBalancedMarkup(chunk: string): void {
   const prose = pieces.filter((_, index) => index % 2 === 0).join('\n');
   for (const line of prose.split('\n')) {
     const markup = line
-      .replace(/https?:\/\/\S+/g, '')
+      .replace(/https?:\/\/[^\s)*]+/g, '')
       .replace(/[*_~`]\u2060/g, '')
       .replace(/`[^`]*`/g, '');
     for (const marker of ['*', '_', '~']) {
@@ -56,6 +56,12 @@ describe('splitMessage', () => {
       text: 'Primer párrafo corto.\n\nSegundo párrafo, algo más largo que el primero. Con dos frases.',
       maxChars: 60,
       expected: ['Primer párrafo corto.', 'Segundo párrafo, algo más largo que el primero.', 'Con dos frases.'],
+    },
+    {
+      name: 'a heading stays with its section',
+      text: 'Intro del mensaje.\n\n*Título*\n\nCuerpo de la sección.',
+      maxChars: 40,
+      expected: ['Intro del mensaje.', '*Título*\n\nCuerpo de la sección.'],
     },
     {
       name: 'line breaks',
@@ -143,12 +149,13 @@ describe('splitMessage', () => {
     expect(chunks.length).toBeGreaterThanOrEqual(3);
     expectValidChunks(whatsApp, chunks, 4096);
     for (const chunk of chunks) expectBalancedMarkup(chunk);
-    expect(chunks.some((chunk) => chunk.startsWith('```\n'))).toBe(true);
+    expect(chunks.join('').split(FENCE).length, 'the long code block is closed and reopened').toBeGreaterThan(whatsApp.split(FENCE).length);
+    expect(chunks.filter((chunk) => chunk.endsWith('*Resumen de tu consulta 📋*'))).toEqual([]);
     expect(chunks[0]).toMatch(/^\*Resumen de tu consulta 📋\*/);
     expect(chunks.at(-1)).toMatch(/Qualquer dúvida, estou aqui! 🙌$/);
   });
 
-  it('keeps every chunk within the limit, non-empty, in order and with closed code blocks', () => {
+  it('keeps every chunk within the limit, non-empty, in order, whole graphemes, balanced markup', () => {
     fc.assert(
       fc.property(whatsAppText(), fc.integer({ min: 32, max: 300 }), (text, maxChars) => {
         const chunks = splitMessage(text, maxChars);
@@ -159,6 +166,18 @@ describe('splitMessage', () => {
         }
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('splits any converted Markdown answer into valid chunks with balanced markup', () => {
+    fc.assert(
+      fc.property(markdownAnswer(), fc.integer({ min: 32, max: 400 }), (markdown, maxChars) => {
+        const whatsApp = markdownToWhatsApp(markdown);
+        const chunks = splitMessage(whatsApp, maxChars);
+        expectValidChunks(whatsApp, chunks, maxChars);
+        for (const chunk of chunks) expectBalancedMarkup(chunk);
+      }),
+      { numRuns: 300 },
     );
   });
 
@@ -183,6 +202,26 @@ function whatsAppText(): fc.Arbitrary<string> {
     fc.array(words, { minLength: 1, maxLength: 6 }).map((lines) => `${FENCE}\n${lines.join('\n')}\n${FENCE}`),
   );
   return fc.array(piece, { maxLength: 60 }).map((pieces) => pieces.join(' '));
+}
+
+function markdownAnswer(): fc.Arbitrary<string> {
+  const word = fc.constantFrom(
+    ...['Hola', 'mundo', '**negrita**', '_cursiva_', '~~antes~~', '`npm test`', '2*3', 'snake_case', 'fim.'],
+    ...['[docs](https://x.io/a_b)', 'https://x.io', '🇧🇷', FAMILY],
+  );
+  const text = fc.array(word, { minLength: 1, maxLength: 20 }).map((words) => words.join(' '));
+  const block = fc.oneof(
+    text,
+    text.map((line) => `## ${line}`),
+    fc.array(text, { minLength: 1, maxLength: 5 }).map((items) => items.map((item, index) => `${'  '.repeat(index % 2)}- ${item}`).join('\n')),
+    fc.array(text, { minLength: 1, maxLength: 5 }).map((items) => items.map((item, index) => `${index + 1}. ${item}`).join('\n')),
+    text.map((line) => `> ${line}`),
+    fc.array(text, { minLength: 1, maxLength: 12 }).map((lines) => `\`\`\`js\n${lines.join('\n')}\n\`\`\``),
+    fc
+      .array(text, { minLength: 2, maxLength: 4 })
+      .map((cells) => ['| a | b |', '|---|---|', ...cells.map((cell) => `| ${cell} | ${cell} |`)].join('\n')),
+  );
+  return fc.array(block, { maxLength: 12 }).map((blocks) => blocks.join('\n\n'));
 }
 
 function longAgentAnswer(): string {
@@ -222,7 +261,8 @@ function longAgentAnswer(): string {
     '  - `audit_log` is optional',
     '- Step three: press **Export** and wait for the e-mail 📧',
   ].join('\n');
-  const code = ['```python', ...Array.from({ length: 110 }, (_, line) => `total_${line} = sum(row["amount"] for row in rows[${line}])  # lote ${line}`), '```'].join('\n');
+  const codeLines = Array.from({ length: 110 }, (_, line) => `total_${line} = sum(row["amount"] for row in rows[${line}])  # lote ${line}`);
+  const code = ['```python', ...codeLines, '```'].join('\n');
   const portuguese = [
     '#### Próximos passos',
     '',

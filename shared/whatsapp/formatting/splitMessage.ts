@@ -9,6 +9,8 @@ const MAX_INLINE_CARRY = 4;
 const GRAPHEME_LOOKAHEAD = 32;
 const WHITESPACE = /\s/u;
 const SENTENCE_END = /[.!?…。！？][)"'”’»*_~]*$/u;
+// A line that is all bold is a heading (see markdownToWhatsApp): it travels with its section.
+const HEADING = /^\*[^*\n]+\*$/u;
 
 const PARAGRAPH = 0;
 const LINE = 1;
@@ -155,9 +157,9 @@ function findBreaks(body: string, start: number, limit: number, spans: readonly 
     const next = skipWhitespace(body, position);
     const newlines = body.slice(position, next).split('\n').length - 1;
     const level =
-      newlines >= 2
+      newlines >= 2 && !HEADING.test(body.slice(body.lastIndexOf('\n', position - 1) + 1, position))
         ? PARAGRAPH
-        : newlines === 1
+        : newlines >= 1
           ? LINE
           : SENTENCE_END.test(body.slice(Math.max(start, position - 8), position))
             ? SENTENCE
