@@ -110,11 +110,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
 
     const layout = pubsubLayout(env.PUBSUB_TOPIC!);
+    // The emulator sends no deliveryAttempt and never dead-letters from an ordered subscription
+    // (it stalls it instead), so the worker dead-letters by its own count and the subscription's
+    // policy is only a backstop at the maximum.
+    env.DEAD_LETTER_TOPIC = layout.deadLetterTopic;
     await ensurePubSubResources({
       projectId,
       layout,
       pushEndpoint: `http://127.0.0.1:${workerPort}/`,
-      maxDeliveryAttempts: Number(env.MAX_DELIVERY_ATTEMPTS),
+      maxDeliveryAttempts: 100,
       ackDeadlineSeconds: Number(given.ACK_DEADLINE_SECONDS) || 60,
     });
 

@@ -1,5 +1,6 @@
 import { Firestore } from '@google-cloud/firestore';
 import { createVertexAgentClient } from '../../shared/agent/vertexAgentClient.js';
+import { createDeadLetterPublisher } from '../../shared/queue/deadLetterPublisher.js';
 import type { WorkerConfig } from '../../shared/config/config.js';
 import type { WorkerDeps } from '../../shared/core/processDelivery.js';
 import type { Logger } from '../../shared/log/logger.js';
@@ -29,5 +30,8 @@ export function createWorkerDeps(config: WorkerConfig, log: Logger): WorkerDeps 
     }),
     log,
     settings: workerSettings(config),
+    ...(config.DEAD_LETTER_TOPIC
+      ? { deadLetters: createDeadLetterPublisher({ projectId: config.GOOGLE_CLOUD_PROJECT, topic: config.DEAD_LETTER_TOPIC }) }
+      : {}),
   };
 }

@@ -26,7 +26,8 @@ export function createPushTokenVerifier(
       }
       return undefined;
     } catch (error) {
-      return `invalid token: ${(error as Error).message}`;
+      // google-auth-library quotes the whole token in some messages, and this reason is logged.
+      return `invalid token: ${(error as Error).message.replaceAll(idToken, '[token]')}`;
     }
   };
 }

@@ -33,22 +33,26 @@ export const webhookConfigSchema = z
     AGENT_ENGINE: optionalSecret,
     VERTEX_API_ENDPOINT: optionalSecret,
   })
-  .superRefine((env, ctx) => {
-    if (env.WHATSAPP_APP_SECRET) return;
-    if (!env.ALLOW_UNSIGNED_WEBHOOKS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['WHATSAPP_APP_SECRET'],
-        message: 'required (set ALLOW_UNSIGNED_WEBHOOKS=true only for local emulation)',
-      });
-    } else if (!env.PUBSUB_EMULATOR_HOST) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ALLOW_UNSIGNED_WEBHOOKS'],
-        message: 'unsigned webhooks are allowed only with the Pub/Sub emulator (PUBSUB_EMULATOR_HOST)',
-      });
-    }
-  });
+  .superRefine(
+    (env, ctx) => {
+      if (env.WHATSAPP_APP_SECRET) return;
+      if (env.ALLOW_UNSIGNED_WEBHOOKS !== true) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['WHATSAPP_APP_SECRET'],
+          message: 'required (set ALLOW_UNSIGNED_WEBHOOKS=true only for local emulation)',
+        });
+      } else if (!env.PUBSUB_EMULATOR_HOST) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ALLOW_UNSIGNED_WEBHOOKS'],
+          message: 'unsigned webhooks are allowed only with the Pub/Sub emulator (PUBSUB_EMULATOR_HOST)',
+        });
+      }
+    },
+    // Zod skips refinements once another variable failed; run it anyway so one error names every problem.
+    { when: () => true },
+  );
 
 export const workerConfigSchema = z.object({
   ...shared,
@@ -98,6 +102,11 @@ export const workerConfigSchema = z.object({
   WELCOME_TEXT: optionalSecret,
   PUSH_AUDIENCE: optionalSecret,
   PUSH_SERVICE_ACCOUNT: optionalSecret,
+  /**
+   * Where the worker moves exhausted messages itself when pushes carry no deliveryAttempt
+   * (the emulator). In production Pub/Sub's dead-letter policy does it.
+   */
+  DEAD_LETTER_TOPIC: optionalSecret,
 });
 
 export type WebhookConfig = z.infer<typeof webhookConfigSchema>;

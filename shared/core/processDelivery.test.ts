@@ -221,6 +221,27 @@ describe('processDelivery', () => {
     expect(outcomes).toEqual(['retry', 'retry', 'retry', 'retry', 'dead-letter']);
   });
 
+  it('dead-letters the message itself when Pub/Sub reports no delivery attempts', async () => {
+    const h = harness();
+    const published: string[] = [];
+    h.deps.deadLetters = {
+      publish: async (delivery, reason) => {
+        published.push(`${delivery.message.wamid} ${reason}`);
+      },
+    };
+    const m = h.text('Hola');
+    h.failAgent(...Array.from({ length: 5 }, () => new RetryableError('down', 'agent_unavailable')));
+    const outcomes = [];
+    for (let i = 0; i < 5; i++) outcomes.push(await h.deliver(m));
+    expect(outcomes.at(-1)).toEqual({ ack: true, outcome: 'dead-letter' });
+    expect(published).toEqual([`${m.wamid} agent_unavailable`]);
+    // With deliveryAttempt present, Pub/Sub's own policy does it: refuse and publish nothing.
+    const other = h.text('Hola again');
+    h.failAgent(new RetryableError('down', 'agent_unavailable'));
+    expect(await h.deliver(other, { deliveryAttempt: 5 })).toEqual({ ack: false, outcome: 'dead-letter' });
+    expect(published).toHaveLength(1);
+  });
+
   it('replays a dead letter once, keeping the apology from being sent twice', async () => {
     const h = harness();
     const m = h.text('Hola');
@@ -327,6 +348,15 @@ describe('processDelivery', () => {
     h.advance(60_000);
     await h.deliver(h.text('later'));
     expect(h.agentCalls.at(-1)?.text).toBe('later');
+  });
+
+  it('counts a message once against the rate limit however often it is retried', async () => {
+    const h = harness({ rateLimitPerMinute: 2 });
+    const m = h.text('flaky');
+    h.failAgent(...Array.from({ length: 3 }, () => new RetryableError('down', 'agent_unavailable')));
+    for (let i = 0; i < 4; i++) await h.deliver(m);
+    expect(h.sends.map((s) => s.text)).toEqual(['Echo: flaky']);
+    expect(h.agentCalls).toHaveLength(4);
   });
 
   it('does not send a reply that falls outside the 24-hour window', async () => {

@@ -3,6 +3,7 @@ import { SessionNotFoundError } from '../agent/agentClient.js';
 import { isPermanent, PermanentError, reasonOf, RetryableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { maskUserId } from '../log/maskUserId.js';
+import type { DeadLetterPublisher } from '../queue/deadLetterPublisher.js';
 import type { PushDelivery } from '../queue/pushEnvelope.js';
 import type { InboundLedger, InboundRecord } from '../store/inboundLedger.js';
 import type { RateLimiter, SessionRecord, SessionStore } from '../store/sessionStore.js';
@@ -39,6 +40,8 @@ export interface WorkerDeps {
   whatsapp: WhatsAppClient;
   log: Logger;
   settings: WorkerSettings;
+  /** Set where Pub/Sub does not report delivery attempts: the worker then dead-letters itself. */
+  deadLetters?: DeadLetterPublisher;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -79,7 +82,7 @@ export async function processDelivery(delivery: PushDelivery, deps: WorkerDeps):
   }
   if (claim.outcome === 'exhausted') {
     log.warn('message failed on its final attempt: refusing so it dead-letters');
-    return { ack: false, outcome: 'dead-letter' };
+    return deadLetter(delivery, claim.record.failureReason ?? 'exhausted', deps);
   }
   if (claim.outcome === 'busy') {
     log.info({ leaseUntil: claim.record.leaseUntil }, 'another delivery holds the lease: try later');
@@ -111,8 +114,15 @@ export async function processDelivery(delivery: PushDelivery, deps: WorkerDeps):
     const apologySent = await turn.apologiseFor(error);
     await ledger.markFailed(message.wamid, reason, { exhausted: true, apologySent });
     log.error(fields, 'final attempt failed: message goes to the dead-letter topic');
-    return { ack: false, outcome: 'dead-letter' };
+    return deadLetter(delivery, reason, deps);
   }
+}
+
+/** Refuses the message so Pub/Sub dead-letters it, or moves it there itself when Pub/Sub cannot. */
+async function deadLetter(delivery: PushDelivery, reason: string, deps: WorkerDeps): Promise<DeliveryOutcome> {
+  if (delivery.deliveryAttempt !== undefined || !deps.deadLetters) return { ack: false, outcome: 'dead-letter' };
+  await deps.deadLetters.publish(delivery, reason);
+  return { ack: true, outcome: 'dead-letter' };
 }
 
 /** One attempt at one message. */
@@ -186,7 +196,7 @@ class Turn {
 
   private async askAgent(text: string, media?: { mediaId: string; mimeType?: string }): Promise<string> {
     const { settings, rateLimiter, agent } = this.deps;
-    const hits = await rateLimiter.hit(this.message.userId, this.now());
+    const hits = await rateLimiter.hit(this.message.userId, this.message.wamid, this.now());
     if (hits > settings.rateLimitPerMinute) {
       this.log.warn({ hits, limit: settings.rateLimitPerMinute }, 'user over the rate limit: agent not called');
       if (hits === settings.rateLimitPerMinute + 1) return settings.slowDownText;

@@ -27,17 +27,24 @@ export function createPubSubPublisher(options: { projectId: string; topic: strin
 
   return {
     async publish(message, attributes) {
+      const published = topic.publishMessage({
+        data: Buffer.from(JSON.stringify(message)),
+        orderingKey: message.userId,
+        attributes: { ...messageAttributes(message), ...attributes },
+      });
+      // After a failed publish the client pauses this ordering key; Meta will retry the webhook,
+      // so the key must accept publishes again, even when the failure comes after we gave up.
+      published.catch(() => topic.resumePublishing(message.userId));
+      // gax sleeps between retries before it checks its deadline, so bound the wait here:
+      // answering Meta late is worse than a 503 it will retry.
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`publish not acknowledged within ${options.timeoutMs} ms`)), options.timeoutMs);
+      });
       try {
-        return await topic.publishMessage({
-          data: Buffer.from(JSON.stringify(message)),
-          orderingKey: message.userId,
-          attributes: { ...messageAttributes(message), ...attributes },
-        });
-      } catch (error) {
-        // After a failed publish the client pauses this ordering key; Meta will retry the webhook,
-        // so the key must accept publishes again.
-        topic.resumePublishing(message.userId);
-        throw error;
+        return await Promise.race([published, deadline]);
+      } finally {
+        clearTimeout(timer);
       }
     },
     async close() {

@@ -80,13 +80,14 @@ export function createMemorySessionStore(): SessionStore & { records: Map<string
 }
 
 export function createMemoryRateLimiter(): RateLimiter {
-  const windows = new Map<string, number>();
+  const windows = new Map<string, string[]>();
   return {
-    async hit(userId, now) {
+    async hit(userId, messageId, now) {
       const key = `${userId}@${Math.floor(now.getTime() / 60_000)}`;
-      const count = (windows.get(key) ?? 0) + 1;
-      windows.set(key, count);
-      return count;
+      const ids = windows.get(key) ?? [];
+      if (!ids.includes(messageId)) ids.push(messageId);
+      windows.set(key, ids);
+      return ids.indexOf(messageId) + 1;
     },
   };
 }

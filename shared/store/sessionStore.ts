@@ -29,8 +29,11 @@ export interface SessionStore {
   list(options: { limit: number; pageToken?: string }): Promise<SessionPage>;
 }
 
-/** Counts agent calls per user per minute, shared by every worker instance. */
+/** Counts messages sent to the agent per user per minute, shared by every worker instance. */
 export interface RateLimiter {
-  /** Counts one call; returns the count in this window including it. */
-  hit(userId: string, now: Date): Promise<number>;
+  /**
+   * Counts this message once (a retry of the same message is not counted again) and returns its
+   * position in the user's current window.
+   */
+  hit(userId: string, messageId: string, now: Date): Promise<number>;
 }

@@ -22,7 +22,9 @@ export function createAdminRoutes(deps: AdminDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const token = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '')?.[1];
     if (!constantTimeEqual(token, deps.adminToken)) {
-      log.warn({ path: req.path }, 'admin request refused: bad or missing token');
+      // The path can hold a phone number: log the route, not the path.
+      const route = req.path.replace(/^(\/whatsapp\/sessions)\/.*$/, '$1/{id}');
+      log.warn({ method: req.method, route, hasToken: token !== undefined }, 'admin request refused: bad or missing token');
       res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' });
       return;
     }
@@ -44,7 +46,14 @@ export function createAdminRoutes(deps: AdminDeps) {
       return;
     }
 
-    const session = await findSession(decodeURIComponent(id));
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(id);
+    } catch {
+      res.status(400).json({ error: 'malformed user id' });
+      return;
+    }
+    const session = await findSession(decoded);
     if (req.method === 'GET') {
       if (session) res.status(200).json(toJson(session));
       else res.status(404).json({ error: 'no session for this user' });

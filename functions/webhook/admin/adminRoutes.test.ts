@@ -1,0 +1,311 @@
+import { Writable } from 'node:stream';
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../shared/log/logger.js';
+import type { SessionRecord, SessionStore } from '../../../shared/store/sessionStore.js';
+import { createAdminRoutes } from './adminRoutes.js';
+
+const TOKEN = 'adm-9f8e7d6c5b4a';
+
+const ana: SessionRecord = {
+  userId: 'AR.13491208655302741918',
+  phone: '5491155550001',
+  profileName: 'Ana Pérez',
+  agentSessionId: '1234567890123456789',
+  createdAt: new Date('2026-05-01T10:00:00Z'),
+  lastMessageAt: new Date('2026-05-01T10:05:00Z'),
+  expiresAt: new Date('2026-05-02T10:05:00Z'),
+  messageCount: 3,
+};
+const bruno: SessionRecord = {
+  userId: '5215512345678',
+  phone: '5215512345678',
+  agentSessionId: '9876543210987654321',
+  createdAt: new Date('2026-05-01T09:00:00Z'),
+  lastMessageAt: new Date('2026-05-01T09:30:00Z'),
+  expiresAt: new Date('2026-05-02T09:30:00Z'),
+  messageCount: 1,
+};
+
+/** An in-memory SessionStore that records how it was called. */
+function memoryStore(records: SessionRecord[]) {
+  const byId = new Map(records.map((record) => [record.userId, { ...record }]));
+  const listCalls: { limit: number; pageToken?: string }[] = [];
+  const store: SessionStore = {
+    async get(userId) {
+      return byId.get(userId);
+    },
+    async findByPhone(phone) {
+      return [...byId.values()].find((record) => record.phone === phone);
+    },
+    async put(record) {
+      byId.set(record.userId, record);
+    },
+    async touch() {},
+    async delete(userId) {
+      return byId.delete(userId);
+    },
+    async list(options) {
+      listCalls.push(options);
+      const sorted = [...byId.values()].sort((a, b) => b.lastMessageAt.getTime() - a.lastMessageAt.getTime());
+      return { sessions: sorted.slice(0, options.limit), ...(sorted.length > options.limit ? { nextPageToken: 'next' } : {}) };
+    },
+  };
+  return { store, byId, listCalls };
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+async function call(
+  handler: ReturnType<typeof createAdminRoutes>,
+  method: string,
+  url: string,
+  authorization: string | null = `Bearer ${TOKEN}`,
+): Promise<Answer> {
+  const parsed = new URL(url, 'http://admin.invalid');
+  const req = {
+    method,
+    path: parsed.pathname,
+    query: Object.fromEntries(parsed.searchParams),
+    headers: authorization === null ? {} : { authorization },
+    get: (name: string) => (name.toLowerCase() === 'authorization' ? (authorization ?? undefined) : undefined),
+  } as unknown as Request;
+  const answer: Answer = { status: 0, body: undefined, headers: {} };
+  const res = {
+    status(code: number) {
+      answer.status = code;
+      return res;
+    },
+    set(name: string, value: string) {
+      answer.headers[name.toLowerCase()] = value;
+      return res;
+    },
+    json(body: unknown) {
+      answer.body = body;
+      return res;
+    },
+    send(body: unknown) {
+      answer.body = body;
+      return res;
+    },
+    end() {
+      return res;
+    },
+  } as unknown as Response;
+  await handler(req, res);
+  return answer;
+}
+
+describe('createAdminRoutes', () => {
+  let memory: ReturnType<typeof memoryStore>;
+  let deleted: [string, string][];
+  let agentFails: boolean;
+  let logLines: string[];
+  let handler: ReturnType<typeof createAdminRoutes>;
+
+  beforeEach(() => {
+    memory = memoryStore([ana, bruno]);
+    deleted = [];
+    agentFails = false;
+    logLines = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(chunk.toString());
+        done();
+      },
+    });
+    handler = createAdminRoutes({
+      adminToken: TOKEN,
+      sessions: memory.store,
+      agent: {
+        async deleteSession(userId, sessionId) {
+          if (agentFails) throw new Error('UNAVAILABLE: agent down');
+          deleted.push([userId, sessionId]);
+        },
+      },
+      log: createLogger('test', 'debug', sink),
+    });
+  });
+
+  describe('authentication', () => {
+    it.each([
+      ['no Authorization header', null],
+      ['a wrong token', 'Bearer adm-wrong'],
+      ['a prefix of the token', `Bearer ${TOKEN.slice(0, -1)}`],
+      ['the token with a suffix', `Bearer ${TOKEN}x`],
+      ['another scheme', `Basic ${TOKEN}`],
+      ['the bare token', TOKEN],
+      ['an empty bearer', 'Bearer '],
+    ])('answers 401 with WWW-Authenticate to %s', async (_label, authorization) => {
+      for (const [method, url] of [
+        ['GET', '/whatsapp/sessions'],
+        ['GET', `/whatsapp/sessions/${ana.phone}`],
+        ['DELETE', `/whatsapp/sessions/${ana.phone}`],
+      ] as const) {
+        const answer = await call(handler, method, url, authorization);
+        expect(answer.status).toBe(401);
+        expect(answer.headers['www-authenticate']).toBe('Bearer');
+      }
+      expect(memory.byId.has(ana.userId)).toBe(true);
+      expect(deleted).toEqual([]);
+      expect(memory.listCalls).toEqual([]);
+    });
+
+    it('accepts the scheme in any case', async () => {
+      expect((await call(handler, 'GET', '/whatsapp/sessions', `bearer ${TOKEN}`)).status).toBe(200);
+    });
+
+    it('logs a refusal without the token or the phone number in the path', async () => {
+      await call(handler, 'GET', `/whatsapp/sessions/+${ana.phone}`, 'Bearer some-guess-token');
+      await call(handler, 'DELETE', `/whatsapp/sessions/${bruno.phone}`, 'Bearer some-guess-token');
+      expect(logLines).toHaveLength(2);
+      const all = logLines.join('\n');
+      expect(all).toContain('admin request refused');
+      expect(all).not.toContain('some-guess-token');
+      expect(all).not.toContain(ana.phone);
+      expect(all).not.toContain(bruno.phone);
+    });
+  });
+
+  describe('GET /whatsapp/sessions', () => {
+    it('lists sessions with the documented fields, newest activity first', async () => {
+      const answer = await call(handler, 'GET', '/whatsapp/sessions');
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual({
+        sessions: [
+          {
+            userId: ana.userId,
+            phone: ana.phone,
+            profileName: 'Ana Pérez',
+            agentSessionId: ana.agentSessionId,
+            createdAt: '2026-05-01T10:00:00.000Z',
+            lastMessageAt: '2026-05-01T10:05:00.000Z',
+            expiresAt: '2026-05-02T10:05:00.000Z',
+            messageCount: 3,
+          },
+          {
+            userId: bruno.userId,
+            phone: bruno.phone,
+            profileName: null,
+            agentSessionId: bruno.agentSessionId,
+            createdAt: '2026-05-01T09:00:00.000Z',
+            lastMessageAt: '2026-05-01T09:30:00.000Z',
+            expiresAt: '2026-05-02T09:30:00.000Z',
+            messageCount: 1,
+          },
+        ],
+        nextPageToken: null,
+      });
+      expect(memory.listCalls).toEqual([{ limit: 50 }]);
+    });
+
+    it('passes limit and pageToken through and returns the next token', async () => {
+      const answer = await call(handler, 'GET', '/whatsapp/sessions?limit=1&pageToken=abc');
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ sessions: [{ userId: ana.userId }], nextPageToken: 'next' });
+      expect(memory.listCalls).toEqual([{ limit: 1, pageToken: 'abc' }]);
+      expect((await call(handler, 'GET', '/whatsapp/sessions?limit=100')).status).toBe(200);
+    });
+
+    it.each(['0', '101', '1000', '-1', '1.5', 'ten', ''])('answers 400 to limit=%s', async (limit) => {
+      const answer = await call(handler, 'GET', `/whatsapp/sessions?limit=${limit}`);
+      expect(answer.status).toBe(400);
+      expect(memory.listCalls).toEqual([]);
+    });
+
+    it('answers 405 to other methods on the collection', async () => {
+      for (const method of ['POST', 'PUT', 'DELETE']) {
+        const answer = await call(handler, method, '/whatsapp/sessions');
+        expect(answer.status).toBe(405);
+        expect(answer.headers.allow).toBe('GET');
+      }
+      expect(memory.byId.size).toBe(2);
+    });
+  });
+
+  describe('GET /whatsapp/sessions/{phone}', () => {
+    it.each([
+      ['the number with +', `+${ana.phone}`],
+      ['the number with %2B', `%2B${ana.phone}`],
+      ['the number without +', ana.phone],
+      ['the BSUID', ana.userId],
+    ])('finds a BSUID-keyed user by %s', async (_label, id) => {
+      const answer = await call(handler, 'GET', `/whatsapp/sessions/${id}`);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ userId: ana.userId, agentSessionId: ana.agentSessionId, messageCount: 3 });
+    });
+
+    it('finds a phone-keyed user with and without +, and tolerates a trailing slash', async () => {
+      for (const id of [bruno.phone, `+${bruno.phone}`, `${bruno.phone}/`]) {
+        const answer = await call(handler, 'GET', `/whatsapp/sessions/${id}`);
+        expect(answer.status).toBe(200);
+        expect(answer.body).toMatchObject({ userId: bruno.userId });
+      }
+    });
+
+    it('answers 404 for an unknown user', async () => {
+      for (const id of ['+5491100000000', 'AR.99999999999999999999', '5491155550002']) {
+        expect((await call(handler, 'GET', `/whatsapp/sessions/${id}`)).status).toBe(404);
+      }
+    });
+
+    it('answers 4xx, not a crash, to a malformed escape in the id', async () => {
+      const answer = await call(handler, 'GET', '/whatsapp/sessions/%E0%A4%A');
+      expect(answer.status).toBeGreaterThanOrEqual(400);
+      expect(answer.status).toBeLessThan(500);
+    });
+  });
+
+  describe('DELETE /whatsapp/sessions/{phone}', () => {
+    it('removes the record, deletes the Agent Engine session and answers 204', async () => {
+      const answer = await call(handler, 'DELETE', `/whatsapp/sessions/+${ana.phone}`);
+      expect(answer.status).toBe(204);
+      expect(memory.byId.has(ana.userId)).toBe(false);
+      expect(memory.byId.has(bruno.userId)).toBe(true);
+      expect(deleted).toEqual([[ana.userId, ana.agentSessionId]]);
+      expect((await call(handler, 'GET', `/whatsapp/sessions/${ana.userId}`)).status).toBe(404);
+      expect((await call(handler, 'DELETE', `/whatsapp/sessions/${ana.userId}`)).status).toBe(404);
+      expect(deleted).toHaveLength(1);
+    });
+
+    it('deletes by BSUID and by a bare number', async () => {
+      expect((await call(handler, 'DELETE', `/whatsapp/sessions/${ana.userId}`)).status).toBe(204);
+      expect((await call(handler, 'DELETE', `/whatsapp/sessions/${bruno.phone}`)).status).toBe(204);
+      expect(memory.byId.size).toBe(0);
+      expect(deleted.map(([userId]) => userId)).toEqual([ana.userId, bruno.userId]);
+    });
+
+    it('answers 404 for an unknown user and calls nothing', async () => {
+      expect((await call(handler, 'DELETE', '/whatsapp/sessions/+5491100000000')).status).toBe(404);
+      expect(deleted).toEqual([]);
+      expect(memory.byId.size).toBe(2);
+    });
+
+    it('still resets the user when Agent Engine fails, and logs it masked', async () => {
+      agentFails = true;
+      expect((await call(handler, 'DELETE', `/whatsapp/sessions/${bruno.phone}`)).status).toBe(204);
+      expect(memory.byId.has(bruno.userId)).toBe(false);
+      const all = logLines.join('\n');
+      expect(all).toContain('Agent Engine session not deleted');
+      expect(all).toContain('+52*******5678');
+      expect(all).not.toContain(bruno.phone);
+    });
+
+    it('works without an agent client (no AGENT_ENGINE on the webhook)', async () => {
+      const bare = createAdminRoutes({ adminToken: TOKEN, sessions: memory.store, log: createLogger('test', 'silent') });
+      expect((await call(bare, 'DELETE', `/whatsapp/sessions/${ana.phone}`)).status).toBe(204);
+      expect(memory.byId.has(ana.userId)).toBe(false);
+    });
+
+    it('answers 405 to other methods on one session', async () => {
+      const answer = await call(handler, 'POST', `/whatsapp/sessions/${ana.phone}`);
+      expect(answer.status).toBe(405);
+      expect(answer.headers.allow).toBe('GET, DELETE');
+      expect(memory.byId.has(ana.userId)).toBe(true);
+    });
+  });
+});

@@ -1,0 +1,200 @@
+import * as grpc from '@grpc/grpc-js';
+import { Firestore, type DocumentData } from '@google-cloud/firestore';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { LocalStack } from '../../scripts/localStack.js';
+import { listDeadLetters } from '../../scripts/dlq/deadLetters.js';
+import { INBOUND_COLLECTION } from '../../shared/store/firestoreInboundLedger.js';
+import { startWhatsAppSandbox, type WhatsAppSandbox } from '../fakes/whatsappSandbox.js';
+import { newWamid, textWebhook } from '../fakes/webhookBodies.js';
+import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
+import { echoed, makeUsers, sleep, startFaultyGraph, tally, type FaultyGraph } from './helpers.js';
+
+const USERS = 50;
+const MESSAGES_PER_USER = 10;
+const GRAPH_SEND_FAILURE_RATE = 0.1;
+const AGENT_FAILURE_RATE = 0.05;
+const DUPLICATE_RATE = 0.15;
+const APOLOGY_TEXT = 'Sorry, chaos got the better of me. Please try again.';
+const ACCESS_TOKEN = 'chaos-access-token';
+
+/** Deterministic per run, printed, so a failing run can be replayed with CHAOS_SEED. */
+const seed = Number(process.env.CHAOS_SEED) || Math.floor(Math.random() * 2 ** 31);
+function mulberry32(state: number): () => number {
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describeWithEmulators('reliability: chaos run', () => {
+  let sandbox: WhatsAppSandbox;
+  let graph: FaultyGraph;
+  let stack: LocalStack;
+  beforeAll(async () => {
+    // Our own sandbox behind a front that fails a share of sends at random (the sandbox only has failNext).
+    sandbox = await startWhatsAppSandbox({ host: '127.0.0.1', accessToken: ACCESS_TOKEN });
+    graph = await startFaultyGraph(sandbox.url, mulberry32(seed ^ 0x9e3779b9));
+    stack = await startTestStack({
+      WHATSAPP_ACCESS_TOKEN: ACCESS_TOKEN,
+      GRAPH_API_BASE_URL: graph.url,
+      USER_RATE_LIMIT_PER_MINUTE: '100000',
+      APOLOGY_TEXT,
+      // The emulator never dead-letters from an ordered push subscription: a message that exhausts
+      // its attempts stalls the whole subscription there. With 10 attempts at ~15% failure each,
+      // exhaustion has odds of about 1e-8 per message, so the run measures retries, not that stall.
+      MAX_DELIVERY_ATTEMPTS: '10',
+      LOG_LEVEL: 'info',
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await graph?.close();
+    await sandbox?.close();
+  });
+
+  it(`${USERS} users × ${MESSAGES_PER_USER} messages with duplicates, Graph 5xx and agent UNAVAILABLE: once each, in order`, async () => {
+    const agent = stack.agent!;
+    const random = mulberry32(seed);
+    agent.latencyMs = () => Math.floor(random() * 40);
+    agent.failWhen((request) => request.method === 'async_stream_query' && random() < AGENT_FAILURE_RATE, grpc.status.UNAVAILABLE);
+    graph.sendFailureRate = GRAPH_SEND_FAILURE_RATE;
+
+    const users = makeUsers('chaos', USERS);
+    const plan = users.map((user, u) =>
+      Array.from({ length: MESSAGES_PER_USER }, (_, m) => ({
+        user,
+        wamid: newWamid(),
+        text: `chaos user ${u + 1} message ${m + 1}`,
+        duplicate: random() < DUPLICATE_RATE ? (random() < 0.5 ? ('concurrent' as const) : ('later' as const)) : undefined,
+      })),
+    );
+    const all = plan.flat();
+    let deliveries = 0;
+    const statuses: number[] = [];
+    const deliver = async (body: unknown) => {
+      deliveries += 1;
+      statuses.push((await postWebhook(stack, body)).status);
+    };
+
+    const started = Date.now();
+    await Promise.all(
+      plan.map(async (messages) => {
+        const later: unknown[] = [];
+        for (const message of messages) {
+          const body = textWebhook(message.user, message.text, { wamid: message.wamid });
+          if (message.duplicate === 'concurrent') await Promise.all([deliver(body), deliver(body)]);
+          else await deliver(body);
+          // A "later" duplicate is re-delivered after the user's next message, as Meta does after a timeout.
+          for (const pending of later.splice(0)) await deliver(pending);
+          if (message.duplicate === 'later') later.push(body);
+        }
+        for (const pending of later) await deliver(pending);
+      }),
+    );
+    const postedMs = Date.now() - started;
+
+    const repliesTo = (phone: string) => sandbox.sent().filter((message) => message.to === `+${phone}`);
+    const resolved = () => {
+      let answered = 0;
+      let apologised = 0;
+      for (const user of users) {
+        for (const reply of repliesTo(user.phone)) {
+          if (reply.text === APOLOGY_TEXT) apologised += 1;
+          else answered += 1;
+        }
+      }
+      return answered + apologised;
+    };
+    await sandbox.waitFor(() => resolved() >= all.length, 150_000);
+    const drainedMs = Date.now() - started;
+    await sleep(2000);
+
+    // The ledger's view of every message.
+    const db = new Firestore({ projectId: stack.projectId });
+    const records = new Map<string, DocumentData>();
+    try {
+      const snapshot = await db.collection(INBOUND_COLLECTION).get();
+      for (const doc of snapshot.docs) records.set(decodeURIComponent(doc.id), doc.data());
+    } finally {
+      await db.terminate();
+    }
+
+    const successfulCalls = tally(agent.calls.filter((call) => call.failedWith === undefined).map((call) => call.text));
+    const failedAgentCalls = agent.calls.filter((call) => call.failedWith === grpc.status.UNAVAILABLE).length;
+    const replyCounts = tally(sandbox.sent().map((message) => echoed(message.text ?? '') ?? message.text ?? ''));
+    const answered = all.filter((message) => records.get(message.wamid)?.state === 'answered');
+    const apologised = all.filter((message) => records.get(message.wamid)?.state === 'failed');
+    const unresolved = all.filter((message) => !['answered', 'failed'].includes(records.get(message.wamid)?.state));
+
+    const problems: string[] = [];
+    for (const message of answered) {
+      const replies = replyCounts.get(message.text) ?? 0;
+      const calls = successfulCalls.get(message.text) ?? 0;
+      if (replies !== 1) problems.push(`${message.text}: ${replies} replies`);
+      if (calls !== 1) problems.push(`${message.text}: ${calls} successful agent calls`);
+    }
+    const deadLetters = apologised.length > 0
+      ? await listDeadLetters({
+          projectId: stack.projectId,
+          inboundTopic: stack.layout.topic,
+          deadLetterSubscription: stack.layout.deadLetterSubscription,
+        })
+      : [];
+    for (const message of apologised) {
+      const record = records.get(message.wamid)!;
+      if (!record.exhausted || !record.apologySent) problems.push(`${message.text}: failed but not exhausted+apologised (${record.failureReason})`);
+      if (!deadLetters.some((letter) => letter.wamid === message.wamid)) problems.push(`${message.text}: failed but not dead-lettered`);
+    }
+    const apologies = sandbox.sent().filter((message) => message.text === APOLOGY_TEXT).length;
+
+    // Per-user order: the texts a user got back appear in the order the user sent them.
+    let usersInOrder = 0;
+    for (const [u, messages] of plan.entries()) {
+      const order = new Map(messages.map((message, i) => [message.text, i]));
+      const got = repliesTo(users[u]!.phone)
+        .map((reply) => echoed(reply.text ?? ''))
+        .filter((text): text is string => text !== undefined)
+        .map((text) => order.get(text) ?? -1);
+      if (got.every((index, i) => index >= 0 && (i === 0 || index > got[i - 1]!))) usersInOrder += 1;
+      else problems.push(`user ${u + 1} order: ${got.join(',')}`);
+    }
+
+    const duplicatesPlanned = all.filter((message) => message.duplicate).length;
+    const sentReplies = sandbox.sent().length - apologies;
+    console.log(
+      [
+        `chaos (seed ${seed}): ${all.length} messages from ${users.length} users, ${deliveries} webhook deliveries ` +
+          `(${duplicatesPlanned} duplicated), ${statuses.filter((s) => s === 200).length}×200, posted in ${postedMs} ms, resolved in ${drainedMs} ms`,
+        `  faults: Graph sends failed ${graph.injected}/${graph.injected + sandbox.sent().length} ` +
+          `(${((100 * graph.injected) / (graph.injected + sandbox.sent().length)).toFixed(1)}%), ` +
+          `agent UNAVAILABLE ${failedAgentCalls}/${agent.calls.length} (${((100 * failedAgentCalls) / agent.calls.length).toFixed(1)}%)`,
+        `  outcome: ${answered.length} answered, ${apologised.length} apologised+dead-lettered (${deadLetters.length} in DLQ), ${unresolved.length} unresolved; ` +
+          `${usersInOrder}/${users.length} users in order`,
+        `  per answered message: successful agent calls ${(sum(successfulCalls) / Math.max(1, answered.length)).toFixed(2)}, ` +
+          `replies ${(sentReplies / Math.max(1, answered.length)).toFixed(2)}; all agent calls per message ${(agent.calls.length / all.length).toFixed(2)}`,
+        `  totals: ${agent.calls.length} agent calls, ${sentReplies} replies, ${apologies} apologies, problems: ${problems.length}`,
+      ].join('\n'),
+    );
+
+    expect(all.length).toBeGreaterThanOrEqual(500);
+    expect(duplicatesPlanned).toBeGreaterThan(0);
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    expect(graph.injected).toBeGreaterThan(0);
+    expect(failedAgentCalls).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
+    expect(unresolved).toEqual([]);
+    expect(answered.length + apologised.length).toBe(all.length);
+    expect(apologies).toBe(apologised.length);
+    expect(sentReplies).toBe(answered.length);
+    expect(sum(successfulCalls)).toBe(answered.length);
+    expect(usersInOrder).toBe(users.length);
+  }, 180_000);
+});
+
+function sum(counts: Map<unknown, number>): number {
+  let total = 0;
+  for (const value of counts.values()) total += value;
+  return total;
+}
