@@ -16,7 +16,10 @@ export const MAX_WEBHOOK_BYTES = 4 * 1024 * 1024;
 export interface WebhookDeps {
   publisher: InboundPublisher;
   log: Logger;
-  /** The admin routes, loaded on first use so their Firestore and aiplatform code stays off the message path. */
+  /**
+   * Builds the admin routes. Called on the first admin request only, so their Firestore and
+   * aiplatform code stays off the message path; the result is kept for the instance's lifetime.
+   */
   adminRoutes?: () => Promise<HttpHandler>;
 }
 
@@ -26,6 +29,12 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
   if (!config.WHATSAPP_APP_SECRET) {
     log.warn('WEBHOOK SIGNATURES ARE NOT CHECKED: ALLOW_UNSIGNED_WEBHOOKS=true (local emulation only)');
   }
+  let adminRoutes: Promise<HttpHandler> | undefined;
+  const loadAdminRoutes = (build: () => Promise<HttpHandler>) =>
+    (adminRoutes ??= build().catch((error: unknown) => {
+      adminRoutes = undefined;
+      throw error;
+    }));
 
   return async (req, res) => {
     const path = req.path.replace(/\/+$/, '') || '/';
@@ -38,7 +47,7 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
         res.status(404).send('Not Found');
         return;
       }
-      await (await deps.adminRoutes())(req, res);
+      await (await loadAdminRoutes(deps.adminRoutes))(req, res);
       return;
     }
     if (path !== '/' && path !== '/webhook') {

@@ -66,9 +66,14 @@ export async function startFunction(options: {
     if (child.exitCode !== null) {
       throw new Error(`${options.target} exited with code ${child.exitCode}:\n${lines.slice(-30).join('\n')}`);
     }
+    // Our own process must have bound the port: another process may have taken a port freePort chose.
+    const listening = options.env.NODE_ENV === 'production' || lines.some((line) => line.includes('Serving function'));
     try {
-      await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-      break;
+      if (listening) {
+        await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+        break;
+      }
+      throw new Error('not listening yet');
     } catch {
       if (Date.now() > deadline) {
         await stopProcess(child);

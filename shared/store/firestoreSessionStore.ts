@@ -1,7 +1,8 @@
 import { FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
-import type { SessionRecord, SessionStore } from './sessionStore.js';
+import { InvalidPageTokenError, type SessionRecord, type SessionStore } from './sessionStore.js';
 
 export const SESSIONS_COLLECTION = 'whatsapp_sessions';
+const GRPC_NOT_FOUND = 5;
 
 export function createFirestoreSessionStore(db: Firestore): SessionStore {
   const collection = db.collection(SESSIONS_COLLECTION);
@@ -21,7 +22,13 @@ export function createFirestoreSessionStore(db: Firestore): SessionStore {
       await doc(record.userId).set(Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)));
     },
     async touch(userId, at, expiresAt) {
-      await doc(userId).update({ lastMessageAt: at, expiresAt, messageCount: FieldValue.increment(1) });
+      try {
+        await doc(userId).update({ lastMessageAt: at, expiresAt, messageCount: FieldValue.increment(1) });
+      } catch (error) {
+        // An operator reset the user while the agent answered: the reset stands, and failing here would
+        // make Pub/Sub retry and ask the agent again.
+        if ((error as { code?: unknown }).code !== GRPC_NOT_FOUND) throw error;
+      }
     },
     async delete(userId) {
       const ref = doc(userId);
@@ -34,7 +41,8 @@ export function createFirestoreSessionStore(db: Firestore): SessionStore {
     },
     async list({ limit, pageToken }) {
       let query = collection.orderBy('lastMessageAt', 'desc').orderBy('__name__', 'desc').limit(limit + 1);
-      const cursor = pageToken ? decodePageToken(pageToken) : undefined;
+      const cursor = pageToken === undefined ? undefined : decodePageToken(pageToken);
+      if (pageToken !== undefined && !cursor) throw new InvalidPageTokenError('pageToken was not issued by this API');
       if (cursor) query = query.startAfter(Timestamp.fromMillis(cursor.at), cursor.id);
       const snapshot = await query.get();
       const docs = snapshot.docs.slice(0, limit);

@@ -1,5 +1,5 @@
 import { decideClaim, type InboundLedger, type InboundRecord } from './inboundLedger.js';
-import type { RateLimiter, SessionRecord, SessionStore } from './sessionStore.js';
+import { InvalidPageTokenError, type RateLimiter, type SessionRecord, type SessionStore } from './sessionStore.js';
 
 /** In-memory stores with the Firestore adapters' behaviour, for unit tests of the core. */
 export function createMemoryInboundLedger(): InboundLedger & { records: Map<string, InboundRecord> } {
@@ -72,7 +72,8 @@ export function createMemorySessionStore(): SessionStore & { records: Map<string
     },
     async list({ limit, pageToken }) {
       const sorted = [...records.values()].sort((a, b) => b.lastMessageAt.getTime() - a.lastMessageAt.getTime());
-      const start = pageToken ? Number(pageToken) : 0;
+      const start = pageToken === undefined ? 0 : Number(pageToken);
+      if (!Number.isInteger(start) || start < 0) throw new InvalidPageTokenError('bad pageToken');
       const page = sorted.slice(start, start + limit);
       return { sessions: page, ...(start + limit < sorted.length ? { nextPageToken: String(start + limit) } : {}) };
     },

@@ -25,8 +25,12 @@ export interface SessionStore {
   /** Notes one more message: moves lastMessageAt and expiresAt, counts it. */
   touch(userId: string, at: Date, expiresAt: Date): Promise<void>;
   delete(userId: string): Promise<boolean>;
-  /** Newest activity first. */
+  /** Newest activity first. Throws InvalidPageTokenError for a token it did not issue. */
   list(options: { limit: number; pageToken?: string }): Promise<SessionPage>;
+}
+
+export class InvalidPageTokenError extends Error {
+  override name = 'InvalidPageTokenError';
 }
 
 /** Counts messages sent to the agent per user per minute, shared by every worker instance. */

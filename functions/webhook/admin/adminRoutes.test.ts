@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../shared/log/logger.js';
-import type { SessionRecord, SessionStore } from '../../../shared/store/sessionStore.js';
+import { InvalidPageTokenError, type SessionRecord, type SessionStore } from '../../../shared/store/sessionStore.js';
 import { createAdminRoutes } from './adminRoutes.js';
 
 const TOKEN = 'adm-9f8e7d6c5b4a';
@@ -47,6 +47,7 @@ function memoryStore(records: SessionRecord[]) {
     },
     async list(options) {
       listCalls.push(options);
+      if (options.pageToken === 'forged') throw new InvalidPageTokenError('not ours');
       const sorted = [...byId.values()].sort((a, b) => b.lastMessageAt.getTime() - a.lastMessageAt.getTime());
       return { sessions: sorted.slice(0, options.limit), ...(sorted.length > options.limit ? { nextPageToken: 'next' } : {}) };
     },
@@ -209,6 +210,12 @@ describe('createAdminRoutes', () => {
       expect(answer.body).toMatchObject({ sessions: [{ userId: ana.userId }], nextPageToken: 'next' });
       expect(memory.listCalls).toEqual([{ limit: 1, pageToken: 'abc' }]);
       expect((await call(handler, 'GET', '/whatsapp/sessions?limit=100')).status).toBe(200);
+    });
+
+    it('answers 400 to a pageToken the API did not issue', async () => {
+      const answer = await call(handler, 'GET', '/whatsapp/sessions?pageToken=forged');
+      expect(answer.status).toBe(400);
+      expect(answer.body).toEqual({ error: 'invalid pageToken' });
     });
 
     it.each(['0', '101', '1000', '-1', '1.5', 'ten', ''])('answers 400 to limit=%s', async (limit) => {

@@ -3,7 +3,7 @@ import type { AgentClient } from '../../../shared/agent/agentClient.js';
 import { constantTimeEqual } from '../../../shared/auth/constantTimeEqual.js';
 import type { Logger } from '../../../shared/log/logger.js';
 import { maskUserId } from '../../../shared/log/maskUserId.js';
-import type { SessionRecord, SessionStore } from '../../../shared/store/sessionStore.js';
+import { InvalidPageTokenError, type SessionRecord, type SessionStore } from '../../../shared/store/sessionStore.js';
 
 export interface AdminDeps {
   adminToken: string;
@@ -37,7 +37,14 @@ export function createAdminRoutes(deps: AdminDeps) {
         return;
       }
       const pageToken = typeof req.query.pageToken === 'string' ? req.query.pageToken : undefined;
-      const page = await sessions.list({ limit, ...(pageToken ? { pageToken } : {}) });
+      let page;
+      try {
+        page = await sessions.list({ limit, ...(pageToken !== undefined ? { pageToken } : {}) });
+      } catch (error) {
+        if (!(error instanceof InvalidPageTokenError)) throw error;
+        res.status(400).json({ error: 'invalid pageToken' });
+        return;
+      }
       res.status(200).json({ sessions: page.sessions.map(toJson), nextPageToken: page.nextPageToken ?? null });
       return;
     }
