@@ -1,7 +1,7 @@
 import { http } from '@google-cloud/functions-framework';
 import { loadConfig, webhookConfigSchema, workerConfigSchema } from '../shared/config/config.js';
 import { createLogger } from '../shared/log/logger.js';
-import { createPubSubPublisher } from '../shared/queue/inboundPublisher.js';
+import { createRestPublisher } from '../shared/queue/restPublisher.js';
 import { createWebhookHandler } from './webhook/webhook.js';
 import { createWorkerHandler } from './worker/worker.js';
 
@@ -14,10 +14,11 @@ const target = process.env.FUNCTION_TARGET ?? /--target[= ](\S+)/.exec(process.a
 if (!target || target === 'webhook') {
   const config = loadConfig(webhookConfigSchema);
   const log = createLogger('webhook', config.LOG_LEVEL);
-  const publisher = createPubSubPublisher({
+  const publisher = createRestPublisher({
     projectId: config.GOOGLE_CLOUD_PROJECT,
     topic: config.PUBSUB_TOPIC,
     timeoutMs: config.PUBLISH_TIMEOUT_MS,
+    ...(config.PUBSUB_EMULATOR_HOST ? { emulatorHost: config.PUBSUB_EMULATOR_HOST } : {}),
   });
   http(
     'webhook',

@@ -128,6 +128,7 @@ async function deadLetter(delivery: PushDelivery, reason: string, deps: WorkerDe
 /** One attempt at one message. */
 class Turn {
   private readonly sleep: (ms: number) => Promise<void>;
+  private agentAnswered = false;
 
   constructor(
     private readonly message: InboundMessage,
@@ -156,7 +157,8 @@ class Turn {
           : action.kind === 'reset-session'
             ? await this.resetSession()
             : await this.askAgent(await this.withQuotedContext(action.text), action.media);
-      await ledger.saveReply(wamid, replyText);
+      // The session's activity is bookkeeping: it must not make a retry ask the agent again.
+      await Promise.all([ledger.saveReply(wamid, replyText), this.agentAnswered && this.touchSession()]);
       this.record.replyText = replyText;
     } else {
       this.log.info({ sentChunks: this.record.sentChunks.length }, 'resuming with the stored reply');
@@ -194,9 +196,18 @@ class Turn {
     });
   }
 
+  private async touchSession(): Promise<void> {
+    await this.deps.sessions.touch(this.message.userId, this.now(), this.sessionExpiry()).catch((error: unknown) => {
+      this.log.warn({ err: error }, 'session activity not recorded');
+    });
+  }
+
   private async askAgent(text: string, media?: { mediaId: string; mimeType?: string }): Promise<string> {
-    const { settings, rateLimiter, agent } = this.deps;
-    const hits = await rateLimiter.hit(this.message.userId, this.message.wamid, this.now());
+    const { settings, rateLimiter, agent, sessions } = this.deps;
+    const [hits, existing] = await Promise.all([
+      rateLimiter.hit(this.message.userId, this.message.wamid, this.now()),
+      sessions.get(this.message.userId),
+    ]);
     if (hits > settings.rateLimitPerMinute) {
       this.log.warn({ hits, limit: settings.rateLimitPerMinute }, 'user over the rate limit: agent not called');
       if (hits === settings.rateLimitPerMinute + 1) return settings.slowDownText;
@@ -205,7 +216,6 @@ class Turn {
     const inlineData = media ? [await this.deps.whatsapp.downloadMedia(media.mediaId, settings.maxMediaBytes)] : undefined;
     const typing = setInterval(() => this.markRead(), settings.typingRefreshMs);
     try {
-      const existing = await this.deps.sessions.get(this.message.userId);
       const isFirstContact = existing === undefined;
       let sessionId = await this.sessionId(existing);
       const turn = (): AgentTurn => ({
@@ -225,7 +235,7 @@ class Turn {
         reply = await agent.query(turn());
       }
       this.log.info({ agentMs: Date.now() - started, replyChars: reply.length }, 'agent answered');
-      await this.deps.sessions.touch(this.message.userId, this.now(), this.sessionExpiry());
+      this.agentAnswered = true;
       return isFirstContact && settings.welcomeText ? `${settings.welcomeText}\n\n${reply}` : reply;
     } finally {
       clearInterval(typing);

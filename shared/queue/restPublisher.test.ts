@@ -1,0 +1,151 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import { googleAccessToken } from './googleAccessToken.js';
+import { createRestPublisher } from './restPublisher.js';
+
+interface Received {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: { messages: { data: string; orderingKey: string; attributes: Record<string, string> }[] };
+  at: number;
+}
+
+/** A stand-in for Pub/Sub's REST endpoint: records each Publish, answers after `delayMs`. */
+async function fakePubSub(answer: (received: Received) => { status: number; delayMs?: number } = () => ({ status: 200 })) {
+  const received: Received[] = [];
+  let id = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const entry = { path: req.url ?? '', headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString()), at: Date.now() };
+      received.push(entry);
+      const { status, delayMs = 0 } = answer(entry);
+      setTimeout(() => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(status === 200 ? { messageIds: [String(++id)] } : { error: { code: status, message: 'nope' } }));
+      }, delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { host, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+const message = (userId: string, wamid: string): InboundMessage => ({
+  v: 1,
+  wamid,
+  userId,
+  phoneNumberId: '123',
+  timestamp: 1790000000,
+  content: { kind: 'text', text: `hello ${wamid}` },
+});
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+describe('createRestPublisher', () => {
+  it('publishes one message per request with its ordering key, attributes and base64 data', async () => {
+    const fake = await fakePubSub();
+    cleanups.push(fake.close);
+    const publisher = createRestPublisher({ projectId: 'p1', topic: 'inbound', timeoutMs: 2000, emulatorHost: fake.host });
+    cleanups.push(() => publisher.close());
+
+    expect(await publisher.publish(message('AR.1', 'wamid.a'), { replayId: 'r1' })).toBe('1');
+    const [request] = fake.received;
+    expect(request!.path).toBe('/v1/projects/p1/topics/inbound:publish');
+    expect(request!.headers.authorization).toBeUndefined();
+    expect(request!.body.messages).toHaveLength(1);
+    const [sent] = request!.body.messages;
+    expect(sent!.orderingKey).toBe('AR.1');
+    expect(sent!.attributes).toEqual({ wamid: 'wamid.a', userId: 'AR.1', v: '1', replayId: 'r1' });
+    expect(JSON.parse(Buffer.from(sent!.data, 'base64').toString())).toEqual(message('AR.1', 'wamid.a'));
+  });
+
+  it('keeps one user’s publishes in call order while other users go in parallel', async () => {
+    const fake = await fakePubSub(() => ({ status: 200, delayMs: 60 }));
+    cleanups.push(fake.close);
+    const publisher = createRestPublisher({ projectId: 'p', topic: 't', timeoutMs: 5000, emulatorHost: fake.host });
+    cleanups.push(() => publisher.close());
+
+    await Promise.all([
+      publisher.publish(message('u1', 'w1')),
+      publisher.publish(message('u1', 'w2')),
+      publisher.publish(message('u2', 'w3')),
+      publisher.publish(message('u1', 'w4')),
+    ]);
+    const order = fake.received.map((r) => r.body.messages[0]!.attributes.wamid);
+    expect(order.filter((w) => w !== 'w3')).toEqual(['w1', 'w2', 'w4']);
+    const at = (wamid: string) => fake.received.find((r) => r.body.messages[0]!.attributes.wamid === wamid)!.at;
+    // u1's second publish waited for the first answer; u2's did not wait for u1.
+    expect(at('w2') - at('w1')).toBeGreaterThanOrEqual(50);
+    expect(Math.abs(at('w3') - at('w1'))).toBeLessThan(40);
+  });
+
+  it('fails on a non-200 answer, and the user’s next publish still goes out', async () => {
+    let fail = true;
+    const fake = await fakePubSub(() => ({ status: fail ? 503 : 200 }));
+    cleanups.push(fake.close);
+    const publisher = createRestPublisher({ projectId: 'p', topic: 't', timeoutMs: 2000, emulatorHost: fake.host });
+    cleanups.push(() => publisher.close());
+    await expect(publisher.publish(message('u1', 'w1'))).rejects.toThrow(/answered 503/);
+    fail = false;
+    await expect(publisher.publish(message('u1', 'w2'))).resolves.toBe('1');
+  });
+
+  it('gives up at the deadline', async () => {
+    const fake = await fakePubSub(() => ({ status: 200, delayMs: 1000 }));
+    cleanups.push(fake.close);
+    const publisher = createRestPublisher({ projectId: 'p', topic: 't', timeoutMs: 150, emulatorHost: fake.host });
+    cleanups.push(() => publisher.close());
+    const started = Date.now();
+    await expect(publisher.publish(message('u1', 'w1'))).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+
+  it('sends the service account’s bearer token to the real endpoint', async () => {
+    const fake = await fakePubSub();
+    cleanups.push(fake.close);
+    const publisher = createRestPublisher({
+      projectId: 'p',
+      topic: 't',
+      timeoutMs: 2000,
+      endpoint: `http://${fake.host}`,
+      getAccessToken: async () => 'ya29.test-token',
+    });
+    cleanups.push(() => publisher.close());
+    await publisher.publish(message('u1', 'w1'));
+    expect(fake.received[0]!.headers.authorization).toBe('Bearer ya29.test-token');
+  });
+});
+
+describe('googleAccessToken on Google Cloud', () => {
+  it('asks the metadata server once, shares concurrent calls, and renews before expiry', async () => {
+    const calls: IncomingMessage['headers'][] = [];
+    const server = createServer((req, res) => {
+      calls.push(req.headers);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ access_token: `token-${calls.length}`, expires_in: 3600, token_type: 'Bearer' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    let clock = 1_000_000;
+    const token = googleAccessToken({
+      onGoogleCloud: true,
+      metadataUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`,
+      now: () => clock,
+    });
+
+    expect(await Promise.all([token(), token(), token()])).toEqual(['token-1', 'token-1', 'token-1']);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!['metadata-flavor']).toBe('Google');
+    clock += 50 * 60_000;
+    expect(await token()).toBe('token-1');
+    clock += 6 * 60_000;
+    expect(await token()).toBe('token-2');
+  });
+});
