@@ -1,0 +1,384 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PubSub } from '@google-cloud/pubsub';
+import { startLocalStack, type LocalStack } from '../localStack.js';
+import { signedBodies, type SignedBody } from './bodies.js';
+import { openPool } from './load.js';
+import { cpuMs, memoryMiB } from './procStats.js';
+import { percentile, summarise, type Summary } from './stats.js';
+
+export interface PipelineOptions {
+  projectId: string;
+  pubsubHost: string;
+  firestoreHost: string;
+  messages: number;
+  users: number;
+  /** Messages per second for the latency run; 0 = choose from the measured throughput. */
+  rate: number;
+  appSecret: string;
+  log: (line: string) => void;
+}
+
+export interface FirestoreCounts {
+  rpcs: Record<string, number>;
+  documentsRead: number;
+  documentsWritten: number;
+  queries: number;
+  /** Duration of each RPC by method, ms (the preload's raw list; per run: p50 only). */
+  ms: Record<string, number[]>;
+}
+
+export interface FirestoreRunCounts {
+  rpcs: Record<string, number>;
+  documentsRead: number;
+  documentsWritten: number;
+  queries: number;
+  p50Ms: Record<string, number>;
+}
+
+export interface PipelineRun {
+  kind: 'throughput' | 'latency';
+  messages: number;
+  users: number;
+  /** Offered rate (latency run) or undefined (as fast as the webhook accepts). */
+  rate?: number;
+  accepted: number;
+  latency: Summary;
+  latencies: number[];
+  throughput: number;
+  drainMs: number;
+  agentCalls: number;
+  replies: number;
+  unanswered: number;
+  duplicateReplies: number;
+  firestore: FirestoreRunCounts;
+  /** CPU time of each function process per message over the run (its own accounting). */
+  cpuMsPerMessage: { webhook: number; worker: number };
+  /** How long the webhook took to accept all the run's messages. */
+  acceptMs: number;
+}
+
+export interface FloorResult {
+  latency: Summary;
+  latencies: number[];
+  received: number;
+  duplicates: number;
+}
+
+export interface PipelineResult {
+  throughputRun: PipelineRun;
+  latencyRun: PipelineRun;
+  floor: FloorResult;
+  /** End-to-end percentile minus the floor's same percentile, latency run. */
+  overheadP50: number;
+  overheadP99: number;
+  /** Push deliveries the emulator keeps in flight on one ordered subscription (measured). */
+  emulatorPushConcurrency: number;
+  peakRss: { webhook: number; worker: number };
+}
+
+const BENCH_REPLY = /^Echo #\d+: (pipe[AB] \d+ .*)$/;
+
+/**
+ * The whole local stack on the compiled functions (emulators, local agent with no latency,
+ * WhatsApp sandbox). Two runs of `messages` signed webhooks from `users` senders each, on
+ * disjoint users: (A) sent as fast as the webhook accepts them, for throughput; (B) at a fixed
+ * rate well below that, for latency, while the emulator's own push floor is measured at the
+ * same rate and the same time (publish → trivial push endpoint on a separate ordered
+ * subscription). End-to-end latency is webhook POST start → the sandbox accepting the reply.
+ */
+export async function measurePipeline(options: PipelineOptions): Promise<PipelineResult> {
+  const countsFile = join(tmpdir(), `bench-firestore-${process.pid}-${Date.now()}.json`);
+  const preload = new URL('./countFirestore.js', import.meta.url).pathname;
+  const stack = await startLocalStack({
+    reuseEmulators: true,
+    compiled: true,
+    env: {
+      GOOGLE_CLOUD_PROJECT: options.projectId,
+      PUBSUB_EMULATOR_HOST: options.pubsubHost,
+      FIRESTORE_EMULATOR_HOST: options.firestoreHost,
+      WHATSAPP_APP_SECRET: options.appSecret,
+      PUBSUB_TOPIC: 'bench-inbound',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      METADATA_SERVER_DETECTION: '',
+      // The preload counts Firestore RPCs in the worker only (it is inert in the webhook).
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${preload}`.trim(),
+      BENCH_FIRESTORE_COUNTS: countsFile,
+    },
+  });
+  try {
+    const readCounts = async (): Promise<FirestoreCounts> => {
+      rmSync(countsFile, { force: true });
+      process.kill(stack.worker.child.pid!, 'SIGUSR2');
+      for (let i = 0; i < 100; i += 1) {
+        try {
+          return JSON.parse(readFileSync(countsFile, 'utf8')) as FirestoreCounts;
+        } catch {
+          await sleep(50);
+        }
+      }
+      throw new Error('the worker wrote no Firestore counts');
+    };
+    const pool = openPool(new URL(stack.webhookUrl).origin, 32);
+    // Warm both functions' connections with one message from a user outside both runs.
+    const [warm] = signedBodies(1, { users: 1, appSecret: options.appSecret, tag: 'warm', firstUser: 900_000 });
+    if ((await postOne(pool, warm!)) !== 200) throw new Error('pipeline warm-up: the webhook refused the message');
+    await stack.sandbox!.waitFor(() => stack.sandbox!.sent().length >= 1, 30_000);
+
+    options.log(`  run A (throughput): ${options.messages} messages from ${options.users} users, as fast as the webhook accepts`);
+    const throughputRun = await runMessages(stack, pool, readCounts, options, { tag: 'pipeA', firstUser: 0, concurrency: 16 });
+    options.log(`    ${throughputRun.throughput.toFixed(1)} messages/s end to end`);
+
+    const rate = options.rate || Math.max(5, Math.min(25, Math.round(throughputRun.throughput * 0.4)));
+    options.log(`  run B (latency): ${options.messages} messages from ${options.users} other users at ${rate}/s, push floor alongside`);
+    const floorPromise = measurePushFloor({ ...options, rate });
+    const latencyRun = await runMessages(stack, pool, readCounts, options, { tag: 'pipeB', firstUser: options.users, rate });
+    const floor = await floorPromise;
+    options.log(`    end to end p50 ${latencyRun.latency.p50.toFixed(0)} ms; floor p50 ${floor.latency.p50.toFixed(0)} ms`);
+
+    const peakRss = { webhook: memoryMiB(stack.webhook.child.pid!).peakRss, worker: memoryMiB(stack.worker.child.pid!).peakRss };
+    await pool.close();
+    return {
+      throughputRun,
+      latencyRun,
+      floor,
+      overheadP50: latencyRun.latency.p50 - floor.latency.p50,
+      overheadP99: latencyRun.latency.p99 - floor.latency.p99,
+      emulatorPushConcurrency: await pushConcurrency(options.projectId),
+      peakRss,
+    };
+  } finally {
+    rmSync(countsFile, { force: true });
+    await stack.stop();
+  }
+}
+
+async function runMessages(
+  stack: LocalStack,
+  pool: ReturnType<typeof openPool>,
+  readCounts: () => Promise<FirestoreCounts>,
+  options: PipelineOptions,
+  run: { tag: 'pipeA' | 'pipeB'; firstUser: number; rate?: number; concurrency?: number },
+): Promise<PipelineRun> {
+  const sandbox = stack.sandbox!;
+  const agent = stack.agent!;
+  agent.latencyMs = 0;
+  const bodies = signedBodies(options.messages, {
+    users: options.users,
+    appSecret: options.appSecret,
+    tag: run.tag,
+    firstUser: run.firstUser,
+  });
+  const postedAt = new Map<string, number>();
+  const countsBefore = await readCounts();
+  const agentCallsBefore = agent.calls.length;
+  const sentBefore = sandbox.sent().length;
+  const webhookPid = stack.webhook.child.pid!;
+  const workerPid = stack.worker.child.pid!;
+  const cpuBefore = { webhook: cpuMs(webhookPid), worker: cpuMs(workerPid) };
+  let accepted = 0;
+  const send = async (body: SignedBody) => {
+    postedAt.set(body.text, Date.now());
+    if ((await postOne(pool, body)) === 200) accepted += 1;
+  };
+
+  const startWall = Date.now();
+  if (run.rate) {
+    const inFlight: Promise<void>[] = [];
+    const start = performance.now();
+    for (let i = 0; i < bodies.length; i += 1) {
+      const wait = start + (i * 1000) / run.rate - performance.now();
+      if (wait > 1) await sleep(wait);
+      inFlight.push(send(bodies[i]!));
+    }
+    await Promise.all(inFlight);
+  } else {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: run.concurrency ?? 16 }, async () => {
+        while (next < bodies.length) await send(bodies[next++]!);
+      }),
+    );
+  }
+
+  const acceptMs = Date.now() - startWall;
+  const ours = () => sandbox.sent().slice(sentBefore).filter((m) => BENCH_REPLY.exec(m.text ?? '')?.[1]?.startsWith(run.tag));
+  const deadline = Date.now() + 240_000;
+  while (Date.now() < deadline && new Set(ours().map((m) => m.text)).size < options.messages) await sleep(100);
+  // Room for a duplicate reply or a second agent call to show up if there were one.
+  await sleep(2000);
+
+  const sent = ours();
+  const firstReply = new Map<string, number>();
+  let duplicateReplies = 0;
+  for (const message of sent) {
+    const text = BENCH_REPLY.exec(message.text!)![1]!;
+    if (firstReply.has(text)) duplicateReplies += 1;
+    else firstReply.set(text, message.time);
+  }
+  const latencies = [...firstReply].flatMap(([text, at]) => (postedAt.has(text) ? [at - postedAt.get(text)!] : []));
+  const drainMs = Math.max(...firstReply.values()) - startWall;
+  const cpu = { webhook: (cpuMs(webhookPid) - cpuBefore.webhook) / options.messages, worker: (cpuMs(workerPid) - cpuBefore.worker) / options.messages };
+  const countsAfter = await readCounts();
+  const p50Ms: Record<string, number> = {};
+  for (const [method, all] of Object.entries(countsAfter.ms)) {
+    const mine = all.slice(countsBefore.ms[method]?.length ?? 0).sort((x, y) => x - y);
+    if (mine.length) p50Ms[method] = percentile(mine, 50);
+  }
+  const rpcs: Record<string, number> = {};
+  for (const [method, count] of Object.entries(countsAfter.rpcs)) rpcs[method] = count - (countsBefore.rpcs[method] ?? 0);
+  return {
+    kind: run.rate ? 'latency' : 'throughput',
+    messages: options.messages,
+    users: options.users,
+    ...(run.rate ? { rate: run.rate } : {}),
+    accepted,
+    latency: summarise(latencies),
+    latencies,
+    throughput: (firstReply.size * 1000) / drainMs,
+    drainMs,
+    agentCalls: agent.calls.slice(agentCallsBefore).filter((call) => call.text.startsWith(run.tag)).length,
+    replies: sent.length,
+    unanswered: options.messages - firstReply.size,
+    duplicateReplies,
+    firestore: {
+      rpcs,
+      documentsRead: countsAfter.documentsRead - countsBefore.documentsRead,
+      documentsWritten: countsAfter.documentsWritten - countsBefore.documentsWritten,
+      queries: countsAfter.queries - countsBefore.queries,
+      p50Ms,
+    },
+    cpuMsPerMessage: cpu,
+    acceptMs,
+  };
+}
+
+/**
+ * The emulator's own floor: publish (from this process, ordering keys, one message per
+ * Publish) → push to a trivial endpoint that answers 204, on an ordered push subscription with
+ * the worker's settings, with the same message count, key count and rate.
+ */
+export async function measurePushFloor(options: PipelineOptions & { rate: number }): Promise<FloorResult> {
+  const endpoint = await trivialEndpoint();
+  const pubsub = new PubSub({ projectId: options.projectId });
+  try {
+    const id = `bench-floor-${Date.now()}`;
+    const [topicObject] = await pubsub.createTopic(id);
+    const [deadLetters] = await pubsub.createTopic(`${id}-dlq`);
+    // The same subscription settings as the worker's (scripts/local/pubsubResources.ts).
+    await topicObject.createSubscription(`${id}-push`, {
+      pushConfig: { pushEndpoint: endpoint.url },
+      enableMessageOrdering: true,
+      ackDeadlineSeconds: 60,
+      deadLetterPolicy: { deadLetterTopic: deadLetters.name, maxDeliveryAttempts: 5 },
+      retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } },
+    });
+    const topic = pubsub.topic(topicObject.name, { messageOrdering: true, batching: { maxMessages: 1, maxMilliseconds: 0 } });
+    const payload = Buffer.from(JSON.stringify({ v: 1, wamid: `wamid.${'x'.repeat(60)}`, text: 'floor' }));
+    const publishedAt = new Map<string, number>();
+    const pending: Promise<unknown>[] = [];
+    const start = performance.now();
+    for (let i = 0; i < options.messages; i += 1) {
+      const wait = start + (i * 1000) / options.rate - performance.now();
+      if (wait > 1) await sleep(wait);
+      publishedAt.set(String(i), performance.now());
+      pending.push(topic.publishMessage({ data: payload, orderingKey: `floor-user-${i % options.users}`, attributes: { seq: String(i) } }));
+    }
+    await Promise.all(pending);
+    const deadline = Date.now() + 120_000;
+    while (endpoint.received.size < options.messages && Date.now() < deadline) await sleep(50);
+    if (endpoint.received.size < options.messages) {
+      throw new Error(`push floor: only ${endpoint.received.size} of ${options.messages} messages were pushed within 120 s`);
+    }
+    const latencies = [...endpoint.received].map(([seq, at]) => at - publishedAt.get(seq)!);
+    return { latency: summarise(latencies), latencies, received: endpoint.received.size, duplicates: endpoint.duplicates() };
+  } finally {
+    await pubsub.close();
+    await endpoint.close();
+  }
+}
+
+/** How many pushes the emulator keeps in flight on one ordered subscription (100 ms handler, 40 keys). */
+async function pushConcurrency(projectId: string): Promise<number> {
+  let inFlight = 0;
+  let max = 0;
+  let done = 0;
+  const server = createServer((req, res) => {
+    inFlight += 1;
+    max = Math.max(max, inFlight);
+    req.resume();
+    setTimeout(() => {
+      inFlight -= 1;
+      done += 1;
+      res.writeHead(204).end();
+    }, 100);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pubsub = new PubSub({ projectId });
+  try {
+    const [topic] = await pubsub.createTopic(`bench-concurrency-${Date.now()}`);
+    await topic.createSubscription(`${topic.name.split('/').pop()}-push`, {
+      pushConfig: { pushEndpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` },
+      enableMessageOrdering: true,
+    });
+    const publisher = pubsub.topic(topic.name, { messageOrdering: true, batching: { maxMessages: 1 } });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => publisher.publishMessage({ data: Buffer.from('x'), orderingKey: `k${i}` })));
+    const deadline = Date.now() + 30_000;
+    while (done < 40 && Date.now() < deadline) await sleep(20);
+    return max;
+  } finally {
+    await pubsub.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+async function trivialEndpoint() {
+  const received = new Map<string, number>();
+  let duplicates = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const at = performance.now();
+      try {
+        const seq = (JSON.parse(Buffer.concat(chunks).toString()) as { message?: { attributes?: Record<string, string> } }).message
+          ?.attributes?.seq;
+        if (seq !== undefined) {
+          if (received.has(seq)) duplicates += 1;
+          else received.set(seq, at);
+        }
+      } catch {
+        // not an envelope
+      }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    received,
+    duplicates: () => duplicates,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function postOne(pool: ReturnType<typeof openPool>, body: SignedBody): Promise<number> {
+  const response = await pool.request({
+    path: '/webhook',
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': body.signature },
+    body: body.raw,
+  });
+  await response.body.dump();
+  return response.statusCode;
+}

@@ -1,0 +1,412 @@
+import type { ColdStartRun, ModuleCensus } from './coldStart.js';
+import type { EfficiencyResult, ServerRun } from './efficiency.js';
+import type { PipelineResult } from './pipeline.js';
+import type { Summary } from './stats.js';
+
+export interface BenchResults {
+  date: string;
+  node: string;
+  cpus: number;
+  settings: { maxRate: number } & Record<string, number>;
+  efficiency?: EfficiencyResult;
+  coldStart?: ColdStartRun[];
+  modules?: ModuleCensus;
+  pipeline?: PipelineResult;
+  /** Share of the whole machine's CPU busy during the run (all tenants). */
+  machineBusy?: number;
+  loadAverage?: number[];
+  wallSeconds?: number;
+  broken: string[];
+}
+
+type Verdict = '✓' | '✗' | 'info' | '';
+
+interface Row {
+  section: string;
+  metric: string;
+  value: string;
+  floor: string;
+  compare: string;
+  target: string;
+  verdict: Verdict;
+}
+
+const ms = (value: number) => (Number.isFinite(value) ? (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)) + ' ms' : 'n/a');
+const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
+const mib = (value: number) => `${value.toFixed(0)} MiB`;
+const check = (ok: boolean): Verdict => (ok ? '✓' : '✗');
+
+export function buildRows(results: BenchResults): Row[] {
+  const rows: Row[] = [];
+  const eff = results.efficiency;
+  const bare = eff?.servers.find((s) => s.name === 'bare');
+  const webhook = eff?.servers.find((s) => s.name === 'webhook');
+  if (eff && bare && webhook) {
+    const at = `@ ${eff.rate} req/s`;
+    const cpuRatio = webhook.cpuMsPerRequest / bare.cpuMsPerRequest;
+    rows.push({ section: '1', metric: `CPU per request ${at}`, value: ms(webhook.cpuMsPerRequest), floor: ms(bare.cpuMsPerRequest), compare: times(cpuRatio), target: '≤ 3× bare', verdict: check(cpuRatio <= 3) });
+    rows.push({ section: '1', metric: `latency p50 ${at}`, value: ms(webhook.latency.p50), floor: ms(bare.latency.p50), compare: times(webhook.latency.p50 / bare.latency.p50), target: '', verdict: 'info' });
+    rows.push({ section: '1', metric: `latency p99 ${at}`, value: ms(webhook.latency.p99), floor: ms(bare.latency.p99), compare: times(webhook.latency.p99 / bare.latency.p99), target: '≤ 50 ms', verdict: check(webhook.latency.p99 <= 50) });
+    rows.push({ section: '1', metric: `waited for a CPU per request ${at}`, value: ms(webhook.runQueueWaitMsPerRequest), floor: ms(bare.runQueueWaitMsPerRequest), compare: '', target: '', verdict: 'info' });
+    rows.push({ section: '1', metric: `requests > 1 s ${at}`, value: pct(webhook.latency.over1s), floor: pct(bare.latency.over1s), compare: '', target: '< 1% (Meta)', verdict: check(webhook.latency.over1s < 0.01) });
+    if (webhook.emulatorCpuMsPerRequest !== undefined) {
+      rows.push({ section: '1', metric: 'Pub/Sub emulator CPU per publish', value: ms(webhook.emulatorCpuMsPerRequest), floor: '', compare: '', target: '', verdict: 'info' });
+    }
+    rows.push({ section: '1', metric: `saturation, ${webhook.saturation.concurrency} in flight`, value: `${webhook.saturation.rps.toFixed(0)} req/s`, floor: `${bare.saturation.rps.toFixed(0)} req/s`, compare: times(webhook.saturation.rps / bare.saturation.rps), target: '', verdict: 'info' });
+  }
+  const rest = eff?.servers.find((s) => s.name === 'webhook-rest');
+  if (eff && bare && rest) {
+    const at = `@ ${eff.rate} req/s`;
+    const ratio = rest.cpuMsPerRequest / bare.cpuMsPerRequest;
+    rows.push({ section: '1x', metric: `experiment, REST publisher: CPU/req ${at}`, value: ms(rest.cpuMsPerRequest), floor: ms(bare.cpuMsPerRequest), compare: times(ratio), target: '≤ 3× bare', verdict: check(ratio <= 3) });
+    rows.push({ section: '1x', metric: `experiment, REST publisher: p99 ${at}`, value: ms(rest.latency.p99), floor: ms(bare.latency.p99), compare: times(rest.latency.p99 / bare.latency.p99), target: '≤ 50 ms', verdict: check(rest.latency.p99 <= 50) });
+    if (rest.emulatorCpuMsPerRequest !== undefined) {
+      rows.push({ section: '1x', metric: 'experiment, REST: emulator CPU per publish', value: ms(rest.emulatorCpuMsPerRequest), floor: '', compare: '', target: '', verdict: 'info' });
+    }
+  }
+  const coldRest = results.coldStart?.find((r) => r.name === 'webhook-rest');
+  const coldBare = results.coldStart?.find((r) => r.name === 'bare');
+  if (coldRest && coldBare) {
+    const ratio = coldRest.median / coldBare.median;
+    rows.push({ section: '2x', metric: 'experiment, REST publisher: cold start', value: ms(coldRest.median), floor: ms(coldBare.median), compare: times(ratio), target: '≤ 2.5× bare', verdict: check(ratio <= 2.5) });
+  }
+  const coldWebhook = results.coldStart?.find((r) => r.name === 'webhook');
+  if (coldBare && coldWebhook) {
+    const ratio = coldWebhook.median / coldBare.median;
+    rows.push({ section: '2', metric: `cold start, median of ${coldWebhook.firstOkMs.length}`, value: ms(coldWebhook.median), floor: ms(coldBare.median), compare: times(ratio), target: '≤ 2.5× bare', verdict: check(ratio <= 2.5) });
+    rows.push({ section: '2', metric: '  of which spawn → listening', value: ms(coldWebhook.medianListening), floor: ms(coldBare.medianListening), compare: times(coldWebhook.medianListening / coldBare.medianListening), target: '', verdict: 'info' });
+  }
+  if (results.modules) {
+    const m = results.modules;
+    rows.push({
+      section: '2',
+      metric: 'modules loaded by the webhook',
+      value: `${m.total} (${m.packages.length} pkgs)`,
+      floor: '',
+      compare: m.forbiddenLoaded.length ? `loads ${m.forbiddenLoaded.join(', ')}` : 'no firestore/aiplatform',
+      target: 'neither loaded',
+      verdict: check(m.forbiddenLoaded.length === 0),
+    });
+  }
+  const p = results.pipeline;
+  if (p) {
+    const b = p.latencyRun;
+    const a = p.throughputRun;
+    rows.push({ section: '3', metric: `end to end p50 @ ${b.rate}/s`, value: ms(b.latency.p50), floor: ms(p.floor.latency.p50), compare: `+${ms(p.overheadP50)}`, target: '+ ≤ 30 ms', verdict: check(p.overheadP50 <= 30) });
+    rows.push({ section: '3', metric: `end to end p99 @ ${b.rate}/s`, value: ms(b.latency.p99), floor: ms(p.floor.latency.p99), compare: `+${ms(p.overheadP99)}`, target: '', verdict: 'info' });
+    rows.push({ section: '3', metric: 'throughput, sent flat out', value: `${a.throughput.toFixed(1)} msg/s`, floor: `push ≤ ${p.emulatorPushConcurrency} in flight`, compare: '', target: '', verdict: 'info' });
+    const agent = Math.max(a.agentCalls / a.messages, b.agentCalls / b.messages);
+    const agentMin = Math.min(a.agentCalls / a.messages, b.agentCalls / b.messages);
+    rows.push({ section: '3', metric: 'agent calls per message (A, B)', value: `${(a.agentCalls / a.messages).toFixed(2)}, ${(b.agentCalls / b.messages).toFixed(2)}`, floor: '', compare: '', target: '= 1.00', verdict: check(agent === 1 && agentMin === 1) });
+    const replies = [a.replies / a.messages, b.replies / b.messages];
+    rows.push({ section: '3', metric: 'replies per message (A, B)', value: replies.map((r) => r.toFixed(2)).join(', '), floor: '', compare: '', target: '= 1.00', verdict: check(replies.every((r) => r === 1)) });
+    rows.push({ section: '3', metric: 'CPU per message: webhook, worker (B)', value: `${ms(b.cpuMsPerMessage.webhook)}, ${ms(b.cpuMsPerMessage.worker)}`, floor: '', compare: '', target: '', verdict: 'info' });
+    const rpcs = Object.entries(b.firestore.rpcs)
+      .map(([method, count]) => `${(count / b.messages).toFixed(2)} ${method === 'batchGetDocuments' ? 'get' : method} @ ${ms(b.firestore.p50Ms[method] ?? NaN)}`)
+      .join(', ');
+    rows.push({ section: '3', metric: 'Firestore RPCs per msg @ p50 each (B)', value: rpcs, floor: '', compare: '', target: '', verdict: 'info' });
+    const fs = [a, b].map((run) => `${(run.firestore.documentsRead / run.messages).toFixed(2)} / ${(run.firestore.documentsWritten / run.messages).toFixed(2)}`);
+    rows.push({ section: '3', metric: 'Firestore reads / writes per msg (A, B)', value: fs.join(', '), floor: '', compare: '', target: 'stated', verdict: 'info' });
+  }
+  if (bare && webhook) {
+    rows.push({ section: '4', metric: 'peak RSS at the fixed rate', value: mib(webhook.peakRssFixedMiB), floor: mib(bare.peakRssFixedMiB), compare: times(webhook.peakRssFixedMiB / bare.peakRssFixedMiB), target: '', verdict: 'info' });
+    rows.push({ section: '4', metric: 'peak RSS incl. saturation', value: mib(webhook.peakRssMiB), floor: mib(bare.peakRssMiB), compare: '', target: '', verdict: 'info' });
+  }
+  if (coldBare && coldWebhook) {
+    rows.push({ section: '4', metric: 'RSS right after the first 200 (median)', value: mib(median(coldWebhook.peakRssMiB)), floor: mib(median(coldBare.peakRssMiB)), compare: '', target: '', verdict: 'info' });
+  }
+  if (p) {
+    rows.push({ section: '4', metric: 'peak RSS in the pipeline: webhook, worker', value: `${mib(p.peakRss.webhook)}, ${mib(p.peakRss.worker)}`, floor: '', compare: '', target: '', verdict: 'info' });
+  }
+  const order = ['1', '1x', '2', '2x', '3', '4'];
+  return rows.map((row, i) => ({ row, i })).sort((a, b) => order.indexOf(a.row.section) - order.indexOf(b.row.section) || a.i - b.i).map(({ row }) => row);
+}
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(2)}%`;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN;
+}
+
+const HEAD = ['#', 'metric', 'webhook / pipeline', 'floor', 'vs floor', 'target', ''];
+
+function cells(row: Row): string[] {
+  return [row.section, row.metric, row.value, row.floor, row.compare, row.target, row.verdict];
+}
+
+export function textTable(rows: Row[]): string {
+  const all = [HEAD, ...rows.map(cells)];
+  const widths = HEAD.map((_, i) => Math.max(...all.map((r) => [...r[i]!].length)));
+  const line = (r: string[]) => r.map((c, i) => c + ' '.repeat(widths[i]! - [...c].length)).join('  ').trimEnd();
+  return [line(HEAD), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map((r) => line(cells(r)))].join('\n');
+}
+
+function markdownTable(rows: Row[]): string {
+  const esc = (c: string) => c.replace(/\|/g, '\\|');
+  return [
+    `| ${HEAD.join(' | ')} |`,
+    `|${HEAD.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${cells(r).map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+export function renderReport(results: BenchResults): { table: string; markdown: string; svg: string } {
+  const rows = buildRows(results);
+  const context = contextLine(results);
+  const table = `${context}\n\n${textTable(rows)}`;
+  return { table, markdown: markdown(results, rows, context), svg: latencySvg(results) };
+}
+
+function contextLine(results: BenchResults): string {
+  const busy = results.machineBusy === undefined ? '' : `, machine ${(results.machineBusy * 100).toFixed(0)}% busy during the run (all tenants)`;
+  const load = results.loadAverage ? `, load average ${results.loadAverage.map((l) => l.toFixed(1)).join(' ')}` : '';
+  return `Node ${results.node}, ${results.cpus} CPUs${busy}${load}, ${results.date}`;
+}
+
+function markdown(results: BenchResults, rows: Row[], context: string): string {
+  const eff = results.efficiency;
+  const out: string[] = [];
+  out.push('# Benchmark results', '');
+  out.push('Written by `npm run bench` (scripts/bench/run.ts); method and analysis: [README.md](README.md#benchmarks).', '');
+  out.push(`${context}; the run took ${results.wallSeconds?.toFixed(0) ?? '?'} s.`, '');
+  if (results.broken.length) out.push('**BROKEN RUN:**', '', ...results.broken.map((b) => `- ${b.split('\n')[0]}`), '');
+  out.push(markdownTable(rows), '');
+  out.push('✓ target met, ✗ target missed (in this run, on this machine), info: reported, no target.', '');
+  out.push('![latency percentiles](latency.svg)', '');
+  if (eff) {
+    out.push('## 1. Webhook vs the bare functions-framework handler', '');
+    const rateNote =
+      eff.rateChosen === 'probed'
+        ? `The fixed rate was chosen in this run: the highest of ${[...new Set(eff.probe!.tried.map((t) => t.rate))].join(', ')}… req/s at which the webhook, with the emulator on the same cores, completed ≥ 97% of the offered rate with a median under 25 ms in a 3 s trial (two tries per rate; ${eff.probe!.tried.map((t) => `${t.rate}: ${t.achieved.toFixed(0)} req/s, p50 ${ms(t.p50)}`).join('; ')}).${eff.rate < results.settings.maxRate ? ` **${results.settings.maxRate} req/s was not sustainable on this machine in this run.**` : ''}`
+        : 'The fixed rate was given (BENCH_RATE).';
+    const experiment = eff.servers.some((s) => s.name === 'webhook-rest')
+      ? ' `webhook-rest` is an experiment (BENCH_EXPERIMENTS=rest-publisher): the same compiled handler with the REST publisher proposed in README.md, emulator only.'
+      : '';
+    out.push(
+      `${rateNote}${experiment} Each server got ${eff.rounds} windows of ${(eff.windowMs / 1000).toFixed(1)} s at ${eff.rate} req/s, interleaved with the other's, open loop, from ${results.settings.users} senders with unique wamids.`,
+      '',
+    );
+    out.push('| server | requests | 200s | CPU/req | CPU share of a core | waited for a CPU /req | p50 | p90 | p99 | p99.9 | max | generator lag p99 | saturation | CPU/req at saturation |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const s of eff.servers) out.push(serverRow(s));
+    out.push('');
+    out.push('Per window (in the order run), p99 / CPU per request / time the main thread waited for a CPU per request (/proc/<pid>/schedstat):', '');
+    for (const s of eff.servers) {
+      out.push(`- ${s.name}: ${s.windows.map((w) => `${ms(w.p99)} / ${ms(w.cpuMsPerRequest)} / ${ms(w.runQueueWaitMsPerRequest)}`).join('; ')}`);
+    }
+    out.push('');
+  }
+  if (results.coldStart) {
+    out.push('## 2. Cold start', '');
+    out.push('Spawn of `node …/functions-framework/build/src/main.js --target=… --source=…` → first 200 on a signed POST (the webhook’s includes its first publish), starts alternating between the two.', '');
+    out.push('| function | median | each start (ms) | spawn → listening (median) |', '|---|---|---|---|');
+    for (const r of results.coldStart) {
+      out.push(`| ${r.name} | ${ms(r.median)} | ${r.firstOkMs.map((v) => v.toFixed(0)).join(', ')} | ${ms(r.medianListening)} |`);
+    }
+    out.push('');
+  }
+  if (results.modules) {
+    const m = results.modules;
+    out.push('### Modules the webhook has loaded once it has answered a POST', '');
+    out.push(
+      `${m.total} module files (plus ${m.builtins} built-ins) from ${m.packages.length} packages, recorded by a preload (\`scripts/bench/recordModules.js\`: \`module.registerHooks\` load hook for ESM and CommonJS, plus \`require.cache\`) in a separate, untimed start. @google-cloud/firestore: ${m.packages.some((p) => p.name === '@google-cloud/firestore') ? '**loaded**' : 'not loaded'}; @google-cloud/aiplatform: ${m.packages.some((p) => p.name === '@google-cloud/aiplatform') ? '**loaded**' : 'not loaded'}.`,
+      '',
+    );
+    out.push(`App files: ${m.app.map((a) => `\`${a}\``).join(', ')}.`, '');
+    out.push(`Packages (module files each): ${m.packages.map((p) => `${p.name} (${p.modules})`).join(', ')}.`, '');
+  }
+  const p = results.pipeline;
+  if (p) {
+    out.push('## 3. Pipeline: webhook → Pub/Sub emulator → worker → local agent → WhatsApp sandbox', '');
+    out.push('| run | messages / users | offered | webhook accepted | end to end p50 | p90 | p99 | max | throughput | agent calls | replies | duplicate replies | Firestore RPCs (p50 each) | CPU/msg webhook, worker |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const run of [p.throughputRun, p.latencyRun]) {
+      const l = run.latency;
+      out.push(
+        `| ${run.kind === 'throughput' ? 'A: flat out' : 'B: fixed rate'} | ${run.messages} / ${run.users} | ${run.rate ? `${run.rate}/s` : '16 in flight'} | ${run.accepted} in ${(run.acceptMs / 1000).toFixed(1)} s | ${ms(l.p50)} | ${ms(l.p90)} | ${ms(l.p99)} | ${ms(l.max)} | ${run.throughput.toFixed(1)} msg/s | ${run.agentCalls} | ${run.replies} | ${run.duplicateReplies} | ${Object.entries(run.firestore.rpcs).map(([k, v]) => `${k} ${v} (${ms(run.firestore.p50Ms[k] ?? NaN)})`).join(', ')} | ${ms(run.cpuMsPerMessage.webhook)}, ${ms(run.cpuMsPerMessage.worker)} |`,
+      );
+    }
+    const f = p.floor.latency;
+    out.push(`| push floor (alongside B) | ${p.floor.received} / ${p.latencyRun.users} keys | ${p.latencyRun.rate}/s | | ${ms(f.p50)} | ${ms(f.p90)} | ${ms(f.p99)} | ${ms(f.max)} | | | | ${p.floor.duplicates} | | |`, '');
+    out.push(
+      `The emulator keeps at most ${p.emulatorPushConcurrency} pushes in flight on an ordered subscription (measured in this run with a 100 ms endpoint), so run A's throughput is the emulator's limit divided by the worker's time per message, not the functions' capacity; its end-to-end latencies are queueing in the emulator. Run B's rate is 40% of run A's throughput (5–25/s) unless BENCH_PIPELINE_RATE is set.`,
+      '',
+    );
+  }
+  if (p) out.push(...firestoreSection(p));
+  out.push('## Settings', '', '```json', JSON.stringify(results.settings, null, 2), '```', '');
+  return out.join('\n');
+}
+
+function serverRow(s: ServerRun): string {
+  const l = s.latency;
+  return `| ${s.name} | ${s.requests} | ${s.ok} | ${ms(s.cpuMsPerRequest)} | ${(s.cpuShare * 100).toFixed(0)}% | ${ms(s.runQueueWaitMsPerRequest)} | ${ms(l.p50)} | ${ms(l.p90)} | ${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${ms(s.lagP99)} | ${s.saturation.rps.toFixed(0)} req/s | ${ms(s.saturation.cpuMsPerRequest)} |`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SVG: latency percentiles on a log scale, one panel per comparison, plus cold start.
+
+const PERCENTILES: { label: string; pick: (s: Summary) => number }[] = [
+  { label: 'p50', pick: (s) => s.p50 },
+  { label: 'p90', pick: (s) => s.p90 },
+  { label: 'p99', pick: (s) => s.p99 },
+  { label: 'p99.9', pick: (s) => s.p999 },
+  { label: 'max', pick: (s) => s.max },
+];
+
+interface Series {
+  name: string;
+  color: string;
+  summary: Summary;
+  dashed?: boolean;
+}
+
+function latencySvg(results: BenchResults): string {
+  const panels: string[] = [];
+  const width = 1080;
+  const height = 400;
+  const panelWidth = 330;
+  const eff = results.efficiency;
+  if (eff) {
+    const series: Series[] = eff.servers.map((s) => ({
+      name: s.name === 'bare' ? 'bare handler' : s.name === 'webhook' ? 'webhook' : `${s.name} (experiment)`,
+      color: s.name === 'bare' ? '#888' : s.name === 'webhook' ? '#1a73e8' : '#e37400',
+      summary: s.latency,
+      dashed: s.name !== 'webhook',
+    }));
+    panels.push(percentilePanel(20, `[1] HTTP latency at ${eff.rate} req/s`, series, { value: 50, label: 'p99 target 50 ms' }));
+  }
+  const p = results.pipeline;
+  if (p) {
+    const series: Series[] = [
+      { name: `pipeline end to end (${p.latencyRun.rate}/s)`, color: '#0b8043', summary: p.latencyRun.latency },
+      { name: 'emulator push floor', color: '#888', summary: p.floor.latency, dashed: true },
+    ];
+    panels.push(percentilePanel(20 + panelWidth + 45, '[3] Pipeline latency', series));
+  }
+  if (results.coldStart) panels.push(coldStartPanel(20 + 2 * (panelWidth + 45), results.coldStart));
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="#fff"/>`,
+    `<text x="20" y="22" font-size="15" font-weight="bold">npm run bench — ${esc(results.date.slice(0, 16).replace('T', ' '))} UTC, Node ${esc(results.node)}, ${results.cpus} CPUs${results.machineBusy === undefined ? '' : `, machine ${(results.machineBusy * 100).toFixed(0)}% busy`}</text>`,
+    ...panels,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function logTicks(min: number, max: number): number[] {
+  const ticks: number[] = [];
+  const steps = Math.log10(max / min) > 3 ? [1] : [1, 2, 5];
+  for (let exp = Math.floor(Math.log10(min)); exp <= Math.ceil(Math.log10(max)); exp += 1) {
+    for (const m of steps) {
+      const v = m * 10 ** exp;
+      if (v >= min && v <= max) ticks.push(v);
+    }
+  }
+  return ticks;
+}
+
+function percentilePanel(x0: number, title: string, series: Series[], line?: { value: number; label: string }): string {
+  const top = 74;
+  const plotH = 226;
+  const plotW = 290;
+  const left = x0 + 40;
+  const values = series.flatMap((s) => PERCENTILES.map((p) => p.pick(s.summary))).filter((v) => v > 0 && Number.isFinite(v));
+  if (line) values.push(line.value);
+  const min = 10 ** Math.floor(Math.log10(Math.max(0.01, Math.min(...values))));
+  const max = 10 ** Math.ceil(Math.log10(Math.max(...values)));
+  const y = (v: number) => top + plotH - ((Math.log10(Math.max(v, min)) - Math.log10(min)) / (Math.log10(max) - Math.log10(min))) * plotH;
+  const x = (i: number) => left + 20 + (i * (plotW - 40)) / (PERCENTILES.length - 1);
+  const out: string[] = [`<text x="${x0}" y="48" font-size="13" font-weight="bold">${esc(title)}</text>`];
+  for (const tick of logTicks(min, max)) {
+    out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}" stroke="#eee"/>`);
+    out.push(`<text x="${left - 4}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end" fill="#555">${tick >= 1 ? tick : tick.toString()}</text>`);
+  }
+  out.push(`<text x="${x0}" y="${top - 10}" fill="#555" font-size="11">ms (log scale)</text>`);
+  out.push(`<rect x="${left}" y="${top}" width="${plotW}" height="${plotH}" fill="none" stroke="#bbb"/>`);
+  PERCENTILES.forEach((p, i) => out.push(`<text x="${x(i).toFixed(1)}" y="${top + plotH + 16}" text-anchor="middle" fill="#555">${p.label}</text>`));
+  if (line) {
+    out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(line.value).toFixed(1)}" y2="${y(line.value).toFixed(1)}" stroke="#d93025" stroke-dasharray="4 3"/>`);
+    out.push(`<text x="${left + plotW - 4}" y="${(y(line.value) - 4).toFixed(1)}" text-anchor="end" fill="#d93025" font-size="11">${esc(line.label)}</text>`);
+  }
+  series.forEach((s, si) => {
+    const points = PERCENTILES.map((p, i) => `${x(i).toFixed(1)},${y(p.pick(s.summary)).toFixed(1)}`).join(' ');
+    out.push(`<polyline points="${points}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    PERCENTILES.forEach((p, i) => {
+      const v = p.pick(s.summary);
+      out.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${s.color}"><title>${esc(s.name)} ${p.label}: ${v.toFixed(2)} ms</title></circle>`);
+    });
+    const ly = top + plotH + 36 + si * 16;
+    out.push(`<line x1="${left}" x2="${left + 24}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    out.push(`<text x="${left + 30}" y="${ly}">${esc(s.name)}: p50 ${ms(s.summary.p50)}, p99 ${ms(s.summary.p99)}</text>`);
+  });
+  return out.join('\n');
+}
+
+function coldStartPanel(x0: number, runs: ColdStartRun[]): string {
+  const top = 74;
+  const plotH = 226;
+  const plotW = 260;
+  const left = x0 + 45;
+  const max = Math.max(...runs.flatMap((r) => r.firstOkMs)) * 1.1;
+  const y = (v: number) => top + plotH - (v / max) * plotH;
+  const out: string[] = [`<text x="${x0}" y="48" font-size="13" font-weight="bold">[2] Cold start: spawn → first 200</text>`];
+  const step = max > 2000 ? 500 : max > 1000 ? 250 : 100;
+  for (let tick = 0; tick <= max; tick += step) {
+    out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}" stroke="#eee"/>`);
+    out.push(`<text x="${left - 4}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end" fill="#555">${tick}</text>`);
+  }
+  out.push(`<text x="${x0}" y="${top - 10}" fill="#555" font-size="11">ms</text>`);
+  out.push(`<rect x="${left}" y="${top}" width="${plotW}" height="${plotH}" fill="none" stroke="#bbb"/>`);
+  const bare = runs.find((r) => r.name === 'bare');
+  runs.forEach((run, i) => {
+    const cx = left + (runs.length > 2 ? 20 + i * 80 : 40 + i * 110);
+    const color = run.name === 'bare' ? '#888' : run.name === 'webhook' ? '#1a73e8' : '#e37400';
+    out.push(`<rect x="${cx}" y="${y(run.median).toFixed(1)}" width="60" height="${(top + plotH - y(run.median)).toFixed(1)}" fill="${color}" opacity="0.75"><title>${run.name} median ${run.median.toFixed(0)} ms</title></rect>`);
+    out.push(`<rect x="${cx}" y="${y(run.medianListening).toFixed(1)}" width="60" height="1.5" fill="#000"><title>listening ${run.medianListening.toFixed(0)} ms</title></rect>`);
+    for (const v of run.firstOkMs) out.push(`<circle cx="${cx + 30}" cy="${y(v).toFixed(1)}" r="2.5" fill="none" stroke="#000"/>`);
+    out.push(`<text x="${cx + 30}" y="${(y(run.median) - 6).toFixed(1)}" text-anchor="middle">${run.median.toFixed(0)} ms</text>`);
+    out.push(`<text x="${cx + 30}" y="${top + plotH + 16}" text-anchor="middle" fill="#555">${run.name === 'bare' ? 'bare handler' : run.name === 'webhook' ? 'webhook' : `${run.name}*`}</text>`);
+  });
+  if (bare) {
+    const limit = bare.median * 2.5;
+    if (limit < max) {
+      out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(limit).toFixed(1)}" y2="${y(limit).toFixed(1)}" stroke="#d93025" stroke-dasharray="4 3"/>`);
+      out.push(`<text x="${left + 4}" y="${(y(limit) - 4).toFixed(1)}" fill="#d93025" font-size="11">target 2.5× bare</text>`);
+    }
+  }
+  out.push(`<text x="${left}" y="${top + plotH + 36}" fill="#555">bar: median · circles: each start</text>`);
+  out.push(`<text x="${left}" y="${top + plotH + 52}" fill="#555">black line: port listening (median)</text>`);
+  if (runs.some((r) => r.name !== 'bare' && r.name !== 'webhook')) out.push(`<text x="${left}" y="${top + plotH + 68}" fill="#555">* experiment (BENCH_EXPERIMENTS)</text>`);
+  return out.join('\n');
+}
+
+/** Firestore operations per message: measured, and where each comes from in the worker's code path. */
+function firestoreSection(p: PipelineResult): string[] {
+  const b = p.latencyRun;
+  const per = (n: number) => (n / b.messages).toFixed(2);
+  return [
+    '### Firestore operations per message',
+    '',
+    `Measured in the worker by \`scripts/bench/countFirestore.js\`, a preload the bench alone sets (NODE_OPTIONS; inert unless FUNCTION_TARGET=worker and BENCH_FIRESTORE_COUNTS are set) that wraps the Firestore client's request funnel and counts documents in each BatchGetDocuments and writes in each Commit. Run B: **${per(b.firestore.documentsRead)} document reads and ${per(b.firestore.documentsWritten)} document writes per message**, in ${per(Object.values(b.firestore.rpcs).reduce((x, y) => x + y, 0))} RPCs, all sequential on the message's path. Where they come from (shared/core/processDelivery.ts and shared/store/*):`,
+    '',
+    '| step | reads | writes | why |',
+    '|---|---|---|---|',
+    '| claim `inbound_messages/{wamid}` (transaction) | 1 | 1 | idempotency: a redelivery must not call the agent again |',
+    '| rate limit `rate_limits/{userId}` (transaction) | 1 | 1 | per-user agent calls per minute |',
+    '| read `whatsapp_sessions/{userId}` | 1 | | the user\'s agent session |',
+    '| create the session (first message of a user only) | | 1 | here 1 in 10 messages (10 per user) → 0.10 |',
+    '| touch the session (lastMessageAt, expiresAt, count) | | 1 | session expiry |',
+    '| save the reply text before sending | | 1 | a retry after a failed send must not ask the agent again |',
+    '| record the sent chunk and mark answered | | 1 | a retry must not resend a chunk |',
+    `| **total** | **3** | **5 + 0.10** | measured: ${per(b.firestore.documentsRead)} / ${per(b.firestore.documentsWritten)} |`,
+    '',
+  ];
+}

@@ -1,0 +1,207 @@
+/**
+ * `npm run bench`: issue 8's measurements on the local stack, each judged against a floor taken
+ * in the same run (a bare functions-framework handler; the Pub/Sub emulator's own push latency).
+ * Builds and benches the compiled dist/ with NODE_ENV=production. Prints a table and writes
+ * bench/results.md, bench/latency.svg and (git-ignored) bench/results.json.
+ * Exits non-zero only when the run itself is broken; missed targets are marked ✗.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { PubSub } from '@google-cloud/pubsub';
+import { emulatorsUnavailableReason, startEmulators } from '../local/emulators.js';
+import { freePort } from '../local/freePort.js';
+import { signedBodies, type SignedBody } from './bodies.js';
+import { measureColdStarts, moduleCensus, type FunctionSpec } from './coldStart.js';
+import { measureEfficiency } from './efficiency.js';
+import { root, spawnFf, waitListening } from './ffProcess.js';
+import { measurePipeline } from './pipeline.js';
+import { emulatorJvmPid, machineTicks } from './procStats.js';
+import { renderReport, type BenchResults } from './report.js';
+
+const num = (name: string, fallback: number) => Number(process.env[name]) || fallback;
+const settings = {
+  /** 0 = the highest of maxRate, 250, 200, … req/s the webhook sustains here (see efficiency.ts). */
+  rate: num('BENCH_RATE', 0),
+  maxRate: num('BENCH_MAX_RATE', 300),
+  seconds: num('BENCH_SECONDS', 20),
+  rounds: num('BENCH_ROUNDS', 4),
+  saturationSeconds: num('BENCH_SATURATION_SECONDS', 5),
+  saturationConcurrency: num('BENCH_SATURATION_CONCURRENCY', 50),
+  users: num('BENCH_USERS', 1000),
+  starts: num('BENCH_STARTS', 7),
+  pipelineMessages: num('BENCH_PIPELINE_MESSAGES', 1000),
+  pipelineUsers: num('BENCH_PIPELINE_USERS', 100),
+  pipelineRate: num('BENCH_PIPELINE_RATE', 0),
+};
+const experiments = new Set((process.env.BENCH_EXPERIMENTS ?? '').split(',').filter(Boolean));
+const phases = new Set((process.env.BENCH_PHASES ?? 'efficiency,coldstart,pipeline').split(','));
+const APP_SECRET = 'bench-app-secret';
+const log = (line: string) => console.log(line);
+
+async function main(): Promise<number> {
+  const unavailable = emulatorsUnavailableReason();
+  if (unavailable) {
+    console.error(`bench: cannot run: ${unavailable}`);
+    return 1;
+  }
+  if (!process.env.BENCH_SKIP_BUILD) {
+    log('building dist/ (npm run build)…');
+    const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('npm run build failed');
+  }
+
+  const projectId = `bench-${randomUUID().slice(0, 8)}`;
+  const pubsubHost = `127.0.0.1:${await freePort()}`;
+  const firestoreHost = `127.0.0.1:${await freePort()}`;
+  log(`starting the emulators (Pub/Sub ${pubsubHost}, Firestore ${firestoreHost})…`);
+  const emulators = await startEmulators({ pubsubHost, firestoreHost, projectId, log });
+  process.env.PUBSUB_EMULATOR_HOST = pubsubHost;
+  process.env.FIRESTORE_EMULATOR_HOST = firestoreHost;
+  // This process's own Pub/Sub clients need no metadata probe; the functions keep the default.
+  process.env.METADATA_SERVER_DETECTION = 'none';
+  const machineBefore = machineTicks();
+  const started = Date.now();
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: (await import('node:os')).cpus().length,
+    settings,
+    broken: [],
+  };
+  const cleanups: (() => Promise<void>)[] = [async () => emulators.stop()];
+
+  try {
+    const topic = 'bench-webhook';
+    const pubsub = new PubSub({ projectId });
+    await pubsub.createTopic(topic);
+    await pubsub.close();
+    const webhookEnv = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      GOOGLE_CLOUD_PROJECT: projectId,
+      PUBSUB_EMULATOR_HOST: pubsubHost,
+      FIRESTORE_EMULATOR_HOST: '',
+      METADATA_SERVER_DETECTION: '',
+      WHATSAPP_VERIFY_TOKEN: 'bench-verify-token',
+      WHATSAPP_APP_SECRET: APP_SECRET,
+      PUBSUB_TOPIC: topic,
+    };
+    const webhookSpec: FunctionSpec = { name: 'webhook', target: 'webhook', source: 'dist/functions/index.js', env: webhookEnv };
+    const bareSpec: FunctionSpec = {
+      name: 'bare',
+      target: 'bare',
+      source: 'scripts/bench/bareHandler.js',
+      env: { NODE_ENV: 'production', GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: '' },
+    };
+
+    // Opt-in: the same webhook with the REST publisher proposed in bench/README.md.
+    const restSpec: FunctionSpec = { name: 'webhook-rest', target: 'webhook', source: 'scripts/bench/restPublisherExperiment.js', env: webhookEnv };
+    const extra = experiments.has('rest-publisher') ? [restSpec] : [];
+
+    let tag = 0;
+    const bodyStream = function* (): Generator<SignedBody> {
+      while (true) yield* signedBodies(5000, { users: settings.users, appSecret: APP_SECRET, tag: `load${tag++}` });
+    };
+
+    if (phases.has('efficiency')) {
+      const rateText = settings.rate ? `${settings.rate} req/s` : `a fixed rate chosen by a probe (≤ ${settings.maxRate} req/s)`;
+      log(`\n[1] webhook vs bare handler: ${rateText}, ${settings.seconds} s each in ${settings.rounds} interleaved rounds`);
+      const profDir = `${root}bench/profiles`;
+      if (process.env.BENCH_CPU_PROF) mkdirSync(profDir, { recursive: true });
+      const servers = [];
+      for (const spec of [bareSpec, webhookSpec, ...extra]) {
+        const fn = spawnFf({
+          target: spec.target,
+          source: spec.source,
+          port: await freePort(),
+          env: spec.env,
+          nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${spec.name}.cpuprofile`] : [],
+        });
+        cleanups.push(() => fn.stop());
+        await waitListening(fn);
+        servers.push({ name: spec.name, fn });
+      }
+      const jvm = emulatorJvmPid(Number(pubsubHost.split(':')[1]));
+      results.efficiency = await measureEfficiency(servers, bodyStream(), {
+        rate: settings.rate,
+        maxRate: settings.maxRate,
+        durationMs: settings.seconds * 1000,
+        rounds: settings.rounds,
+        warmupRequests: 300,
+        saturationMs: settings.saturationSeconds * 1000,
+        saturationConcurrency: settings.saturationConcurrency,
+        ...(jvm ? { emulatorPid: jvm } : {}),
+        log,
+      });
+      for (const server of servers) await server.fn.stop();
+      if (process.env.BENCH_CPU_PROF) log(`  CPU profiles in ${profDir}`);
+      for (const run of results.efficiency.servers) {
+        const bad = run.requests - run.ok;
+        if (bad > run.requests * 0.01) results.broken.push(`${run.name}: ${bad} of ${run.requests} requests failed (${JSON.stringify(run.statuses)})`);
+      }
+    }
+
+    if (phases.has('coldstart')) {
+      log(`\n[2] cold start: ${settings.starts} starts each, spawn → first 200 on a signed POST`);
+      const bodies = bodyStream();
+      const next = () => bodies.next().value as SignedBody;
+      results.coldStart = await measureColdStarts([bareSpec, webhookSpec, ...extra], settings.starts, next, log);
+      log('  module census of the webhook (separate, untimed start)…');
+      results.modules = await moduleCensus(webhookSpec, next());
+      if (results.modules.forbiddenLoaded.length > 0) {
+        results.broken.push(`the webhook loaded ${results.modules.forbiddenLoaded.join(', ')}`);
+      }
+    }
+
+    if (phases.has('pipeline')) {
+      log(`\n[3] pipeline: ${settings.pipelineMessages} messages from ${settings.pipelineUsers} users per run through the whole stack`);
+      results.pipeline = await measurePipeline({
+        projectId,
+        pubsubHost,
+        firestoreHost,
+        messages: settings.pipelineMessages,
+        users: settings.pipelineUsers,
+        rate: settings.pipelineRate,
+        appSecret: APP_SECRET,
+        log,
+      });
+      for (const run of [results.pipeline.throughputRun, results.pipeline.latencyRun]) {
+        const name = run.kind === 'throughput' ? 'pipeline run A' : 'pipeline run B';
+        if (run.unanswered > 0) results.broken.push(`${name}: ${run.unanswered} of ${run.messages} messages got no reply`);
+        if (run.accepted < run.messages) results.broken.push(`${name}: the webhook accepted ${run.accepted} of ${run.messages}`);
+      }
+    }
+  } catch (error) {
+    results.broken.push(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  }
+
+  const machineAfter = machineTicks();
+  results.machineBusy = (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total);
+  results.wallSeconds = (Date.now() - started) / 1000;
+  results.loadAverage = (await import('node:os')).loadavg();
+
+  const report = renderReport(results);
+  mkdirSync(`${root}bench`, { recursive: true });
+  writeFileSync(`${root}bench/results.json`, JSON.stringify(results, (key, value) => (key === 'latencies' ? undefined : value), 2));
+  if (!process.env.BENCH_NO_WRITE) {
+    writeFileSync(`${root}bench/results.md`, report.markdown);
+    writeFileSync(`${root}bench/latency.svg`, report.svg);
+  }
+  console.log(`\n${report.table}`);
+  if (results.broken.length > 0) {
+    console.error(`\nBROKEN RUN:\n- ${results.broken.join('\n- ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
