@@ -185,10 +185,10 @@ function toAgentError(error: unknown, context: { notFoundIsSession: boolean }): 
   if (context.notFoundIsSession && (code === grpc.status.NOT_FOUND || SESSION_GONE.test(message))) {
     return new SessionNotFoundError(message, options);
   }
-  if (code === undefined) return new RetryableError(`agent call failed: ${message}`, 'agent_error', undefined, options);
+  if (code === undefined) return new RetryableError(`agent call failed: ${message}`, 'agent_error', undefined, {}, options);
   const reason = RETRY_REASONS[code] ?? `agent_grpc_${code}`;
-  if (RETRYABLE_CODES.has(code)) return new RetryableError(message, reason, undefined, options);
-  return new PermanentError(message, reason, options);
+  if (RETRYABLE_CODES.has(code)) return new RetryableError(message, reason, undefined, { grpcCode: code }, options);
+  return new PermanentError(message, reason, { grpcCode: code }, options);
 }
 
 function eventError(error: NonNullable<AgentEvents['error']>): Error {
