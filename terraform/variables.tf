@@ -176,10 +176,32 @@ variable "worker_timeout_seconds" {
   }
 }
 
+variable "webhook_heap_mb" {
+  description = "V8 heap cap of the webhook (NODE_OPTIONS --max-old-space-size), well inside webhook_memory: uncapped, the heap grows past 256Mi under saturation (bench/README.md)."
+  type        = number
+  default     = 96
+
+  validation {
+    condition     = var.webhook_heap_mb >= 64
+    error_message = "webhook_heap_mb must be at least 64."
+  }
+}
+
+variable "worker_heap_mb" {
+  description = "V8 heap cap of the worker (NODE_OPTIONS --max-old-space-size), well inside worker_memory."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.worker_heap_mb >= 128
+    error_message = "worker_heap_mb must be at least 128."
+  }
+}
+
 variable "worker_memory" {
-  description = "Worker memory. It loads gRPC, aiplatform and Firestore clients and holds up to worker_concurrency agent streams."
+  description = "Worker memory. It loads gRPC, aiplatform and Firestore clients and holds up to worker_concurrency agent streams and media downloads; the bench measured a 535 MiB peak with an uncapped heap."
   type        = string
-  default     = "512Mi"
+  default     = "1Gi"
 
   validation {
     condition     = can(regex("^[0-9]+(Mi|Gi)$", var.worker_memory))

@@ -2,10 +2,10 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from 'undici';
 import type { SignedBody } from './bodies.js';
-import { spawnFf, type FfProcess } from './ffProcess.js';
+import { firstPost, spawnFf } from './ffProcess.js';
 import { freePort } from '../local/freePort.js';
+import { memoryMiB } from './procStats.js';
 import { median } from './stats.js';
 
 export interface FunctionSpec {
@@ -26,30 +26,6 @@ export interface ColdStartRun {
   peakRssMiB: number[];
 }
 
-/** POSTs `body` over a fresh connection until one is accepted; returns when it was sent and its status. */
-async function postUntilAccepted(fn: FfProcess, body: SignedBody, deadline: number): Promise<{ sentAt: number; status: number }> {
-  while (true) {
-    if (fn.exited()) throw new Error(`${fn.target} exited during start:\n${fn.lines.slice(-20).join('\n')}`);
-    const client = new Client(fn.url, { connect: { timeout: 1000 } });
-    const sentAt = performance.now();
-    try {
-      const response = await client.request({
-        path: '/webhook',
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-hub-signature-256': body.signature },
-        body: body.raw,
-      });
-      await response.body.dump();
-      return { sentAt, status: response.statusCode };
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'ECONNREFUSED' || performance.now() > deadline) throw error;
-      await sleep(2);
-    } finally {
-      await client.close().catch(() => {});
-    }
-  }
-}
-
 /**
  * Cold start as a Cloud Functions instance pays it: process spawn → first 200 on a signed POST
  * (for the webhook that includes its first publish). Starts alternate between the functions.
@@ -67,13 +43,12 @@ export async function measureColdStarts(
       const port = await freePort();
       const fn = spawnFf({ target: run.spec.target, source: run.spec.source, port, env: run.spec.env });
       try {
-        const { sentAt, status } = await postUntilAccepted(fn, nextBody(), performance.now() + 30_000);
+        const { sentAt, status } = await firstPost(fn, nextBody());
         const done = performance.now();
-        if (status !== 200) throw new Error(`${run.spec.name}: first POST answered ${status}:\n${fn.lines.slice(-20).join('\n')}`);
+        if (status !== 200) throw new Error(`${run.spec.name}: first POST answered ${status}:\n${fn.recentOutput()}`);
         run.firstOkMs.push(done - fn.spawnedAt);
         run.listeningMs.push(sentAt - fn.spawnedAt);
-        const status2 = readFileSync(`/proc/${fn.pid}/status`, 'utf8');
-        run.peakRssMiB.push(Number(/^VmHWM:\s+(\d+)/m.exec(status2)?.[1] ?? NaN) / 1024);
+        run.peakRssMiB.push(memoryMiB(fn.pid).peakRss);
         log(`  start ${i + 1}/${starts} ${run.spec.name}: first 200 after ${(done - fn.spawnedAt).toFixed(0)} ms`);
       } finally {
         await fn.stop();
@@ -113,7 +88,7 @@ export async function moduleCensus(spec: FunctionSpec, body: SignedBody): Promis
     nodeArgs: [`--import=${preload}`],
   });
   try {
-    const { status } = await postUntilAccepted(fn, body, performance.now() + 30_000);
+    const { status } = await firstPost(fn, body);
     if (status !== 200) throw new Error(`module census: first POST answered ${status}`);
     process.kill(fn.pid, 'SIGUSR2');
     let dump: { hooks: boolean; modules: string[] } | undefined;

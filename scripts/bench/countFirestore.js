@@ -2,20 +2,39 @@
 // Firestore RPCs the worker makes, the documents they read and write, and how long each took,
 // at the client's single request funnel (Firestore#request / #requestStream). Writes the totals
 // to $BENCH_FIRESTORE_COUNTS on SIGUSR2. It does nothing in any other process.
+//
+// `sequential` counts the RPCs that start while none of the same request's RPCs is in flight:
+// the Firestore round trips a delivery waits for one after the other. RPCs started in parallel
+// (Promise.all) count once. The request is told apart by the `domain` functions-framework runs
+// each HTTP request in (process.domain); RPCs outside any domain are counted in `unattributed`.
 import { writeFileSync } from 'node:fs';
 import module from 'node:module';
 
 if (process.env.FUNCTION_TARGET === 'worker' && process.env.BENCH_FIRESTORE_COUNTS) {
   const require = module.createRequire(`${process.cwd()}/package.json`);
   const { Firestore } = require('@google-cloud/firestore');
-  const counts = { rpcs: {}, documentsRead: 0, documentsWritten: 0, queries: 0, ms: {} };
+  const counts = { rpcs: {}, documentsRead: 0, documentsWritten: 0, queries: 0, sequential: 0, unattributed: 0, ms: {} };
+  const inFlight = new WeakMap();
   const note = (method, request) => {
     counts.rpcs[method] = (counts.rpcs[method] ?? 0) + 1;
     if (method === 'batchGetDocuments') counts.documentsRead += request?.documents?.length ?? 0;
     if (method === 'commit') counts.documentsWritten += request?.writes?.length ?? 0;
     if (method === 'runQuery' || method === 'runAggregationQuery') counts.queries += 1;
+    const domain = process.domain;
+    if (!domain) counts.unattributed += 1;
+    else {
+      const running = inFlight.get(domain) ?? 0;
+      if (running === 0) counts.sequential += 1;
+      inFlight.set(domain, running + 1);
+    }
     const started = performance.now();
-    return () => (counts.ms[method] ??= []).push(Math.round((performance.now() - started) * 10) / 10);
+    let finished = false;
+    return () => {
+      if (finished) return;
+      finished = true;
+      if (domain) inFlight.set(domain, inFlight.get(domain) - 1);
+      (counts.ms[method] ??= []).push(Math.round((performance.now() - started) * 10) / 10);
+    };
   };
   const { request, requestStream } = Firestore.prototype;
   Firestore.prototype.request = function (method, req, ...rest) {
@@ -27,7 +46,11 @@ if (process.env.FUNCTION_TARGET === 'worker' && process.env.BENCH_FIRESTORE_COUN
   Firestore.prototype.requestStream = function (method, bidi, req, ...rest) {
     const done = note(method, req);
     const result = requestStream.call(this, method, bidi, req, ...rest);
-    result.then((stream) => stream.once('end', done), done);
+    // A stream is over for its caller at its end, or at its error.
+    result.then((stream) => {
+      stream.once('end', done);
+      stream.once('error', done);
+    }, done);
     return result;
   };
   process.on('SIGUSR2', () => writeFileSync(process.env.BENCH_FIRESTORE_COUNTS, JSON.stringify(counts)));

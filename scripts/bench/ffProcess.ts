@@ -1,6 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'undici';
+import type { SignedBody } from './bodies.js';
+import { postWebhook } from './load.js';
 import { stopProcess } from '../local/emulators.js';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -11,21 +15,23 @@ const frameworkMain = createRequire(import.meta.url)
 export interface FfProcess {
   target: string;
   url: string;
-  port: number;
   pid: number;
   child: ChildProcess;
   /** Wall-clock (performance.now) just before spawn. */
   spawnedAt: number;
-  lines: string[];
+  /** The last few KiB the process wrote, for error messages. */
+  recentOutput(): string;
   exited(): boolean;
   stop(): Promise<void>;
 }
 
 /**
- * Spawns one function under the functions-framework CLI exactly as Cloud Functions runs it
+ * Spawns one function under the functions-framework CLI as Cloud Functions runs it
  * (`node …/functions-framework/build/src/main.js --target --source`), from `source` relative to
- * the repo root. `nodeArgs` go before the CLI (e.g. `--import` preloads, `--cpu-prof`).
- * Returns at once; use waitHealthy or poll yourself.
+ * the repo root, and returns at once with the spawn time. scripts/local/functionProcess.ts
+ * (startFunction) runs the same command but only for the app's own entry and waits until the
+ * port answers; the bench also needs the bare handler, preloads before the CLI (`nodeArgs`) and
+ * the exact spawn time, so it spawns here and waits with firstPost.
  */
 export function spawnFf(options: {
   target: string;
@@ -33,9 +39,7 @@ export function spawnFf(options: {
   port: number;
   env: Record<string, string | undefined>;
   nodeArgs?: string[];
-  keepLines?: number;
 }): FfProcess {
-  const keep = options.keepLines ?? 200;
   const spawnedAt = performance.now();
   const child = spawn(
     process.execPath,
@@ -47,46 +51,42 @@ export function spawnFf(options: {
       detached: true,
     },
   );
-  const lines: string[] = [];
-  let partial = '';
-  const collect = (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split('\n');
-    partial = parts.pop() ?? '';
-    for (const line of parts) {
-      lines.push(line);
-      if (lines.length > keep) lines.shift();
-    }
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
   };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   return {
     target: options.target,
     url: `http://127.0.0.1:${options.port}`,
-    port: options.port,
     pid: child.pid!,
     child,
     spawnedAt,
-    lines,
+    recentOutput: () => output,
     exited: () => child.exitCode !== null || child.signalCode !== null,
     stop: () => stopProcess(child),
   };
 }
 
-/** Waits until GET /healthz (or any path) answers at all: the process is listening. */
-export async function waitListening(fn: FfProcess, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * POSTs `body` over a fresh connection until the port accepts one (the process is listening),
+ * and returns when that request was sent and how it was answered.
+ */
+export async function firstPost(fn: FfProcess, body: SignedBody, timeoutMs = 30_000): Promise<{ sentAt: number; status: number }> {
+  const deadline = performance.now() + timeoutMs;
   while (true) {
-    if (fn.exited()) throw new Error(`${fn.target} exited (${fn.child.exitCode ?? fn.child.signalCode}):\n${fn.lines.slice(-30).join('\n')}`);
+    if (fn.exited()) throw new Error(`${fn.target} exited during start:\n${fn.recentOutput()}`);
+    const client = new Client(fn.url, { connect: { timeout: 1000 } });
+    const sentAt = performance.now();
     try {
-      const response = await fetch(`${fn.url}/healthz`, { signal: AbortSignal.timeout(1000) });
-      await response.arrayBuffer();
-      return;
-    } catch {
-      if (Date.now() > deadline) {
-        await fn.stop();
-        throw new Error(`${fn.target} did not start within ${timeoutMs / 1000} s:\n${fn.lines.slice(-30).join('\n')}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { sentAt, status: await postWebhook(client, body) };
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ECONNREFUSED') throw error;
+      if (performance.now() > deadline) throw new Error(`${fn.target} did not listen within ${timeoutMs / 1000} s:\n${fn.recentOutput()}`);
+      await sleep(2);
+    } finally {
+      await client.close().catch(() => {});
     }
   }
 }

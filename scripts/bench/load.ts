@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { SignedBody } from './bodies.js';
 
 export interface LoadResult {
@@ -19,21 +19,27 @@ function newResult(): LoadResult {
   return { sent: 0, ok: 0, statuses: {}, latencies: [], startedAt: [], lags: [], elapsedMs: 0 };
 }
 
+/** POSTs one signed webhook body as Meta does and reads the whole response; returns its status. */
+export async function postWebhook(dispatcher: Dispatcher, body: SignedBody): Promise<number> {
+  const response = await dispatcher.request({
+    path: '/webhook',
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': body.signature },
+    body: body.raw,
+  });
+  await response.body.dump();
+  return response.statusCode;
+}
+
 async function post(pool: Pool, body: SignedBody, result: LoadResult): Promise<void> {
   const started = performance.now();
   result.sent += 1;
   try {
-    const response = await pool.request({
-      path: '/webhook',
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-hub-signature-256': body.signature },
-      body: body.raw,
-    });
-    await response.body.dump();
+    const status = await postWebhook(pool, body);
     result.latencies.push(performance.now() - started);
     result.startedAt.push(started);
-    result.statuses[response.statusCode] = (result.statuses[response.statusCode] ?? 0) + 1;
-    if (response.statusCode === 200) result.ok += 1;
+    result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+    if (status === 200) result.ok += 1;
   } catch (error) {
     const code = (error as { code?: string }).code ?? 'error';
     result.statuses[code] = (result.statuses[code] ?? 0) + 1;

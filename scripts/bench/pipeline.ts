@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PubSub } from '@google-cloud/pubsub';
+import { ensurePubSubResources, pubsubLayout } from '../local/pubsubResources.js';
 import { startLocalStack, type LocalStack } from '../localStack.js';
 import { signedBodies, type SignedBody } from './bodies.js';
-import { openPool } from './load.js';
+import { openPool, postWebhook } from './load.js';
 import { cpuMs, memoryMiB } from './procStats.js';
 import { percentile, summarise, type Summary } from './stats.js';
 
@@ -20,6 +21,8 @@ export interface PipelineOptions {
   /** Messages per second for the latency run; 0 = choose from the measured throughput. */
   rate: number;
   appSecret: string;
+  /** NODE_OPTIONS for both functions (the bench adds its Firestore-counting preload). */
+  nodeOptions?: string;
   log: (line: string) => void;
 }
 
@@ -28,17 +31,16 @@ export interface FirestoreCounts {
   documentsRead: number;
   documentsWritten: number;
   queries: number;
+  /** RPCs started while none of the same request's RPCs was in flight (see countFirestore.js). */
+  sequential: number;
+  /** RPCs made outside any request's domain (not placed in `sequential`). */
+  unattributed: number;
   /** Duration of each RPC by method, ms (the preload's raw list; per run: p50 only). */
   ms: Record<string, number[]>;
 }
 
-export interface FirestoreRunCounts {
-  rpcs: Record<string, number>;
-  documentsRead: number;
-  documentsWritten: number;
-  queries: number;
-  p50Ms: Record<string, number>;
-}
+/** One run's share of the preload's totals, with each method's p50 in place of the raw list. */
+export type FirestoreRunCounts = Omit<FirestoreCounts, 'ms'> & { p50Ms: Record<string, number> };
 
 export interface PipelineRun {
   kind: 'throughput' | 'latency';
@@ -81,6 +83,9 @@ export interface PipelineResult {
   peakRss: { webhook: number; worker: number };
 }
 
+/** What startLocalStack gives the worker's push subscription (scripts/localStack.ts). */
+const WORKER_SUBSCRIPTION = { maxDeliveryAttempts: 100, ackDeadlineSeconds: 60 };
+
 const BENCH_REPLY = /^Echo #\d+: (pipe[AB] \d+ .*)$/;
 
 /**
@@ -107,7 +112,7 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
       LOG_LEVEL: 'info',
       METADATA_SERVER_DETECTION: '',
       // The preload counts Firestore RPCs in the worker only (it is inert in the webhook).
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${preload}`.trim(),
+      NODE_OPTIONS: `${options.nodeOptions || process.env.NODE_OPTIONS || ''} --import=${preload}`.trim(),
       BENCH_FIRESTORE_COUNTS: countsFile,
     },
   });
@@ -127,7 +132,7 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
     const pool = openPool(new URL(stack.webhookUrl).origin, 32);
     // Warm both functions' connections with one message from a user outside both runs.
     const [warm] = signedBodies(1, { users: 1, appSecret: options.appSecret, tag: 'warm', firstUser: 900_000 });
-    if ((await postOne(pool, warm!)) !== 200) throw new Error('pipeline warm-up: the webhook refused the message');
+    if ((await postWebhook(pool, warm!)) !== 200) throw new Error('pipeline warm-up: the webhook refused the message');
     await stack.sandbox!.waitFor(() => stack.sandbox!.sent().length >= 1, 30_000);
 
     options.log(`  run A (throughput): ${options.messages} messages from ${options.users} users, as fast as the webhook accepts`);
@@ -184,7 +189,7 @@ async function runMessages(
   let accepted = 0;
   const send = async (body: SignedBody) => {
     postedAt.set(body.text, Date.now());
-    if ((await postOne(pool, body)) === 200) accepted += 1;
+    if ((await postWebhook(pool, body)) === 200) accepted += 1;
   };
 
   const startWall = Date.now();
@@ -251,6 +256,8 @@ async function runMessages(
       documentsRead: countsAfter.documentsRead - countsBefore.documentsRead,
       documentsWritten: countsAfter.documentsWritten - countsBefore.documentsWritten,
       queries: countsAfter.queries - countsBefore.queries,
+      sequential: countsAfter.sequential - countsBefore.sequential,
+      unattributed: countsAfter.unattributed - countsBefore.unattributed,
       p50Ms,
     },
     cpuMsPerMessage: cpu,
@@ -267,18 +274,10 @@ export async function measurePushFloor(options: PipelineOptions & { rate: number
   const endpoint = await trivialEndpoint();
   const pubsub = new PubSub({ projectId: options.projectId });
   try {
-    const id = `bench-floor-${Date.now()}`;
-    const [topicObject] = await pubsub.createTopic(id);
-    const [deadLetters] = await pubsub.createTopic(`${id}-dlq`);
-    // The same subscription settings as the worker's (scripts/local/pubsubResources.ts).
-    await topicObject.createSubscription(`${id}-push`, {
-      pushConfig: { pushEndpoint: endpoint.url },
-      enableMessageOrdering: true,
-      ackDeadlineSeconds: 60,
-      deadLetterPolicy: { deadLetterTopic: deadLetters.name, maxDeliveryAttempts: 5 },
-      retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } },
-    });
-    const topic = pubsub.topic(topicObject.name, { messageOrdering: true, batching: { maxMessages: 1, maxMilliseconds: 0 } });
+    const layout = pubsubLayout(`bench-floor-${Date.now()}`);
+    // The helper and settings the local stack uses for the worker's subscription.
+    await ensurePubSubResources({ projectId: options.projectId, layout, pushEndpoint: endpoint.url, ...WORKER_SUBSCRIPTION });
+    const topic = pubsub.topic(layout.topic, { messageOrdering: true, batching: { maxMessages: 1, maxMilliseconds: 0 } });
     const payload = Buffer.from(JSON.stringify({ v: 1, wamid: `wamid.${'x'.repeat(60)}`, text: 'floor' }));
     const publishedAt = new Map<string, number>();
     const pending: Promise<unknown>[] = [];
@@ -321,12 +320,10 @@ async function pushConcurrency(projectId: string): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const pubsub = new PubSub({ projectId });
   try {
-    const [topic] = await pubsub.createTopic(`bench-concurrency-${Date.now()}`);
-    await topic.createSubscription(`${topic.name.split('/').pop()}-push`, {
-      pushConfig: { pushEndpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` },
-      enableMessageOrdering: true,
-    });
-    const publisher = pubsub.topic(topic.name, { messageOrdering: true, batching: { maxMessages: 1 } });
+    const layout = pubsubLayout(`bench-concurrency-${Date.now()}`);
+    const pushEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    await ensurePubSubResources({ projectId, layout, pushEndpoint, ...WORKER_SUBSCRIPTION });
+    const publisher = pubsub.topic(layout.topic, { messageOrdering: true, batching: { maxMessages: 1 } });
     await Promise.all(Array.from({ length: 40 }, (_, i) => publisher.publishMessage({ data: Buffer.from('x'), orderingKey: `k${i}` })));
     const deadline = Date.now() + 30_000;
     while (done < 40 && Date.now() < deadline) await sleep(20);
@@ -370,15 +367,4 @@ async function trivialEndpoint() {
         server.close(() => resolve());
       }),
   };
-}
-
-async function postOne(pool: ReturnType<typeof openPool>, body: SignedBody): Promise<number> {
-  const response = await pool.request({
-    path: '/webhook',
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-hub-signature-256': body.signature },
-    body: body.raw,
-  });
-  await response.body.dump();
-  return response.statusCode;
 }

@@ -14,7 +14,7 @@ import { freePort } from '../local/freePort.js';
 import { signedBodies, type SignedBody } from './bodies.js';
 import { measureColdStarts, moduleCensus, type FunctionSpec } from './coldStart.js';
 import { measureEfficiency } from './efficiency.js';
-import { root, spawnFf, waitListening } from './ffProcess.js';
+import { firstPost, root, spawnFf } from './ffProcess.js';
 import { measurePipeline } from './pipeline.js';
 import { emulatorJvmPid, machineTicks } from './procStats.js';
 import { renderReport, type BenchResults } from './report.js';
@@ -34,7 +34,8 @@ const settings = {
   pipelineUsers: num('BENCH_PIPELINE_USERS', 100),
   pipelineRate: num('BENCH_PIPELINE_RATE', 0),
 };
-const experiments = new Set((process.env.BENCH_EXPERIMENTS ?? '').split(',').filter(Boolean));
+/** NODE_OPTIONS for the webhook and the worker only, e.g. a heap cap to try; the bench and the bare handler keep the default. */
+const functionNodeOptions = process.env.BENCH_FUNCTION_NODE_OPTIONS ?? '';
 const phases = new Set((process.env.BENCH_PHASES ?? 'efficiency,coldstart,pipeline').split(','));
 const APP_SECRET = 'bench-app-secret';
 const log = (line: string) => console.log(line);
@@ -67,6 +68,7 @@ async function main(): Promise<number> {
     node: process.version,
     cpus: (await import('node:os')).cpus().length,
     settings,
+    ...(functionNodeOptions ? { functionNodeOptions } : {}),
     broken: [],
   };
   const cleanups: (() => Promise<void>)[] = [async () => emulators.stop()];
@@ -86,6 +88,7 @@ async function main(): Promise<number> {
       WHATSAPP_VERIFY_TOKEN: 'bench-verify-token',
       WHATSAPP_APP_SECRET: APP_SECRET,
       PUBSUB_TOPIC: topic,
+      ...(functionNodeOptions ? { NODE_OPTIONS: functionNodeOptions } : {}),
     };
     const webhookSpec: FunctionSpec = { name: 'webhook', target: 'webhook', source: 'dist/functions/index.js', env: webhookEnv };
     const bareSpec: FunctionSpec = {
@@ -94,10 +97,6 @@ async function main(): Promise<number> {
       source: 'scripts/bench/bareHandler.js',
       env: { NODE_ENV: 'production', GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: '' },
     };
-
-    // Opt-in: the same webhook with the REST publisher proposed in bench/README.md.
-    const restSpec: FunctionSpec = { name: 'webhook-rest', target: 'webhook', source: 'scripts/bench/restPublisherExperiment.js', env: webhookEnv };
-    const extra = experiments.has('rest-publisher') ? [restSpec] : [];
 
     let tag = 0;
     const bodyStream = function* (): Generator<SignedBody> {
@@ -109,8 +108,9 @@ async function main(): Promise<number> {
       log(`\n[1] webhook vs bare handler: ${rateText}, ${settings.seconds} s each in ${settings.rounds} interleaved rounds`);
       const profDir = `${root}bench/profiles`;
       if (process.env.BENCH_CPU_PROF) mkdirSync(profDir, { recursive: true });
+      const bodies = bodyStream();
       const servers = [];
-      for (const spec of [bareSpec, webhookSpec, ...extra]) {
+      for (const spec of [bareSpec, webhookSpec]) {
         const fn = spawnFf({
           target: spec.target,
           source: spec.source,
@@ -119,11 +119,12 @@ async function main(): Promise<number> {
           nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${spec.name}.cpuprofile`] : [],
         });
         cleanups.push(() => fn.stop());
-        await waitListening(fn);
+        const { status } = await firstPost(fn, bodies.next().value as SignedBody);
+        if (status !== 200) throw new Error(`${spec.name}: first POST answered ${status}:\n${fn.recentOutput()}`);
         servers.push({ name: spec.name, fn });
       }
       const jvm = emulatorJvmPid(Number(pubsubHost.split(':')[1]));
-      results.efficiency = await measureEfficiency(servers, bodyStream(), {
+      results.efficiency = await measureEfficiency(servers, bodies, {
         rate: settings.rate,
         maxRate: settings.maxRate,
         durationMs: settings.seconds * 1000,
@@ -146,7 +147,7 @@ async function main(): Promise<number> {
       log(`\n[2] cold start: ${settings.starts} starts each, spawn → first 200 on a signed POST`);
       const bodies = bodyStream();
       const next = () => bodies.next().value as SignedBody;
-      results.coldStart = await measureColdStarts([bareSpec, webhookSpec, ...extra], settings.starts, next, log);
+      results.coldStart = await measureColdStarts([bareSpec, webhookSpec], settings.starts, next, log);
       log('  module census of the webhook (separate, untimed start)…');
       results.modules = await moduleCensus(webhookSpec, next());
       if (results.modules.forbiddenLoaded.length > 0) {
@@ -164,6 +165,7 @@ async function main(): Promise<number> {
         users: settings.pipelineUsers,
         rate: settings.pipelineRate,
         appSecret: APP_SECRET,
+        nodeOptions: functionNodeOptions,
         log,
       });
       for (const run of [results.pipeline.throughputRun, results.pipeline.latencyRun]) {

@@ -454,6 +454,8 @@ describe('environment contract', () => {
     worker: ['GRAPH_API_VERSION', 'MAX_DELIVERY_ATTEMPTS', 'PROCESSING_LEASE_SECONDS', 'AGENT_TIMEOUT_MS', 'PUSH_AUDIENCE'],
   };
   const secretNames = ['WHATSAPP_APP_SECRET', 'WHATSAPP_VERIFY_TOKEN', 'WHATSAPP_ACCESS_TOKEN', 'ADMIN_API_TOKEN'];
+  /** Read by Node.js itself rather than by our config. */
+  const runtimeNames = ['NODE_OPTIONS'];
 
   for (const role of ['webhook', 'worker'] as const) {
     it(`sets every variable the ${role} schema requires, plus the ones the deployment decides`, () => {
@@ -468,7 +470,7 @@ describe('environment contract', () => {
 
     it(`sets only names the ${role} reads, and secrets only as Secret Manager references`, () => {
       const facts = functionFor(tf, new Evaluator(tf, varsFor('variable defaults')), role);
-      const known = Object.keys(schemas[role].shape);
+      const known = [...Object.keys(schemas[role].shape), ...runtimeNames];
       for (const key of [...Object.keys(facts.env), ...facts.secrets.keys()]) expect(known, `${role} reads ${key}`).toContain(key);
       for (const key of secretNames) expect(Object.keys(facts.env), `${key} is not a plain env var of the ${role}`).not.toContain(key);
     });
