@@ -1,16 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'undici';
 import type { SignedBody } from './bodies.js';
 import { postWebhook } from './load.js';
 import { stopProcess } from '../local/emulators.js';
+import { frameworkMain } from '../local/functionProcess.js';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
-const frameworkMain = createRequire(import.meta.url)
-  .resolve('@google-cloud/functions-framework')
-  .replace(/index\.js$/, 'main.js');
 
 export interface FfProcess {
   target: string;

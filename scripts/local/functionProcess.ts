@@ -5,7 +5,7 @@ import { stopProcess } from './emulators.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // The CLI is not in the package's exports; find it beside the resolved entry.
-const frameworkMain = createRequire(import.meta.url)
+export const frameworkMain = createRequire(import.meta.url)
   .resolve('@google-cloud/functions-framework')
   .replace(/index\.js$/, 'main.js');
 
