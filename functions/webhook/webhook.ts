@@ -1,4 +1,5 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
+import type { HttpHandler } from '../httpHandler.js';
 import { constantTimeEqual } from '../../shared/auth/constantTimeEqual.js';
 import type { WebhookConfig } from '../../shared/config/config.js';
 import { traceFields, type Logger } from '../../shared/log/logger.js';
@@ -7,8 +8,6 @@ import type { InboundPublisher } from '../../shared/queue/inboundPublisher.js';
 import type { ParsedWebhook } from '../../shared/whatsapp/parseWebhookBody.js';
 import { InvalidWebhookError, parseWebhookBody } from '../../shared/whatsapp/parseWebhookBody.js';
 import { isValidSignature } from '../../shared/whatsapp/signature.js';
-
-export type HttpHandler = (req: Request, res: Response) => Promise<void>;
 
 /** Meta batches up to 1000 updates per POST (≤ 3 MB); leave room above that. */
 export const MAX_WEBHOOK_BYTES = 4 * 1024 * 1024;

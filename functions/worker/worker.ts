@@ -1,11 +1,9 @@
-import type { Request, Response } from '@google-cloud/functions-framework';
+import type { HttpHandler } from '../httpHandler.js';
 import type { WorkerConfig } from '../../shared/config/config.js';
 import type { WorkerDeps } from '../../shared/core/processDelivery.js';
 import type { Logger } from '../../shared/log/logger.js';
 import { traceFields } from '../../shared/log/logger.js';
 import { decodePushEnvelope, InvalidPushError } from '../../shared/queue/pushEnvelope.js';
-
-export type HttpHandler = (req: Request, res: Response) => Promise<void>;
 
 /**
  * The `worker` entry: one Pub/Sub push request → one processed message. 2xx acknowledges;

@@ -1,11 +1,8 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Firestore } from '@google-cloud/firestore';
-import { PubSub } from '@google-cloud/pubsub';
-import { inject } from 'vitest';
 import type { LocalStack } from '../../scripts/localStack.js';
-import { pubsubLayout } from '../../scripts/local/pubsubResources.js';
 import { createFirestoreInboundLedger } from '../../shared/store/firestoreInboundLedger.js';
 import type { InboundLedger } from '../../shared/store/inboundLedger.js';
 import type { LocalAgent, LocalAgentCall } from '../fakes/localAgent.js';

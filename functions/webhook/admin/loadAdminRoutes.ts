@@ -3,7 +3,7 @@ import { createVertexAgentClient } from '../../../shared/agent/vertexAgentClient
 import type { WebhookConfig } from '../../../shared/config/config.js';
 import type { Logger } from '../../../shared/log/logger.js';
 import { createFirestoreSessionStore } from '../../../shared/store/firestoreSessionStore.js';
-import type { HttpHandler } from '../webhook.js';
+import type { HttpHandler } from '../../httpHandler.js';
 import { createAdminRoutes } from './adminRoutes.js';
 
 /** Builds the admin routes' adapters on first use (Firestore and aiplatform are heavy). */
