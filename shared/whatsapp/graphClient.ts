@@ -111,7 +111,18 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
         await response.body.dump();
         throw graphError(response.statusCode, undefined);
       }
-      const data = Buffer.from(await response.body.arrayBuffer());
+      // file_size may be missing or wrong: enforce the limit on the bytes themselves.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > maxBytes) {
+          response.body.destroy();
+          throw new PermanentError(`media ${mediaId} is over ${maxBytes} bytes`, 'media_too_large');
+        }
+        chunks.push(chunk);
+      }
+      const data = Buffer.concat(chunks);
       return { data, mimeType: meta.mime_type ?? String(response.headers['content-type'] ?? 'application/octet-stream') };
     },
   };

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startWhatsAppSandbox, type WhatsAppSandbox } from '../../test/fakes/whatsappSandbox.js';
+import { PermanentError, RetryableError } from '../errors.js';
+import { createGraphClient, type WhatsAppClient } from './graphClient.js';
+import { graphError, OUTSIDE_CUSTOMER_SERVICE_WINDOW } from './graphErrors.js';
+
+describe('createGraphClient against the Graph API sandbox', () => {
+  let sandbox: WhatsAppSandbox;
+  let client: WhatsAppClient;
+  beforeAll(async () => {
+    sandbox = await startWhatsAppSandbox({ accessToken: 'token-1', graphApiVersion: 'v25.0' });
+    client = createGraphClient({ baseUrl: sandbox.url, apiVersion: 'v25.0', accessToken: 'token-1', timeoutMs: 5000 });
+  });
+  afterAll(async () => {
+    await sandbox.close();
+  });
+  beforeEach(() => sandbox.reset());
+
+  it('sends text to a phone number and returns the Graph message id', async () => {
+    const id = await client.sendText({ phoneNumberId: '123', to: { phone: '5491155550001', userId: 'AR.1' }, text: 'Hola' });
+    const [sent] = sandbox.sent();
+    expect(sent).toMatchObject({ id, to: '+5491155550001', type: 'text', text: 'Hola' });
+  });
+
+  it('sends to a BSUID through `recipient` when there is no phone number', async () => {
+    await client.sendText({ phoneNumberId: '123', to: { userId: 'US.90817263544536271809' }, text: 'Hi' });
+    expect(sandbox.sent()[0]?.to).toBe('US.90817263544536271809');
+  });
+
+  it('marks read with the typing indicator in one call', async () => {
+    await client.markReadWithTyping('123', 'wamid.in');
+    expect(sandbox.reads()).toMatchObject([{ messageId: 'wamid.in', typing: true }]);
+  });
+
+  it.each([
+    [500, 131000, RetryableError, 'graph_131000'],
+    [429, 130429, RetryableError, 'graph_130429'],
+    [401, 190, PermanentError, 'graph_190'],
+    [400, 131047, PermanentError, OUTSIDE_CUSTOMER_SERVICE_WINDOW],
+    [400, 131026, PermanentError, 'graph_131026'],
+  ])('classifies HTTP %i code %i by the error code', async (status, code, kind, reason) => {
+    sandbox.failNext({ status, code, only: 'send' });
+    const error = await client.sendText({ phoneNumberId: '123', to: { phone: '1', userId: '1' }, text: 'x' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(kind);
+    expect((error as RetryableError).reason).toBe(reason);
+    expect((error as RetryableError).fields).toMatchObject({ graphErrorCode: code });
+  });
+
+  it('passes Retry-After on as a wait hint', async () => {
+    sandbox.failNext({ status: 429, code: 130429, retryAfterSeconds: 3, only: 'send' });
+    const error = await client.sendText({ phoneNumberId: '123', to: { phone: '1', userId: '1' }, text: 'x' }).catch((e: unknown) => e);
+    expect((error as RetryableError).retryAfterMs).toBe(3000);
+  });
+
+  it('is refused with code 190 under a wrong token', async () => {
+    const wrong = createGraphClient({ baseUrl: sandbox.url, apiVersion: 'v25.0', accessToken: 'nope', timeoutMs: 5000 });
+    await expect(wrong.markReadWithTyping('123', 'w')).rejects.toMatchObject({ reason: 'graph_190' });
+  });
+
+  it('downloads media through the short-lived URL with the token', async () => {
+    const bytes = Buffer.from('a small picture');
+    const mediaId = sandbox.addMedia(bytes, 'image/png');
+    expect(await client.downloadMedia(mediaId, 1024)).toEqual({ data: bytes, mimeType: 'image/png' });
+  });
+
+  it('refuses media over the size limit', async () => {
+    const mediaId = sandbox.addMedia(Buffer.alloc(2048), 'image/jpeg');
+    await expect(client.downloadMedia(mediaId, 1024)).rejects.toMatchObject({ reason: 'media_too_large' });
+  });
+
+  it('treats an unreachable Graph API as retryable', async () => {
+    const down = createGraphClient({ baseUrl: 'http://127.0.0.1:9', apiVersion: 'v25.0', accessToken: 't', timeoutMs: 2000 });
+    await expect(down.markReadWithTyping('1', 'w')).rejects.toMatchObject({ reason: 'graph_network' });
+  });
+});
+
+describe('graphError', () => {
+  it.each([
+    [503, undefined, true, 'graph_http_503'],
+    [400, undefined, false, 'graph_http_400'],
+    [400, 2, true, 'graph_2'],
+    [403, 368, false, 'graph_368'],
+    [429, 131056, true, 'graph_131056'],
+    [500, 100, false, 'graph_100'],
+  ])('HTTP %i with code %s → retryable %s (%s)', (status, code, retryable, reason) => {
+    const error = graphError(status, code === undefined ? undefined : { error: { code } });
+    expect(error instanceof RetryableError).toBe(retryable);
+    expect(error instanceof PermanentError).toBe(!retryable);
+    expect((error as RetryableError).reason).toBe(reason);
+  });
+
+  it('waits at least 6 s before trying the same user again after 131056', () => {
+    expect((graphError(429, { error: { code: 131056 } }) as RetryableError).retryAfterMs).toBe(6000);
+  });
+});
