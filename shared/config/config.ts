@@ -120,6 +120,10 @@ export class ConfigError extends Error {
 export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(env)';
+    const unset = issue.code === 'invalid_type' && env[name] === undefined;
+    return `  ${name}: ${unset ? 'required but not set' : issue.message}`;
+  });
   throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
 }
