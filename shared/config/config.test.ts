@@ -130,6 +130,7 @@ describe('loadConfig: worker', () => {
       'WHATSAPP_ACCESS_TOKEN',
     ]);
     expect(error.message).toMatch(/^Invalid configuration:/);
+    expect(error.message).toContain('WHATSAPP_ACCESS_TOKEN: required but not set');
   });
 
   it('reads SESSION_TTL_HOURS, USER_RATE_LIMIT_PER_MINUTE and PUSH_AUDIENCE from the environment', () => {
