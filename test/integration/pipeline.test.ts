@@ -99,6 +99,23 @@ describeWithEmulators('signed webhook → Pub/Sub → worker → agent → Whats
     expect(stack.webhook.lines.some((line) => line.includes('"graphErrorCode":131047'))).toBe(true);
   });
 
+  it('answers at / like at /webhook (a cloudfunctions.net URL strips the function name)', async () => {
+    const root = stack.webhookUrl.replace(/\/webhook$/, '/');
+    const handshake = await request(`${root}?hub.mode=subscribe&hub.verify_token=${stack.env.WHATSAPP_VERIFY_TOKEN}&hub.challenge=42`);
+    expect(await handshake.body.text()).toBe('42');
+    const raw = toMetaJson(textWebhook({ phone: '5215512340009' }, 'por la raíz'));
+    const response = await request(root, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signatureFor(raw, stack.env.WHATSAPP_APP_SECRET!) },
+      body: raw,
+    });
+    expect(response.statusCode).toBe(200);
+    await response.body.dump();
+    const sandbox = stack.sandbox!;
+    const [reply] = await sandbox.waitFor(() => sandbox.sent().length > 0 && sandbox.sent());
+    expect(reply!.text).toBe('Echo #1: por la raíz');
+  });
+
   it('answers /healthz', async () => {
     const response = await request(stack.webhookUrl.replace('/webhook', '/healthz'));
     expect(response.statusCode).toBe(200);
