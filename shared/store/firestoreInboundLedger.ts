@@ -1,4 +1,5 @@
-import { FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
+import { FieldValue, type DocumentData, type Firestore } from '@google-cloud/firestore';
+import { fromDocument, toDocument } from './firestoreDocument.js';
 import { decideClaim, type InboundLedger, type InboundRecord } from './inboundLedger.js';
 
 export const INBOUND_COLLECTION = 'inbound_messages';
@@ -15,7 +16,7 @@ export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
         const snapshot = await tx.get(ref);
         const existing = snapshot.exists ? fromFirestore(snapshot.data()!) : undefined;
         const result = decideClaim(existing, request);
-        if (result.outcome === 'claimed' || result.outcome === 'busy') tx.set(ref, toFirestore(result.record));
+        if (result.outcome === 'claimed' || result.outcome === 'busy') tx.set(ref, toDocument(result.record));
         return result;
       });
     },
@@ -59,13 +60,7 @@ export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
   };
 }
 
-function toFirestore(record: InboundRecord): DocumentData {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
-}
-
 function fromFirestore(data: DocumentData): InboundRecord {
-  const converted = Object.fromEntries(
-    Object.entries(data).map(([key, value]) => [key, value instanceof Timestamp ? value.toDate() : value]),
-  );
-  return { sentChunks: [], ...converted } as unknown as InboundRecord;
+  const record = fromDocument<Partial<InboundRecord>>(data);
+  return { ...record, sentChunks: record.sentChunks ?? [] } as InboundRecord;
 }

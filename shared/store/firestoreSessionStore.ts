@@ -1,4 +1,5 @@
 import { FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
+import { fromDocument, toDocument } from './firestoreDocument.js';
 import { InvalidPageTokenError, type SessionRecord, type SessionStore } from './sessionStore.js';
 
 export const SESSIONS_COLLECTION = 'whatsapp_sessions';
@@ -19,25 +20,19 @@ export function createFirestoreSessionStore(db: Firestore): SessionStore {
       return first ? fromFirestore(first.data()) : undefined;
     },
     async put(record) {
-      await doc(record.userId).set(Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)));
+      await doc(record.userId).set(toDocument(record));
     },
     async touch(userId, at, expiresAt) {
-      try {
-        await doc(userId).update({ lastMessageAt: at, expiresAt, messageCount: FieldValue.increment(1) });
-      } catch (error) {
-        // An operator reset the user while the agent answered: the reset stands, and failing here would
-        // make Pub/Sub retry and ask the agent again.
-        if ((error as { code?: unknown }).code !== GRPC_NOT_FOUND) throw error;
-      }
+      await doc(userId).update({ lastMessageAt: at, expiresAt, messageCount: FieldValue.increment(1) });
     },
     async delete(userId) {
-      const ref = doc(userId);
-      return db.runTransaction(async (tx) => {
-        const snapshot = await tx.get(ref);
-        if (!snapshot.exists) return false;
-        tx.delete(ref);
+      try {
+        await doc(userId).delete({ exists: true });
         return true;
-      });
+      } catch (error) {
+        if ((error as { code?: unknown }).code === GRPC_NOT_FOUND) return false;
+        throw error;
+      }
     },
     async list({ limit, pageToken }) {
       let query = collection.orderBy('lastMessageAt', 'desc').orderBy('__name__', 'desc').limit(limit + 1);
@@ -73,8 +68,6 @@ function decodePageToken(token: string): { at: number; id: string } | undefined 
 }
 
 function fromFirestore(data: DocumentData): SessionRecord {
-  const converted = Object.fromEntries(
-    Object.entries(data).map(([key, value]) => [key, value instanceof Timestamp ? value.toDate() : value]),
-  );
-  return { messageCount: 0, ...converted } as SessionRecord;
+  const record = fromDocument<Partial<SessionRecord>>(data);
+  return { ...record, messageCount: record.messageCount ?? 0 } as SessionRecord;
 }
