@@ -3,7 +3,7 @@ import { SessionNotFoundError, type AgentClient, type AgentTurn } from '../agent
 import { PermanentError, RetryableError } from '../errors.js';
 import { createLogger } from '../log/logger.js';
 import type { PushDelivery } from '../queue/pushEnvelope.js';
-import { createMemoryInboundLedger, createMemoryRateLimiter, createMemorySessionStore } from '../store/memoryStores.js';
+import { createMemoryInboundLedger, createMemoryRateLimiter, createMemorySessionStore } from '../../test/fakes/memoryStores.js';
 import type { OutboundText, WhatsAppClient } from '../whatsapp/graphClient.js';
 import { markdownToWhatsApp } from '../whatsapp/formatting/markdownToWhatsApp.js';
 import { splitMessage } from '../whatsapp/formatting/splitMessage.js';

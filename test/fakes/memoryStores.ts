@@ -1,5 +1,5 @@
-import { decideClaim, type InboundLedger, type InboundRecord } from './inboundLedger.js';
-import { InvalidPageTokenError, type RateLimiter, type SessionRecord, type SessionStore } from './sessionStore.js';
+import { decideClaim, type InboundLedger, type InboundRecord } from '../../shared/store/inboundLedger.js';
+import { InvalidPageTokenError, type RateLimiter, type SessionRecord, type SessionStore } from '../../shared/store/sessionStore.js';
 
 /** In-memory stores with the Firestore adapters' behaviour, for unit tests of the core. */
 export function createMemoryInboundLedger(): InboundLedger & { records: Map<string, InboundRecord> } {
