@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { emulatorsUnavailableReason } from './local/emulators.js';
 import { formatLogLine } from './local/formatLogLine.js';
-import { LOCAL_DEFAULTS, startLocalStack } from './localStack.js';
+import { startLocalStack } from './localStack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
@@ -15,8 +15,6 @@ const env = {
   WORKER_PORT: process.env.WORKER_PORT || '8081',
   SANDBOX_PORT: process.env.SANDBOX_PORT || '8082',
   LOCAL_AGENT_PORT: process.env.LOCAL_AGENT_PORT || '8083',
-  PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST || LOCAL_DEFAULTS.PUBSUB_EMULATOR_HOST,
-  FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST || LOCAL_DEFAULTS.FIRESTORE_EMULATOR_HOST,
 };
 
 const unavailable = emulatorsUnavailableReason();

@@ -34,7 +34,7 @@ export async function startEmulators(options: {
     launch(['emulators', 'firestore', 'start', `--host-port=${options.firestoreHost}`]),
   ];
   const stop = async () => {
-    await Promise.all(processes.map(stopProcess));
+    await Promise.all(processes.map((emulator) => stopProcess(emulator.child)));
   };
   try {
     await Promise.all([
@@ -49,7 +49,13 @@ export async function startEmulators(options: {
   return { pubsubHost: options.pubsubHost, firestoreHost: options.firestoreHost, stop };
 }
 
-function launch(args: string[]): ChildProcess {
+interface Emulator {
+  child: ChildProcess;
+  /** The last lines it printed, to explain a failed start. */
+  recentOutput(): string;
+}
+
+function launch(args: string[]): Emulator {
   // Own process group: gcloud starts a Java child that must die with it.
   const child = spawn('gcloud', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
@@ -59,16 +65,14 @@ function launch(args: string[]): ChildProcess {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  (child as ChildProcess & { recentOutput: () => string }).recentOutput = () => output.join('');
-  return child;
+  return { child, recentOutput: () => output.join('') };
 }
 
-async function waitUntilUp(url: string, child: ChildProcess, name: string, timeoutMs = 60_000): Promise<void> {
+async function waitUntilUp(url: string, emulator: Emulator, name: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      const recent = (child as ChildProcess & { recentOutput?: () => string }).recentOutput?.() ?? '';
-      throw new Error(`${name} exited with code ${child.exitCode}:\n${recent.slice(-2000)}`);
+    if (emulator.child.exitCode !== null) {
+      throw new Error(`${name} exited with code ${emulator.child.exitCode}:\n${emulator.recentOutput().slice(-2000)}`);
     }
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
