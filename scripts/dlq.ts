@@ -4,9 +4,9 @@
  * PUBSUB_TOPIC and, locally, PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST.
  */
 import { existsSync } from 'node:fs';
-import { pubsubLayout } from './local/pubsubResources.js';
+import { pubsubLayout } from '../local/pubsubResources.js';
 import { describeDeadLetter, listDeadLetters, replayDeadLetters } from './dlq/deadLetters.js';
-import { LOCAL_DEFAULTS } from './localStack.js';
+import { LOCAL_DEFAULTS } from '../local/stack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 

@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { request } from 'undici';
 import { signatureFor } from '../shared/whatsapp/signature.js';
-import { textWebhook, toMetaJson } from '../test/fakes/webhookBodies.js';
-import { LOCAL_DEFAULTS } from './localStack.js';
+import { textWebhook, toMetaJson } from '../local/webhookBodies.js';
+import { LOCAL_DEFAULTS } from '../local/stack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 

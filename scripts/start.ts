@@ -3,9 +3,9 @@
  * functions, and local stand-ins for the agent and WhatsApp unless real ones are configured.
  */
 import { existsSync } from 'node:fs';
-import { emulatorsUnavailableReason } from './local/emulators.js';
-import { formatLogLine } from './local/formatLogLine.js';
-import { startLocalStack } from './localStack.js';
+import { emulatorsUnavailableReason } from '../local/emulators.js';
+import { formatLogLine } from '../local/formatLogLine.js';
+import { startLocalStack } from '../local/stack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 

@@ -65,7 +65,7 @@ locals {
     ".vscode", ".vscode/**", ".idea", ".idea/**",
     "node_modules", "node_modules/**", "dist", "dist/**",
     "coverage", "coverage/**", "test-results", "test-results/**", "bench", "bench/**",
-    "test", "test/**", "scripts", "scripts/**", "terraform", "terraform/**",
+    "test", "test/**", "local", "local/**", "scripts", "scripts/**", "terraform", "terraform/**",
     "**/*.test.ts", "**/*.spec.ts", "**/*.md", "**/*.log",
     ".env", ".env.*", "deploy.env", "vitest.config.ts", ".gcloudignore", ".gitignore",
   ]

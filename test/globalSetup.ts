@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { emulatorsUnavailableReason, startEmulators } from '../scripts/local/emulators.js';
-import { freePort } from '../scripts/local/freePort.js';
+import { emulatorsUnavailableReason, startEmulators } from '../local/emulators.js';
+import { freePort } from '../local/freePort.js';
 
 export type EmulatorHosts = { pubsubHost: string; firestoreHost: string } | { skipReason: string };
 

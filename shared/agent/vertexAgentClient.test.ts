@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startLocalAgent, type LocalAgent } from '../../test/fakes/localAgent.js';
+import { startLocalAgent, type LocalAgent } from '../../local/agent/localAgent.js';
 import { PermanentError, RetryableError } from '../errors.js';
 import { SessionNotFoundError } from './agentClient.js';
 import { createVertexAgentClient } from './vertexAgentClient.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startWhatsAppSandbox, type WhatsAppSandbox } from '../../test/fakes/whatsappSandbox.js';
+import { startWhatsAppSandbox, type WhatsAppSandbox } from '../../local/sandbox/whatsappSandbox.js';
 import { PermanentError, RetryableError } from '../errors.js';
 import { createGraphClient, type WhatsAppClient } from './graphClient.js';
 import { graphError, OUTSIDE_CUSTOMER_SERVICE_WINDOW } from './graphErrors.js';

@@ -1,10 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../scripts/localStack.js';
-import { freePort } from '../../scripts/local/freePort.js';
-import { startFunction, type FunctionProcess } from '../../scripts/local/functionProcess.js';
+import type { LocalStack } from '../../local/stack.js';
+import { freePort } from '../../local/freePort.js';
+import { startFunction, type FunctionProcess } from '../../local/functionProcess.js';
 import { signatureFor } from '../../shared/whatsapp/signature.js';
-import { DEFAULT_PHONE_NUMBER_ID, newWamid, statusWebhook, textWebhook, toMetaJson } from '../fakes/webhookBodies.js';
+import { DEFAULT_PHONE_NUMBER_ID, newWamid, statusWebhook, textWebhook, toMetaJson } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
 
 const newUser = () => ({ phone: `5255${randomInt(10_000_000, 99_999_999)}`, name: 'Test' });

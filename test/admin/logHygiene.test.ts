@@ -2,9 +2,9 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../scripts/localStack.js';
+import type { LocalStack } from '../../local/stack.js';
 import { maskUserId } from '../../shared/log/maskUserId.js';
-import { newWamid, statusWebhook, textWebhook, type WebhookSender } from '../fakes/webhookBodies.js';
+import { newWamid, statusWebhook, textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
 
 const SECRETS = {

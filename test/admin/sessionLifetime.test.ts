@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { Firestore, Timestamp } from '@google-cloud/firestore';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { LocalStack } from '../../scripts/localStack.js';
-import { textWebhook, type WebhookSender } from '../fakes/webhookBodies.js';
+import type { LocalStack } from '../../local/stack.js';
+import { textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
 
 /** Not the default (24), so a worker that ignored the setting would be caught. */

@@ -1,8 +1,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../scripts/localStack.js';
-import { newWamid, textWebhook, type WebhookSender } from '../fakes/webhookBodies.js';
+import type { LocalStack } from '../../local/stack.js';
+import { newWamid, textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
 
 const ADMIN_TOKEN = `adm-${randomUUID()}`;

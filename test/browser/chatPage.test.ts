@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../scripts/localStack.js';
+import type { LocalStack } from '../../local/stack.js';
 import { describeWithEmulators, startTestStack } from '../integration/testStack.js';
 
 /** The sandbox chat page on the whole local stack, driven in Debian's Chromium as a user would. */

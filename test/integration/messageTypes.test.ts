@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { LocalStack } from '../../scripts/localStack.js';
-import { mediaWebhook, newWamid, reactionWebhook, textWebhook } from '../fakes/webhookBodies.js';
+import type { LocalStack } from '../../local/stack.js';
+import { mediaWebhook, newWamid, reactionWebhook, textWebhook } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from './testStack.js';
 
 const photo = Buffer.from('\xff\xd8\xff\xe0 a tiny stand-in for a JPEG', 'latin1');

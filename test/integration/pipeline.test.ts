@@ -1,10 +1,10 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import type { LocalStack } from '../../scripts/localStack.js';
+import type { LocalStack } from '../../local/stack.js';
 import { signatureFor } from '../../shared/whatsapp/signature.js';
-import { newWamid, statusWebhook, textWebhook, toMetaJson } from '../fakes/webhookBodies.js';
-import { startLocalAgent } from '../fakes/localAgent.js';
-import { startWhatsAppSandbox } from '../fakes/whatsappSandbox.js';
+import { newWamid, statusWebhook, textWebhook, toMetaJson } from '../../local/webhookBodies.js';
+import { startLocalAgent } from '../../local/agent/localAgent.js';
+import { startWhatsAppSandbox } from '../../local/sandbox/whatsappSandbox.js';
 import { describeWithEmulators, postWebhook, startTestStack } from './testStack.js';
 
 const ana = { phone: '5491155550001', name: 'Ana Pérez', userId: 'AR.13491208655302741918' };

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { freePort } from '../../scripts/local/freePort.js';
+import { freePort } from '../../local/freePort.js';
 import { describeWithEmulators } from './testStack.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import { describe, inject } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../scripts/localStack.js';
+import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { signatureFor } from '../../shared/whatsapp/signature.js';
-import { toMetaJson } from '../fakes/webhookBodies.js';
+import { toMetaJson } from '../../local/webhookBodies.js';
 
 const emulators = inject('emulators');
 

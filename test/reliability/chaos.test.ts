@@ -1,11 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { Firestore, type DocumentData } from '@google-cloud/firestore';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { LocalStack } from '../../scripts/localStack.js';
+import type { LocalStack } from '../../local/stack.js';
 import { listDeadLetters } from '../../scripts/dlq/deadLetters.js';
 import { INBOUND_COLLECTION } from '../../shared/store/firestoreInboundLedger.js';
-import { startWhatsAppSandbox, type WhatsAppSandbox } from '../fakes/whatsappSandbox.js';
-import { newWamid, textWebhook } from '../fakes/webhookBodies.js';
+import { startWhatsAppSandbox, type WhatsAppSandbox } from '../../local/sandbox/whatsappSandbox.js';
+import { newWamid, textWebhook } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
 import { echoed, makeUsers, sleep, startFaultyGraph, tally, type FaultyGraph } from './helpers.js';
 

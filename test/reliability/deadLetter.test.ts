@@ -2,9 +2,9 @@ import * as grpc from '@grpc/grpc-js';
 import { PubSub } from '@google-cloud/pubsub';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { LocalStack } from '../../scripts/localStack.js';
+import type { LocalStack } from '../../local/stack.js';
 import { listDeadLetters, replayDeadLetters, type DeadLetterOptions } from '../../scripts/dlq/deadLetters.js';
-import { newWamid, textWebhook } from '../fakes/webhookBodies.js';
+import { newWamid, textWebhook } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
 import { agentCallsFor, makeUsers, openLedger, sleep, textsTo, until, waitForLine } from './helpers.js';
 

@@ -1,10 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import type { LocalStack } from '../../scripts/localStack.js';
+import type { LocalStack } from '../../local/stack.js';
 import { messageAttributes } from '../../shared/queue/inboundPublisher.js';
 import { parseWebhookBody } from '../../shared/whatsapp/parseWebhookBody.js';
-import { newWamid, textWebhook } from '../fakes/webhookBodies.js';
+import { newWamid, textWebhook } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
 import { agentCallsFor, echoed, makeUsers, openLedger, sendAttemptsTo, sleep, tally, textsTo, until } from './helpers.js';
 

@@ -3,11 +3,11 @@ import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import fc from 'fast-check';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { freePort } from '../../scripts/local/freePort.js';
-import { startFunction } from '../../scripts/local/functionProcess.js';
-import type { LocalStack } from '../../scripts/localStack.js';
+import { freePort } from '../../local/freePort.js';
+import { startFunction } from '../../local/functionProcess.js';
+import type { LocalStack } from '../../local/stack.js';
 import { signatureFor } from '../../shared/whatsapp/signature.js';
-import { newWamid, textWebhook, toMetaJson } from '../fakes/webhookBodies.js';
+import { newWamid, textWebhook, toMetaJson } from '../../local/webhookBodies.js';
 import { describeWithEmulators, startTestStack } from '../integration/testStack.js';
 import { makeUsers, sleep, textsTo } from './helpers.js';
 

@@ -2,12 +2,12 @@ import { randomInt } from 'node:crypto';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Firestore } from '@google-cloud/firestore';
-import type { LocalStack } from '../../scripts/localStack.js';
+import type { LocalStack } from '../../local/stack.js';
 import { createFirestoreInboundLedger } from '../../shared/store/firestoreInboundLedger.js';
 import type { InboundLedger } from '../../shared/store/inboundLedger.js';
-import type { LocalAgent, LocalAgentCall } from '../fakes/localAgent.js';
-import type { SentMessage, WhatsAppSandbox } from '../fakes/whatsappSandbox.js';
-import type { WebhookSender } from '../fakes/webhookBodies.js';
+import type { LocalAgent, LocalAgentCall } from '../../local/agent/localAgent.js';
+import type { SentMessage, WhatsAppSandbox } from '../../local/sandbox/whatsappSandbox.js';
+import type { WebhookSender } from '../../local/webhookBodies.js';
 
 /** Small helpers shared by the reliability tests: distinct users, reply bookkeeping, figures. */
 

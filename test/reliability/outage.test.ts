@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import type { LocalStack } from '../../scripts/localStack.js';
-import { newWamid, textWebhook, type WebhookSender } from '../fakes/webhookBodies.js';
+import type { LocalStack } from '../../local/stack.js';
+import { newWamid, textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
 import { agentCallsFor, echoed, makeUsers, openLedger, percentile, sleep, textsTo } from './helpers.js';
 

@@ -16,7 +16,7 @@ interface PageDependencies {
   clearFaults(): void;
 }
 
-const PAGE_DIR = new URL('./sandbox-page/', import.meta.url);
+const PAGE_DIR = new URL('./page/', import.meta.url);
 const ASSETS: Record<string, string> = {
   'chat.js': 'text/javascript; charset=utf-8',
   'whatsappMarkup.js': 'text/javascript; charset=utf-8',

@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { graphErrorBody, invalidTokenBody, type GraphErrorBody } from './graphErrorBodies.js';
 import type { Timeline } from './sandboxTimeline.js';
-import { newWamid } from './webhookBodies.js';
+import { newWamid } from '../webhookBodies.js';
 
 /** The Graph API half of the sandbox: sends, read receipts and media, as Meta answers them (reference §5, §6, §8). */
 

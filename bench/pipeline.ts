@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PubSub } from '@google-cloud/pubsub';
 import { ensurePubSubResources, pubsubLayout } from '../local/pubsubResources.js';
-import { startLocalStack, type LocalStack } from '../localStack.js';
+import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { signedBodies, type SignedBody } from './bodies.js';
 import { openPool, postWebhook } from './load.js';
 import { cpuMs, memoryMiB } from './procStats.js';
@@ -83,7 +83,7 @@ export interface PipelineResult {
   peakRss: { webhook: number; worker: number };
 }
 
-/** What startLocalStack gives the worker's push subscription (scripts/localStack.ts). */
+/** What startLocalStack gives the worker's push subscription (local/stack.ts). */
 const WORKER_SUBSCRIPTION = { maxDeliveryAttempts: 100, ackDeadlineSeconds: 60 };
 
 const BENCH_REPLY = /^Echo #\d+: (pipe[AB] \d+ .*)$/;

@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { signatureFor } from '../../shared/whatsapp/signature.js';
+import { signatureFor } from '../shared/whatsapp/signature.js';
 import { toMetaJson } from './webhookBodies.js';
 
 /** A webhook exactly as Meta would put it on the wire: escaped bytes and their signature. */

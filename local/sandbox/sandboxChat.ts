@@ -10,8 +10,8 @@ import {
   textWebhook,
   type MessageOptions,
   type WebhookSender,
-} from './webhookBodies.js';
-import { postWebhook, signWebhook, type DeliveryResult, type SignedWebhook } from './webhookDelivery.js';
+} from '../webhookBodies.js';
+import { postWebhook, signWebhook, type DeliveryResult, type SignedWebhook } from '../webhookDelivery.js';
 
 /** The user side of the sandbox: what a WhatsApp user does becomes the signed webhook Meta would POST. */
 

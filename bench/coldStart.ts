@@ -103,7 +103,7 @@ export async function moduleCensus(spec: FunctionSpec, body: SignedBody): Promis
     const packages = new Map<string, number>();
     const app: string[] = [];
     let builtins = 0;
-    const rootUrl = new URL('../../', import.meta.url).href;
+    const rootUrl = new URL('../', import.meta.url).href;
     for (const url of dump.modules) {
       if (url.startsWith('node:') || !url.startsWith('file:')) {
         builtins += 1;
@@ -117,7 +117,7 @@ export async function moduleCensus(spec: FunctionSpec, body: SignedBody): Promis
     return {
       total: dump.modules.length - builtins,
       builtins,
-      app: app.filter((path) => !path.includes('scripts/bench/')),
+      app: app.filter((path) => !path.includes('bench/')),
       packages: names,
       forbiddenLoaded: FORBIDDEN.filter((name) => packages.has(name)),
       hooks: dump.hooks,

@@ -1,5 +1,5 @@
-import { signatureFor } from '../../shared/whatsapp/signature.js';
-import { newWamid, textWebhook, toMetaJson } from '../../test/fakes/webhookBodies.js';
+import { signatureFor } from '../shared/whatsapp/signature.js';
+import { newWamid, textWebhook, toMetaJson } from '../local/webhookBodies.js';
 
 export interface SignedBody {
   wamid: string;

@@ -159,7 +159,7 @@ function markdown(results: BenchResults, rows: Row[], context: string): string {
   const eff = results.efficiency;
   const out: string[] = [];
   out.push('# Benchmark results', '');
-  out.push('Written by `npm run bench` (scripts/bench/run.ts); method and analysis: [README.md](README.md#benchmarks).', '');
+  out.push('Written by `npm run bench` (bench/run.ts); method and analysis: [README.md](README.md#benchmarks).', '');
   out.push(`${context}; the run took ${results.wallSeconds?.toFixed(0) ?? '?'} s.`, '');
   if (results.broken.length) out.push('**BROKEN RUN:**', '', ...results.broken.map((b) => `- ${b.split('\n')[0]}`), '');
   out.push(markdownTable(rows), '');
@@ -198,7 +198,7 @@ function markdown(results: BenchResults, rows: Row[], context: string): string {
     const m = results.modules;
     out.push('### Modules the webhook has loaded once it has answered a POST', '');
     out.push(
-      `${m.total} module files (plus ${m.builtins} built-ins) from ${m.packages.length} packages, recorded by a preload (\`scripts/bench/recordModules.js\`: \`module.registerHooks\` load hook for ESM and CommonJS, plus \`require.cache\`) in a separate, untimed start. @google-cloud/firestore: ${m.packages.some((p) => p.name === '@google-cloud/firestore') ? '**loaded**' : 'not loaded'}; @google-cloud/aiplatform: ${m.packages.some((p) => p.name === '@google-cloud/aiplatform') ? '**loaded**' : 'not loaded'}.`,
+      `${m.total} module files (plus ${m.builtins} built-ins) from ${m.packages.length} packages, recorded by a preload (\`bench/recordModules.js\`: \`module.registerHooks\` load hook for ESM and CommonJS, plus \`require.cache\`) in a separate, untimed start. @google-cloud/firestore: ${m.packages.some((p) => p.name === '@google-cloud/firestore') ? '**loaded**' : 'not loaded'}; @google-cloud/aiplatform: ${m.packages.some((p) => p.name === '@google-cloud/aiplatform') ? '**loaded**' : 'not loaded'}.`,
       '',
     );
     out.push(`App files: ${m.app.map((a) => `\`${a}\``).join(', ')}.`, '');
@@ -382,7 +382,7 @@ function firestoreSection(p: PipelineResult): string[] {
   return [
     '### Firestore operations per message',
     '',
-    `Measured in the worker by \`scripts/bench/countFirestore.js\`, a preload the bench alone sets (NODE_OPTIONS; inert unless FUNCTION_TARGET=worker and BENCH_FIRESTORE_COUNTS are set) that wraps the Firestore client's request funnel and counts documents in each BatchGetDocuments and writes in each Commit. It also counts the RPCs that start while none of the same request's RPCs is in flight (the request told apart by the \`domain\` functions-framework runs it in): the round trips a message waits for one after the other. Run B: **${per(b.firestore.documentsRead)} document reads and ${per(b.firestore.documentsWritten)} document writes per message**, in ${per(total)} RPCs, **${per(b.firestore.sequential)} of them in sequence**${b.firestore.unattributed ? ` (${b.firestore.unattributed} RPCs outside any request)` : ''}. Where they come from (shared/core/processDelivery.ts and shared/store/*):`,
+    `Measured in the worker by \`bench/countFirestore.js\`, a preload the bench alone sets (NODE_OPTIONS; inert unless FUNCTION_TARGET=worker and BENCH_FIRESTORE_COUNTS are set) that wraps the Firestore client's request funnel and counts documents in each BatchGetDocuments and writes in each Commit. It also counts the RPCs that start while none of the same request's RPCs is in flight (the request told apart by the \`domain\` functions-framework runs it in): the round trips a message waits for one after the other. Run B: **${per(b.firestore.documentsRead)} document reads and ${per(b.firestore.documentsWritten)} document writes per message**, in ${per(total)} RPCs, **${per(b.firestore.sequential)} of them in sequence**${b.firestore.unattributed ? ` (${b.firestore.unattributed} RPCs outside any request)` : ''}. Where they come from (shared/core/processDelivery.ts and shared/store/*):`,
     '',
     '| step | reads | writes | round trips in sequence | why |',
     '|---|---|---|---|---|',

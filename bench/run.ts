@@ -94,7 +94,7 @@ async function main(): Promise<number> {
     const bareSpec: FunctionSpec = {
       name: 'bare',
       target: 'bare',
-      source: 'scripts/bench/bareHandler.js',
+      source: 'bench/bareHandler.js',
       env: { NODE_ENV: 'production', GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: '' },
     };
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isValidSignature } from '../../shared/whatsapp/signature.js';
-import { DEFAULT_DISPLAY_NUMBER } from './webhookBodies.js';
+import { DEFAULT_DISPLAY_NUMBER } from '../webhookBodies.js';
 import { startWhatsAppSandbox, type WhatsAppSandbox } from './whatsappSandbox.js';
 
 const TOKEN = 'sandbox-test-token';

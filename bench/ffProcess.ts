@@ -7,7 +7,7 @@ import { postWebhook } from './load.js';
 import { stopProcess } from '../local/emulators.js';
 import { frameworkMain } from '../local/functionProcess.js';
 
-export const root = fileURLToPath(new URL('../../', import.meta.url));
+export const root = fileURLToPath(new URL('../', import.meta.url));
 
 export interface FfProcess {
   target: string;
@@ -25,7 +25,7 @@ export interface FfProcess {
 /**
  * Spawns one function under the functions-framework CLI as Cloud Functions runs it
  * (`node …/functions-framework/build/src/main.js --target --source`), from `source` relative to
- * the repo root, and returns at once with the spawn time. scripts/local/functionProcess.ts
+ * the repo root, and returns at once with the spawn time. local/functionProcess.ts
  * (startFunction) runs the same command but only for the app's own entry and waits until the
  * port answers; the bench also needs the bare handler, preloads before the CLI (`nodeArgs`) and
  * the exact spawn time, so it spawns here and waits with firstPost.

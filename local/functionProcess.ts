@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { stopProcess } from './emulators.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../', import.meta.url));
 // The CLI is not in the package's exports; find it beside the resolved entry.
 export const frameworkMain = createRequire(import.meta.url)
   .resolve('@google-cloud/functions-framework')

@@ -1,9 +1,9 @@
-import { startLocalAgent, type LocalAgent } from '../test/fakes/localAgent.js';
-import { startWhatsAppSandbox, type WhatsAppSandbox } from '../test/fakes/whatsappSandbox.js';
-import { startEmulators, type RunningEmulators } from './local/emulators.js';
-import { freePort } from './local/freePort.js';
-import { startFunction, type FunctionProcess } from './local/functionProcess.js';
-import { ensurePubSubResources, pubsubLayout, type PubSubLayout } from './local/pubsubResources.js';
+import { startLocalAgent, type LocalAgent } from './agent/localAgent.js';
+import { startWhatsAppSandbox, type WhatsAppSandbox } from './sandbox/whatsappSandbox.js';
+import { startEmulators, type RunningEmulators } from './emulators.js';
+import { freePort } from './freePort.js';
+import { startFunction, type FunctionProcess } from './functionProcess.js';
+import { ensurePubSubResources, pubsubLayout, type PubSubLayout } from './pubsubResources.js';
 
 export interface LocalStackOptions {
   /** Settings for both functions; defaults to process.env. Unset ports are chosen freely. */
