@@ -82,7 +82,9 @@ export function createVertexAgentClient(options: VertexAgentClientOptions): Agen
       }
       const id = isObject(output) ? output.id : undefined;
       if (typeof id !== 'string' || !id) {
-        throw new PermanentError('async_create_session returned no session id (is the engine an ADK AdkApp?)', 'agent_session_invalid');
+        throw new PermanentError('async_create_session returned no session id (is the engine an ADK AdkApp?)', 'agent_session_invalid', {
+          system: 'agent',
+        });
       }
       return id;
     },
@@ -123,7 +125,7 @@ export function createVertexAgentClient(options: VertexAgentClientOptions): Agen
       }
       if (events.text) return events.text;
       if (events.error) throw eventError(events.error);
-      throw new RetryableError(`agent returned no text (${events.eventCount} events)`, 'agent_empty_reply');
+      throw new RetryableError(`agent returned no text (${events.eventCount} events)`, 'agent_empty_reply', { system: 'agent' });
     },
 
     async deleteSession(userId, sessionId) {
@@ -181,14 +183,13 @@ function toAgentError(error: unknown, context: { notFoundIsSession: boolean }): 
   const rawCode = (error as { code?: unknown } | null | undefined)?.code;
   const code = typeof rawCode === 'number' ? (rawCode as grpc.status) : undefined;
   const message = error instanceof Error ? error.message : String(error);
-  const options = { cause: error };
   if (context.notFoundIsSession && (code === grpc.status.NOT_FOUND || SESSION_GONE.test(message))) {
-    return new SessionNotFoundError(message, options);
+    return new SessionNotFoundError(message, { cause: error });
   }
-  if (code === undefined) return new RetryableError(`agent call failed: ${message}`, 'agent_error', undefined, {}, options);
+  if (code === undefined) return new RetryableError(`agent call failed: ${message}`, 'agent_error', { system: 'agent', cause: error });
   const reason = RETRY_REASONS[code] ?? `agent_grpc_${code}`;
-  if (RETRYABLE_CODES.has(code)) return new RetryableError(message, reason, undefined, { grpcCode: code }, options);
-  return new PermanentError(message, reason, { grpcCode: code }, options);
+  const details = { system: 'agent', fields: { grpcCode: code }, cause: error } as const;
+  return RETRYABLE_CODES.has(code) ? new RetryableError(message, reason, details) : new PermanentError(message, reason, details);
 }
 
 function eventError(error: NonNullable<AgentEvents['error']>): Error {
@@ -196,7 +197,8 @@ function eventError(error: NonNullable<AgentEvents['error']>): Error {
   const reason = `agent_event_${error.code.toLowerCase()}`;
   const status = Number(error.code);
   const permanent = PERMANENT_EVENT_CODES.has(error.code) || (status >= 400 && status < 500 && status !== 429);
-  return permanent ? new PermanentError(description, reason) : new RetryableError(description, reason);
+  const details = { system: 'agent' } as const;
+  return permanent ? new PermanentError(description, reason, details) : new RetryableError(description, reason, details);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,12 +1,13 @@
 import type { AgentClient, AgentTurn } from '../agent/agentClient.js';
 import { SessionNotFoundError } from '../agent/agentClient.js';
-import { isPermanent, PermanentError, reasonOf, RetryableError } from '../errors.js';
+import { failedSystemOf, isPermanent, PermanentError, reasonOf, RetryableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { maskUserId } from '../log/maskUserId.js';
 import type { DeadLetterPublisher } from '../queue/deadLetterPublisher.js';
 import type { PushDelivery } from '../queue/pushEnvelope.js';
 import type { InboundLedger, InboundRecord } from '../store/inboundLedger.js';
-import type { RateLimiter, SessionRecord, SessionStore } from '../store/sessionStore.js';
+import type { RateLimiter } from '../store/rateLimiter.js';
+import type { SessionRecord, SessionStore } from '../store/sessionStore.js';
 import { markdownToWhatsApp } from '../whatsapp/formatting/markdownToWhatsApp.js';
 import { splitMessage } from '../whatsapp/formatting/splitMessage.js';
 import type { WhatsAppClient } from '../whatsapp/graphClient.js';
@@ -170,9 +171,8 @@ class Turn {
   /** Tells the user once that the message will not be answered; never throws. */
   async apologiseFor(error: unknown): Promise<boolean> {
     if (this.record.apologySent) return true;
-    const reason = reasonOf(error);
-    // When sending is what failed (or is no longer allowed), an apology would fail the same way.
-    if (reason.startsWith('graph_') || reason === OUTSIDE_CUSTOMER_SERVICE_WINDOW) return false;
+    // When WhatsApp is what failed (or no longer allows sending), an apology would fail the same way.
+    if (failedSystemOf(error) === 'whatsapp') return false;
     try {
       await this.deps.whatsapp.sendText({
         phoneNumberId: this.message.phoneNumberId,
@@ -309,6 +309,7 @@ class Turn {
         throw new PermanentError(
           'the reply would fall outside the 24-hour customer-service window',
           OUTSIDE_CUSTOMER_SERVICE_WINDOW,
+          { system: 'whatsapp' },
         );
       }
       const graphMessageId = await this.withInlineRetry(() =>

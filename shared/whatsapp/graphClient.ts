@@ -21,7 +21,7 @@ export interface DownloadedMedia {
   mimeType: string;
 }
 
-/** The seam to the WhatsApp Cloud API. Failures are RetryableError or PermanentError. */
+/** The seam to the WhatsApp Cloud API. Failures are RetryableError or PermanentError (media too large: no system failed). */
 export interface WhatsAppClient {
   /** Marks the message read and shows the typing indicator (one call). */
   markReadWithTyping(phoneNumberId: string, wamid: string): Promise<void>;
@@ -56,7 +56,8 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
         signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (error) {
-      throw new RetryableError(`Graph API unreachable: ${(error as Error).message}`, 'graph_network', undefined, {}, {
+      throw new RetryableError(`Graph API unreachable: ${(error as Error).message}`, 'graph_network', {
+        system: 'whatsapp',
         cause: error,
       });
     }
@@ -89,7 +90,7 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
         ...(replyTo ? { context: { message_id: replyTo } } : {}),
       });
       const id = result?.messages?.[0]?.id;
-      if (!id) throw new RetryableError('Graph API accepted the send but returned no message id', 'graph_no_id');
+      if (!id) throw new RetryableError('Graph API accepted the send but returned no message id', 'graph_no_id', { system: 'whatsapp' });
       return id;
     },
 
@@ -98,7 +99,9 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
         'GET',
         `${base}/${options.apiVersion}/${encodeURIComponent(mediaId)}`,
       );
-      if (!meta?.url) throw new RetryableError(`no download URL for media ${mediaId}`, 'graph_media_no_url');
+      if (!meta?.url) throw new RetryableError(`no download URL for media ${mediaId}`, 'graph_media_no_url', {
+          system: 'whatsapp',
+        });
       if (meta.file_size && meta.file_size > maxBytes) {
         throw new PermanentError(`media ${mediaId} is ${meta.file_size} bytes, over ${maxBytes}`, 'media_too_large');
       }

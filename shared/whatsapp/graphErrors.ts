@@ -1,6 +1,6 @@
 import { PermanentError, RetryableError } from '../errors.js';
 
-/** Graph error codes worth another attempt (reference §6). */
+/** Graph error codes worth another attempt (https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes). */
 const RETRYABLE_CODES = new Set([1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057]);
 /** Codes that no retry can fix: auth, bad parameters, policy, the 24-hour window. */
 const PERMANENT_CODES = new Set([0, 10, 100, 131008, 131009, 131026, 131031, 131047, 131048, 131049, 131050, 131051, 131052, 131053, 131062, 190, 368]);
@@ -21,6 +21,7 @@ export function graphError(status: number, body: GraphErrorBody | undefined, ret
   const detail = body?.error?.error_data?.details ?? body?.error?.message ?? `HTTP ${status}`;
   const message = `Graph API ${status}${code === undefined ? '' : ` code ${code}`}: ${detail}`;
   const fields = { graphErrorCode: code, graphStatus: status };
+  const system = 'whatsapp';
   const reason =
     code === 131047 ? OUTSIDE_CUSTOMER_SERVICE_WINDOW : code === undefined ? `graph_http_${status}` : `graph_${code}`;
 
@@ -28,7 +29,7 @@ export function graphError(status: number, body: GraphErrorBody | undefined, ret
     code !== undefined && PERMANENT_CODES.has(code)
       ? false
       : (code !== undefined && RETRYABLE_CODES.has(code)) || status >= 500 || status === 429 || status === 408;
-  if (!retryable) return new PermanentError(message, reason, fields);
+  if (!retryable) return new PermanentError(message, reason, { system, fields });
 
   const retryAfterSeconds = Number(retryAfterHeader);
   const retryAfterMs = Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0
@@ -36,5 +37,5 @@ export function graphError(status: number, body: GraphErrorBody | undefined, ret
     : code === 131056
       ? PAIR_RATE_LIMIT_MS
       : undefined;
-  return new RetryableError(message, reason, retryAfterMs, fields);
+  return new RetryableError(message, reason, { system, retryAfterMs, fields });
 }
