@@ -1,5 +1,5 @@
 import type { Firestore } from '@google-cloud/firestore';
-import type { RateLimiter } from './sessionStore.js';
+import type { RateLimiter } from './rateLimiter.js';
 
 export const RATE_LIMITS_COLLECTION = 'rate_limits';
 const WINDOW_MS = 60_000;

@@ -1,5 +1,6 @@
 import { decideClaim, type InboundLedger, type InboundRecord } from '../../shared/store/inboundLedger.js';
-import { InvalidPageTokenError, type RateLimiter, type SessionRecord, type SessionStore } from '../../shared/store/sessionStore.js';
+import type { RateLimiter } from '../../shared/store/rateLimiter.js';
+import { InvalidPageTokenError, type SessionRecord, type SessionStore } from '../../shared/store/sessionStore.js';
 
 /** In-memory stores with the Firestore adapters' behaviour, for unit tests of the core. */
 export function createMemoryInboundLedger(): InboundLedger & { records: Map<string, InboundRecord> } {
