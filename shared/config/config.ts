@@ -7,8 +7,8 @@ const booleanFlag = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-/** An optional secret: an empty string counts as unset. */
-const optionalSecret = z
+/** An optional setting: an empty string counts as unset (deploy tools often cannot unset a variable). */
+const optionalString = z
   .string()
   .optional()
   .transform((value) => (value ? value : undefined));
@@ -24,14 +24,14 @@ export const webhookConfigSchema = z
   .object({
     ...shared,
     WHATSAPP_VERIFY_TOKEN: z.string().min(1),
-    WHATSAPP_APP_SECRET: optionalSecret,
+    WHATSAPP_APP_SECRET: optionalString,
     ALLOW_UNSIGNED_WEBHOOKS: booleanFlag,
     PUBSUB_TOPIC: z.string().min(1).default('whatsapp-inbound'),
-    ADMIN_API_TOKEN: optionalSecret,
+    ADMIN_API_TOKEN: optionalString,
     PUBLISH_TIMEOUT_MS: positiveInt(10_000),
     /** The admin routes delete a user's Agent Engine session when these are set. */
-    AGENT_ENGINE: optionalSecret,
-    VERTEX_API_ENDPOINT: optionalSecret,
+    AGENT_ENGINE: optionalString,
+    VERTEX_API_ENDPOINT: optionalString,
   })
   .superRefine(
     (env, ctx) => {
@@ -99,14 +99,14 @@ export const workerConfigSchema = z.object({
     .transform((value) => value.split(',').map((word) => word.trim().toLowerCase()).filter(Boolean)),
   RESET_CONFIRM_TEXT: z.string().min(1).default('Done! I have started a new conversation.'),
   /** Sent with the first answer to a user who has no session yet; off when empty. */
-  WELCOME_TEXT: optionalSecret,
-  PUSH_AUDIENCE: optionalSecret,
-  PUSH_SERVICE_ACCOUNT: optionalSecret,
+  WELCOME_TEXT: optionalString,
+  PUSH_AUDIENCE: optionalString,
+  PUSH_SERVICE_ACCOUNT: optionalString,
   /**
    * Where the worker moves exhausted messages itself when pushes carry no deliveryAttempt
    * (the emulator). In production Pub/Sub's dead-letter policy does it.
    */
-  DEAD_LETTER_TOPIC: optionalSecret,
+  DEAD_LETTER_TOPIC: optionalString,
 });
 
 export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
