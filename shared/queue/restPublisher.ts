@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
-import { googleAccessToken } from './googleAccessToken.js';
+import { googleAccessToken } from '../auth/googleAccessToken.js';
 import { messageAttributes, type InboundPublisher } from './inboundPublisher.js';
 
 export interface RestPublisherOptions {
