@@ -1,12 +1,11 @@
-import { http } from '@google-cloud/functions-framework';
+import { http, type HttpFunction } from '@google-cloud/functions-framework';
 import { loadConfig, webhookConfigSchema, workerConfigSchema } from '../shared/config/config.js';
 import { createLogger } from '../shared/log/logger.js';
 import { createRestPublisher } from '../shared/queue/restPublisher.js';
-import type { HttpHandler } from './httpHandler.js';
 import { createWebhookHandler } from './webhook/webhook.js';
 import { createWorkerHandler } from './worker/worker.js';
 
-function buildWebhook(): HttpHandler {
+function buildWebhook(): HttpFunction {
   const config = loadConfig(webhookConfigSchema);
   const log = createLogger('webhook', config.LOG_LEVEL);
   const publisher = createRestPublisher({
@@ -22,14 +21,14 @@ function buildWebhook(): HttpHandler {
   });
 }
 
-function buildWorker(): HttpHandler {
+function buildWorker(): HttpFunction {
   const config = loadConfig(workerConfigSchema);
   return createWorkerHandler(config, createLogger('worker', config.LOG_LEVEL));
 }
 
 /** Builds on the first request, so an instance that never serves this function never needs its settings. */
-function onFirstRequest(build: () => HttpHandler): HttpHandler {
-  let handler: HttpHandler | undefined;
+function onFirstRequest(build: () => HttpFunction): HttpFunction {
+  let handler: HttpFunction | undefined;
   return (req, res) => (handler ??= build())(req, res);
 }
 

@@ -1,5 +1,4 @@
-import type { Request, Response } from '@google-cloud/functions-framework';
-import type { HttpHandler } from '../httpHandler.js';
+import type { HttpFunction, Request, Response } from '@google-cloud/functions-framework';
 import { constantTimeEqual } from '../../shared/auth/constantTimeEqual.js';
 import type { WebhookConfig } from '../../shared/config/config.js';
 import { traceFields, type Logger } from '../../shared/log/logger.js';
@@ -19,17 +18,17 @@ export interface WebhookDeps {
    * Builds the admin routes. Called on the first admin request only, so their Firestore and
    * aiplatform code stays off the message path; the result is kept for the instance's lifetime.
    */
-  adminRoutes?: () => Promise<HttpHandler>;
+  adminRoutes?: () => Promise<HttpFunction>;
 }
 
 /** The `webhook` entry: Meta's handshake, signed callbacks → Pub/Sub, health, and the admin routes. */
-export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): HttpHandler {
+export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): HttpFunction {
   const { log } = deps;
   if (!config.WHATSAPP_APP_SECRET) {
     log.warn('WEBHOOK SIGNATURES ARE NOT CHECKED: ALLOW_UNSIGNED_WEBHOOKS=true (local emulation only)');
   }
-  let adminRoutes: Promise<HttpHandler> | undefined;
-  const loadAdminRoutes = (build: () => Promise<HttpHandler>) =>
+  let adminRoutes: Promise<HttpFunction> | undefined;
+  const loadAdminRoutes = (build: () => Promise<HttpFunction>) =>
     (adminRoutes ??= build().catch((error: unknown) => {
       adminRoutes = undefined;
       throw error;

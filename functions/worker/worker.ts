@@ -1,4 +1,4 @@
-import type { HttpHandler } from '../httpHandler.js';
+import type { HttpFunction } from '@google-cloud/functions-framework';
 import type { WorkerConfig } from '../../shared/config/config.js';
 import type { WorkerDeps } from '../../shared/core/processDelivery.js';
 import type { Logger } from '../../shared/log/logger.js';
@@ -13,7 +13,7 @@ export function createWorkerHandler(
   config: WorkerConfig,
   log: Logger,
   deps: Promise<WorkerDeps> = import('./createWorkerDeps.js').then((m) => m.createWorkerDeps(config, log)),
-): HttpHandler {
+): HttpFunction {
   const verifyPush = config.PUSH_AUDIENCE
     ? import('./verifyPushToken.js').then((m) => m.createPushTokenVerifier(config.PUSH_AUDIENCE!, config.PUSH_SERVICE_ACCOUNT))
     : undefined;
