@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
-/** Meta's wording for the Graph error codes the sandbox can answer with (reference §6). */
+/**
+ * Meta's wording for the Graph error codes the sandbox can answer with
+ * (https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes).
+ */
 const KNOWN_ERRORS: Record<number, { title: string; details: string }> = {
   0: { title: 'AuthException', details: 'We were unable to authenticate the app user.' },
   1: { title: 'An unknown error occurred', details: 'Invalid request or possible server error.' },
