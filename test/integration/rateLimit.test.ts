@@ -3,7 +3,7 @@ import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { newWamid, textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
-import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
+import { describeWithEmulators, postWebhook, startTestStack } from './testStack.js';
 
 const LIMIT = 10;
 const SLOW_DOWN_TEXT = 'Easy there! Give me a minute and write again. (rate-limit test)';

@@ -3,7 +3,7 @@ import { Firestore, Timestamp } from '@google-cloud/firestore';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
-import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
+import { describeWithEmulators, postWebhook, startTestStack } from './testStack.js';
 
 /** Not the default (24), so a worker that ignored the setting would be caught. */
 const TTL_HOURS = 3;
