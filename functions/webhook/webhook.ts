@@ -1,9 +1,11 @@
 import type { HttpFunction, Request, Response } from '@google-cloud/functions-framework';
 import { constantTimeEqual } from '../../shared/auth/constantTimeEqual.js';
 import type { WebhookConfig } from '../../shared/config/config.js';
-import { traceFields, type Logger } from '../../shared/log/logger.js';
+import type { Logger } from '../../shared/log/logger.js';
 import { maskUserId } from '../../shared/log/maskUserId.js';
+import { newTrace, traceFromHeaders, traceLogFields } from '../../shared/log/traceContext.js';
 import type { InboundPublisher } from '../../shared/queue/inboundPublisher.js';
+import { receiptAttributes } from '../../shared/queue/messageReceipt.js';
 import type { ParsedWebhook } from '../../shared/whatsapp/parseWebhookBody.js';
 import { InvalidWebhookError, parseWebhookBody } from '../../shared/whatsapp/parseWebhookBody.js';
 import { isValidSignature } from '../../shared/whatsapp/signature.js';
@@ -76,7 +78,10 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
   }
 
   async function receive(req: Request, res: Response): Promise<void> {
-    const requestLog = log.child(traceFields(req.headers, config.GOOGLE_CLOUD_PROJECT));
+    const receivedAt = new Date();
+    // Every message of this callback carries its trace to the worker, so one trace shows the whole path.
+    const trace = traceFromHeaders(req.headers) ?? newTrace();
+    const requestLog = log.child(traceLogFields(config.GOOGLE_CLOUD_PROJECT, trace));
     const raw = req.rawBody;
     if (raw && raw.length > MAX_WEBHOOK_BYTES) {
       res.status(413).send('Payload Too Large');
@@ -105,10 +110,11 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
     }
     logNonMessages(parsed, requestLog);
 
+    const attributes = receiptAttributes({ trace, receivedAt });
     try {
       await Promise.all(
         parsed.messages.map(async (message) => {
-          const messageId = await deps.publisher.publish(message);
+          const messageId = await deps.publisher.publish(message, attributes);
           requestLog.info(
             { wamid: message.wamid, user: maskUserId(message.userId), type: message.content.kind, messageId },
             'inbound message queued',

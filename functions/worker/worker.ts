@@ -2,7 +2,7 @@ import type { HttpFunction } from '@google-cloud/functions-framework';
 import type { WorkerConfig } from '../../shared/config/config.js';
 import type { WorkerDeps } from '../../shared/core/processDelivery.js';
 import type { Logger } from '../../shared/log/logger.js';
-import { traceFields } from '../../shared/log/logger.js';
+import { newTrace, traceFromHeaders, traceLogFields } from '../../shared/log/traceContext.js';
 import { decodePushEnvelope, InvalidPushError } from '../../shared/queue/pushEnvelope.js';
 
 /**
@@ -23,7 +23,7 @@ export function createWorkerHandler(
   deps.catch((error: unknown) => log.error({ err: error }, 'worker failed to start'));
 
   return async (req, res) => {
-    const requestLog = log.child(traceFields(req.headers, config.GOOGLE_CLOUD_PROJECT));
+    const requestLog = log.child(traceLogFields(config.GOOGLE_CLOUD_PROJECT, traceFromHeaders(req.headers) ?? newTrace()));
     if (req.method !== 'POST') {
       res.status(405).send('Method Not Allowed');
       return;

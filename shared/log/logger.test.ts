@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, traceFields } from './logger.js';
+import { createLogger } from './logger.js';
 
 function capture(run: (log: ReturnType<typeof createLogger>) => void): Record<string, unknown>[] {
   const lines: string[] = [];
@@ -26,17 +26,5 @@ describe('createLogger', () => {
     expect(line!.severity).toBe('ERROR');
     expect(String(line!.stack_trace)).toContain('Error: boom');
     expect(JSON.stringify(line)).not.toContain('Bearer secret');
-  });
-});
-
-describe('traceFields', () => {
-  it('reads X-Cloud-Trace-Context and traceparent', () => {
-    expect(traceFields({ 'x-cloud-trace-context': 'abc123/1;o=1' }, 'p')).toEqual({
-      'logging.googleapis.com/trace': 'projects/p/traces/abc123',
-    });
-    expect(traceFields({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }, 'p')).toEqual({
-      'logging.googleapis.com/trace': 'projects/p/traces/4bf92f3577b34da6a3ce929d0e0e4736',
-    });
-    expect(traceFields({}, 'p')).toEqual({});
   });
 });

@@ -43,20 +43,3 @@ export function createLogger(
   return destination ? pino(options, destination) : pino(options);
 }
 
-/**
- * `logging.googleapis.com/trace` from the request's trace header, so Cloud Logging groups a
- * request's lines; empty when there is no header or project.
- */
-export function traceFields(
-  headers: Record<string, string | string[] | undefined>,
-  projectId: string | undefined,
-): Record<string, string> {
-  if (!projectId) return {};
-  const cloudTrace = headers['x-cloud-trace-context'];
-  const traceparent = headers['traceparent'];
-  const traceId =
-    (typeof cloudTrace === 'string' && cloudTrace.split('/')[0]) ||
-    (typeof traceparent === 'string' && traceparent.split('-')[1]) ||
-    undefined;
-  return traceId ? { 'logging.googleapis.com/trace': `projects/${projectId}/traces/${traceId}` } : {};
-}
