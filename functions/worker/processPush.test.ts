@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { SessionNotFoundError, type AgentClient, type AgentTurn } from '../agent/agentClient.js';
-import { PermanentError, RetryableError } from '../errors.js';
-import { createLogger } from '../log/logger.js';
-import type { PushDelivery } from '../queue/pushEnvelope.js';
+import { SessionNotFoundError, type AgentClient, type AgentTurn } from '../../shared/agent/agentClient.js';
+import type { CoreSettings } from '../../shared/core/coreDeps.js';
+import { PermanentError, RetryableError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/log/logger.js';
+import type { PushDelivery } from '../../shared/queue/pushEnvelope.js';
 import { createMemoryInboundLedger, createMemoryRateLimiter, createMemorySessionStore } from '../../test/fakes/memoryStores.js';
-import type { OutboundText, WhatsAppClient } from '../whatsapp/graphClient.js';
-import { markdownToWhatsApp } from '../whatsapp/formatting/markdownToWhatsApp.js';
-import { splitMessage } from '../whatsapp/formatting/splitMessage.js';
-import { graphError } from '../whatsapp/graphErrors.js';
-import type { InboundContent, InboundMessage } from '../whatsapp/inboundMessage.js';
-import { processDelivery, type WorkerDeps, type WorkerSettings } from './processDelivery.js';
+import type { OutboundText, WhatsAppClient } from '../../shared/whatsapp/graphClient.js';
+import { markdownToWhatsApp } from '../../shared/whatsapp/formatting/markdownToWhatsApp.js';
+import { splitMessage } from '../../shared/whatsapp/formatting/splitMessage.js';
+import { graphError } from '../../shared/whatsapp/graphErrors.js';
+import type { InboundContent, InboundMessage } from '../../shared/whatsapp/inboundMessage.js';
+import { processPush, type PushDeps } from './processPush.js';
 
-const settings: WorkerSettings = {
-  maxDeliveryAttempts: 5,
+const settings: CoreSettings = {
   leaseMs: 60_000,
   retentionMs: 7 * 24 * 3600_000,
   sessionTtlMs: 24 * 3600_000,
@@ -30,7 +30,7 @@ const settings: WorkerSettings = {
   maxInlineRetryWaitMs: 10_000,
 };
 
-function harness(overrides: Partial<WorkerSettings> = {}) {
+function harness(overrides: Partial<CoreSettings> = {}) {
   let clock = Date.parse('2026-11-25T12:00:00Z');
   const agentCalls: AgentTurn[] = [];
   let agentFailures: Error[] = [];
@@ -72,7 +72,8 @@ function harness(overrides: Partial<WorkerSettings> = {}) {
   const ledger = createMemoryInboundLedger();
   const sessions = createMemorySessionStore();
   const sleeps: number[] = [];
-  const deps: WorkerDeps = {
+  const deps: PushDeps = {
+    maxDeliveryAttempts: 5,
     ledger,
     sessions,
     rateLimiter: createMemoryRateLimiter(),
@@ -98,7 +99,7 @@ function harness(overrides: Partial<WorkerSettings> = {}) {
     ...extra,
   });
   const deliver = (m: InboundMessage, delivery: Partial<PushDelivery> = {}) =>
-    processDelivery({ message: m, messageId: 'm1', attributes: {}, ...delivery }, deps);
+    processPush({ message: m, messageId: 'm1', attributes: {}, ...delivery }, deps);
   return {
     deps,
     ledger,
@@ -118,7 +119,7 @@ function harness(overrides: Partial<WorkerSettings> = {}) {
   };
 }
 
-describe('processDelivery', () => {
+describe('processPush: the delivery state machine, from a decoded push to the reply', () => {
   it('answers a text: read receipt, one agent call in a new session, one reply, record answered', async () => {
     const h = harness();
     const m = h.text('Hola');

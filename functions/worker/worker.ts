@@ -1,35 +1,31 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
-import type { WorkerConfig } from '../../shared/config/config.js';
-import type { WorkerDeps } from '../../shared/core/processDelivery.js';
-import type { Logger } from '../../shared/log/logger.js';
 import { newTrace, traceFromHeaders, traceLogFields } from '../../shared/log/traceContext.js';
 import { decodePushEnvelope, InvalidPushError } from '../../shared/queue/pushEnvelope.js';
+import { processPush, type PushDeps } from './processPush.js';
+import type { PushTokenVerifier } from './verifyPushToken.js';
+
+export interface WorkerHandlerOptions {
+  /** For the trace field of every log line. */
+  projectId: string;
+  deps: PushDeps;
+  /** When set, every push must carry a valid OIDC token. */
+  verifyPush?: PushTokenVerifier;
+}
 
 /**
  * The `worker` entry: one Pub/Sub push request → one processed message. 2xx acknowledges;
  * anything else makes Pub/Sub retry and, after the last attempt, dead-letter.
  */
-export function createWorkerHandler(
-  config: WorkerConfig,
-  log: Logger,
-  deps: Promise<WorkerDeps> = import('./createWorkerDeps.js').then((m) => m.createWorkerDeps(config, log)),
-): HttpFunction {
-  const verifyPush = config.PUSH_AUDIENCE
-    ? import('./verifyPushToken.js').then((m) => m.createPushTokenVerifier(config.PUSH_AUDIENCE!, config.PUSH_SERVICE_ACCOUNT))
-    : undefined;
-  // The core pulls in the Markdown parser: keep it off the webhook's start-up path.
-  const core = import('../../shared/core/processDelivery.js');
-  // Surface a broken start-up once, in the log, rather than as an unhandled rejection.
-  deps.catch((error: unknown) => log.error({ err: error }, 'worker failed to start'));
-
+export function createWorkerHandler({ projectId, deps, verifyPush }: WorkerHandlerOptions): HttpFunction {
+  const { log } = deps;
   return async (req, res) => {
-    const requestLog = log.child(traceLogFields(config.GOOGLE_CLOUD_PROJECT, traceFromHeaders(req.headers) ?? newTrace()));
+    const requestLog = log.child(traceLogFields(projectId, traceFromHeaders(req.headers) ?? newTrace()));
     if (req.method !== 'POST') {
       res.status(405).send('Method Not Allowed');
       return;
     }
     if (verifyPush) {
-      const problem = await (await verifyPush)(req.headers.authorization);
+      const problem = await verifyPush(req.headers.authorization);
       if (problem) {
         requestLog.warn({ reason: problem }, 'push request refused: bad OIDC token');
         res.status(401).send('Unauthorized');
@@ -51,8 +47,7 @@ export function createWorkerHandler(
       return;
     }
     try {
-      const { processDelivery } = await core;
-      const result = await processDelivery(delivery, { ...(await deps), log: requestLog });
+      const result = await processPush(delivery, { ...deps, log: requestLog });
       res.status(result.ack ? 204 : result.outcome === 'busy' ? 429 : 503).send(result.ack ? undefined : result.outcome);
     } catch (error) {
       requestLog.error({ err: error, wamid: delivery.message.wamid }, 'worker error: Pub/Sub will retry');

@@ -1,9 +1,8 @@
 import type { WorkerConfig } from '../../shared/config/config.js';
-import type { WorkerSettings } from '../../shared/core/processDelivery.js';
+import type { CoreSettings } from '../../shared/core/coreDeps.js';
 
-export function workerSettings(config: WorkerConfig): WorkerSettings {
+export function workerSettings(config: WorkerConfig): CoreSettings {
   return {
-    maxDeliveryAttempts: config.MAX_DELIVERY_ATTEMPTS,
     leaseMs: config.PROCESSING_LEASE_SECONDS * 1000,
     retentionMs: config.INBOUND_RECORD_TTL_DAYS * 24 * 3600 * 1000,
     sessionTtlMs: config.SESSION_TTL_HOURS * 3600 * 1000,
@@ -13,7 +12,7 @@ export function workerSettings(config: WorkerConfig): WorkerSettings {
     apologyText: config.APOLOGY_TEXT,
     slowDownText: config.SLOW_DOWN_TEXT,
     resetConfirmText: config.RESET_CONFIRM_TEXT,
-    ...(config.WELCOME_TEXT ? { welcomeText: config.WELCOME_TEXT } : {}),
+    welcomeText: config.WELCOME_TEXT,
     unsupportedText: config.UNSUPPORTED_TEXT,
     mediaUnsupportedText: config.MEDIA_UNSUPPORTED_TEXT,
     agentAcceptsMedia: config.AGENT_ACCEPTS_MEDIA,

@@ -1,4 +1,4 @@
-import { PubSub } from '@google-cloud/pubsub';
+import type { InboundPublisher } from './inboundPublisher.js';
 import type { PushDelivery } from './pushEnvelope.js';
 
 /**
@@ -10,14 +10,11 @@ export interface DeadLetterPublisher {
   publish(delivery: PushDelivery, reason: string): Promise<void>;
 }
 
-export function createDeadLetterPublisher(options: { projectId: string; topic: string }): DeadLetterPublisher {
-  const topic = new PubSub({ projectId: options.projectId }).topic(options.topic);
+/** Publishes through the same REST publisher the webhook uses, onto the dead-letter topic. */
+export function createDeadLetterPublisher(topic: InboundPublisher): DeadLetterPublisher {
   return {
     async publish(delivery, reason) {
-      await topic.publishMessage({
-        data: Buffer.from(JSON.stringify(delivery.message)),
-        attributes: { ...delivery.attributes, deadLetteredBy: 'worker', deadLetterReason: reason },
-      });
+      await topic.publish(delivery.message, { ...delivery.attributes, deadLetteredBy: 'worker', deadLetterReason: reason });
     },
   };
 }

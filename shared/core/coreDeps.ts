@@ -1,0 +1,49 @@
+import type { AgentClient } from '../agent/agentClient.js';
+import type { Logger } from '../log/logger.js';
+import type { InboundLedger, InboundRecord } from '../store/inboundLedger.js';
+import type { RateLimiter } from '../store/rateLimiter.js';
+import type { SessionStore } from '../store/sessionStore.js';
+import type { WhatsAppClient } from '../whatsapp/graphClient.js';
+import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import type { ActionSettings } from './decideAction.js';
+
+export interface CoreSettings extends ActionSettings {
+  leaseMs: number;
+  retentionMs: number;
+  sessionTtlMs: number;
+  rateLimitPerMinute: number;
+  maxReplyChars: number;
+  maxMediaBytes: number;
+  apologyText: string;
+  slowDownText: string;
+  resetConfirmText: string;
+  welcomeText?: string;
+  /** The typing indicator lasts about 25 s; refresh it while the agent works. */
+  typingRefreshMs: number;
+  /** Longest Retry-After worth waiting for inside one attempt; longer ones are left to the next attempt. */
+  maxInlineRetryWaitMs: number;
+}
+
+/** The adapters and settings the core works with, built once per instance by the worker's composition root. */
+export interface CoreDeps {
+  ledger: InboundLedger;
+  sessions: SessionStore;
+  rateLimiter: RateLimiter;
+  agent: AgentClient;
+  whatsapp: WhatsAppClient;
+  log: Logger;
+  settings: CoreSettings;
+  now?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** One attempt at one message, as every step of it sees it. */
+export interface MessageContext {
+  message: InboundMessage;
+  /** The claimed idempotency record; the steps keep `replyText` and `sentChunks` current. */
+  record: InboundRecord;
+  deps: CoreDeps;
+  /** Carries the message's wamid and masked user on every line. */
+  log: Logger;
+  now: () => Date;
+}
