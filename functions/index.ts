@@ -1,48 +1,34 @@
 import { http, type HttpFunction } from '@google-cloud/functions-framework';
 import { loadConfig, webhookConfigSchema, workerConfigSchema } from '../shared/config/config.js';
-import { createLogger } from '../shared/log/logger.js';
-import { createRestPublisher } from '../shared/queue/restPublisher.js';
-import { createWebhookHandler } from './webhook/webhook.js';
-import { createWorkerHandler } from './worker/worker.js';
-
-function buildWebhook(): HttpFunction {
-  const config = loadConfig(webhookConfigSchema);
-  const log = createLogger('webhook', config.LOG_LEVEL);
-  const publisher = createRestPublisher({
-    projectId: config.GOOGLE_CLOUD_PROJECT,
-    topic: config.PUBSUB_TOPIC,
-    timeoutMs: config.PUBLISH_TIMEOUT_MS,
-    ...(config.PUBSUB_EMULATOR_HOST ? { emulatorHost: config.PUBSUB_EMULATOR_HOST } : {}),
-  });
-  return createWebhookHandler(config, {
-    publisher,
-    log,
-    adminRoutes: () => import('./webhook/admin/loadAdminRoutes.js').then((m) => m.loadAdminRoutes(config, log)),
-  });
-}
-
-function buildWorker(): HttpFunction {
-  const config = loadConfig(workerConfigSchema);
-  return createWorkerHandler(config, createLogger('worker', config.LOG_LEVEL));
-}
-
-/** Builds on the first request, so an instance that never serves this function never needs its settings. */
-function onFirstRequest(build: () => HttpFunction): HttpFunction {
-  let handler: HttpFunction | undefined;
-  return (req, res) => (handler ??= build())(req, res);
-}
+import { lazy } from './lazy.js';
 
 /**
- * One package, two functions. Cloud Functions names the deployed one in FUNCTION_TARGET: only
- * it is built, at start, so a missing setting stops the instance with a message naming it, and
- * a webhook instance never loads the worker's heavy modules. Without a known target both are
- * registered and each is built on its first request.
+ * One package, two functions, each with its own composition root, imported only where that
+ * function runs: a webhook instance never loads the worker's Firestore and aiplatform code. The
+ * settings are validated before a root is loaded, so a bad one is reported at once.
+ */
+const webhook = lazy(async () => {
+  const config = loadConfig(webhookConfigSchema);
+  return (await import('./webhook/composeWebhook.js')).composeWebhook(config);
+});
+const worker = lazy(async () => {
+  const config = loadConfig(workerConfigSchema);
+  return (await import('./worker/composeWorker.js')).composeWorker(config);
+});
+
+/**
+ * Cloud Functions names the deployed function in FUNCTION_TARGET: only it is built, at start, so
+ * a missing setting stops the instance with a message naming it. Without a known target both are
+ * registered and each is built on its first request, so one function's settings suffice.
  */
 const target = process.env.FUNCTION_TARGET ?? /--target[= ](\S+)/.exec(process.argv.join(' '))?.[1];
 
-if (target === 'webhook') http('webhook', buildWebhook());
-else if (target === 'worker') http('worker', buildWorker());
+/** A handler that waits for the built one (its build runs on the first request). */
+const builtOnFirstRequest = (build: () => Promise<HttpFunction>): HttpFunction => async (req, res) => (await build())(req, res);
+
+if (target === 'webhook') http('webhook', await webhook());
+else if (target === 'worker') http('worker', await worker());
 else {
-  http('webhook', onFirstRequest(buildWebhook));
-  http('worker', onFirstRequest(buildWorker));
+  http('webhook', builtOnFirstRequest(webhook));
+  http('worker', builtOnFirstRequest(worker));
 }

@@ -16,11 +16,8 @@ export const MAX_WEBHOOK_BYTES = 4 * 1024 * 1024;
 export interface WebhookDeps {
   publisher: InboundPublisher;
   log: Logger;
-  /**
-   * Builds the admin routes. Called on the first admin request only, so their Firestore and
-   * aiplatform code stays off the message path; the result is kept for the instance's lifetime.
-   */
-  adminRoutes?: () => Promise<HttpFunction>;
+  /** The admin routes, behind their token (see requireAdminToken); unset when ADMIN_API_TOKEN is. */
+  adminRoutes?: HttpFunction;
 }
 
 /** The `webhook` entry: Meta's handshake, signed callbacks → Pub/Sub, health, and the admin routes. */
@@ -29,12 +26,6 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
   if (!config.WHATSAPP_APP_SECRET) {
     log.warn('WEBHOOK SIGNATURES ARE NOT CHECKED: ALLOW_UNSIGNED_WEBHOOKS=true (local emulation only)');
   }
-  let adminRoutes: Promise<HttpFunction> | undefined;
-  const loadAdminRoutes = (build: () => Promise<HttpFunction>) =>
-    (adminRoutes ??= build().catch((error: unknown) => {
-      adminRoutes = undefined;
-      throw error;
-    }));
 
   return async (req, res) => {
     const path = req.path.replace(/\/+$/, '') || '/';
@@ -43,11 +34,11 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
       return;
     }
     if (path === '/whatsapp/sessions' || path.startsWith('/whatsapp/sessions/')) {
-      if (!config.ADMIN_API_TOKEN || !deps.adminRoutes) {
+      if (!deps.adminRoutes) {
         res.status(404).send('Not Found');
         return;
       }
-      await (await loadAdminRoutes(deps.adminRoutes))(req, res);
+      await deps.adminRoutes(req, res);
       return;
     }
     if (path !== '/' && path !== '/webhook') {

@@ -3,7 +3,9 @@ import type { Request, Response } from '@google-cloud/functions-framework';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../shared/log/logger.js';
 import { InvalidPageTokenError, type SessionRecord, type SessionStore } from '../../../shared/store/sessionStore.js';
+import type { HttpFunction } from '@google-cloud/functions-framework';
 import { createAdminRoutes } from './adminRoutes.js';
+import { requireAdminToken } from './requireAdminToken.js';
 
 const TOKEN = 'adm-9f8e7d6c5b4a';
 
@@ -62,7 +64,7 @@ interface Answer {
 }
 
 async function call(
-  handler: ReturnType<typeof createAdminRoutes>,
+  handler: HttpFunction,
   method: string,
   url: string,
   authorization: string | null = `Bearer ${TOKEN}`,
@@ -106,7 +108,8 @@ describe('createAdminRoutes', () => {
   let deleted: [string, string][];
   let agentFails: boolean;
   let logLines: string[];
-  let handler: ReturnType<typeof createAdminRoutes>;
+  let handler: HttpFunction;
+  let routeLoads: number;
 
   beforeEach(() => {
     memory = memoryStore([ana, bruno]);
@@ -119,8 +122,9 @@ describe('createAdminRoutes', () => {
         done();
       },
     });
-    handler = createAdminRoutes({
-      adminToken: TOKEN,
+    routeLoads = 0;
+    const log = createLogger('test', 'debug', sink);
+    const routes = createAdminRoutes({
       sessions: memory.store,
       agent: {
         async deleteSession(userId, sessionId) {
@@ -128,8 +132,16 @@ describe('createAdminRoutes', () => {
           deleted.push([userId, sessionId]);
         },
       },
-      log: createLogger('test', 'debug', sink),
+      log,
     });
+    handler = requireAdminToken(
+      TOKEN,
+      async () => {
+        routeLoads += 1;
+        return routes;
+      },
+      log,
+    );
   });
 
   describe('authentication', () => {
@@ -154,10 +166,13 @@ describe('createAdminRoutes', () => {
       expect(memory.byId.has(ana.userId)).toBe(true);
       expect(deleted).toEqual([]);
       expect(memory.listCalls).toEqual([]);
+      // Refused before the routes (and their Firestore and aiplatform code) were loaded.
+      expect(routeLoads).toBe(0);
     });
 
     it('accepts the scheme in any case', async () => {
       expect((await call(handler, 'GET', '/whatsapp/sessions', `bearer ${TOKEN}`)).status).toBe(200);
+      expect(routeLoads).toBe(1);
     });
 
     it('logs a refusal without the token or the phone number in the path', async () => {
@@ -303,7 +318,7 @@ describe('createAdminRoutes', () => {
     });
 
     it('works without an agent client (no AGENT_ENGINE on the webhook)', async () => {
-      const bare = createAdminRoutes({ adminToken: TOKEN, sessions: memory.store, log: createLogger('test', 'silent') });
+      const bare = createAdminRoutes({ sessions: memory.store, log: createLogger('test', 'silent') });
       expect((await call(bare, 'DELETE', `/whatsapp/sessions/${ana.phone}`)).status).toBe(204);
       expect(memory.byId.has(ana.userId)).toBe(false);
     });
