@@ -65,7 +65,7 @@ export function parseAgentEvents(): AgentEventParser {
       drain();
       readLine(pending);
       pending = '';
-      return { text: texts.join('\n\n'), eventCount, ...(error ? { error } : {}) };
+      return { text: texts.join('\n\n'), eventCount, error };
     },
   };
 }

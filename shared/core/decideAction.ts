@@ -32,7 +32,7 @@ export function decideAction(message: InboundMessage, settings: ActionSettings):
       return {
         kind: 'ask-agent',
         text: content.caption ?? `[The user sent a ${label}${content.filename ? `: ${content.filename}` : ''}]`,
-        media: { mediaId: content.mediaId, ...(content.mimeType ? { mimeType: content.mimeType } : {}) },
+        media: { mediaId: content.mediaId, mimeType: content.mimeType },
       };
     }
     case 'location': {

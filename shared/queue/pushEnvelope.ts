@@ -57,7 +57,7 @@ export function decodePushEnvelope(body: unknown): PushDelivery {
     message: inbound.data,
     messageId: message.messageId ?? message.message_id ?? '',
     attributes: message.attributes ?? {},
-    ...(message.publishTime ? { publishTime: message.publishTime } : {}),
-    ...(deliveryAttempt ? { deliveryAttempt } : {}),
+    publishTime: message.publishTime,
+    deliveryAttempt,
   };
 }

@@ -40,7 +40,7 @@ export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
         state: 'failed',
         failureReason: reason,
         exhausted,
-        ...(apologySent ? { apologySent: true } : {}),
+        apologySent: apologySent || undefined,
         leaseUntil: FieldValue.delete(),
         updatedAt: now(),
       });

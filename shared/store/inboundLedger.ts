@@ -80,7 +80,7 @@ export function decideClaim(existing: InboundRecord | undefined, request: ClaimR
         createdAt: now,
         updatedAt: now,
         expiresAt: new Date(now.getTime() + request.retentionMs),
-        ...(request.replayId ? { replayId: request.replayId } : {}),
+        replayId: request.replayId,
       },
     };
   }

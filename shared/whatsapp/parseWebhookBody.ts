@@ -203,12 +203,12 @@ function collectChange(value: z.infer<typeof valueSchema>, parsed: ParsedWebhook
       v: 1,
       wamid,
       userId,
-      ...(phone ? { phone } : {}),
-      ...(contact?.profile?.name ? { profileName: contact.profile.name } : {}),
+      phone,
+      profileName: contact?.profile?.name,
       phoneNumberId,
       timestamp: message.data.timestamp,
-      ...(context?.id ? { contextWamid: context.id } : {}),
-      ...(context?.forwarded || context?.frequently_forwarded ? { forwarded: true } : {}),
+      contextWamid: context?.id,
+      forwarded: context?.forwarded || context?.frequently_forwarded || undefined,
       content,
     });
   }
@@ -227,10 +227,11 @@ function readContent(type: string, message: Record<string, unknown>): InboundCon
       kind: 'media',
       mediaType: type as MediaType,
       mediaId: media.data.id,
-      ...(media.data.mime_type ? { mimeType: media.data.mime_type } : {}),
-      ...(media.data.caption ? { caption: media.data.caption } : {}),
-      ...(media.data.filename ? { filename: media.data.filename } : {}),
-      ...(media.data.voice ? { voice: true } : {}),
+      mimeType: media.data.mime_type,
+      // An empty caption is no caption: the agent then hears what kind of media it is.
+      caption: media.data.caption || undefined,
+      filename: media.data.filename,
+      voice: media.data.voice || undefined,
     };
   }
   switch (type) {
@@ -238,7 +239,7 @@ function readContent(type: string, message: Record<string, unknown>): InboundCon
       const location = locationSchema.safeParse(body);
       if (!location.success) return undefined;
       const { latitude, longitude, name, address } = location.data;
-      return { kind: 'location', latitude, longitude, ...(name ? { name } : {}), ...(address ? { address } : {}) };
+      return { kind: 'location', latitude, longitude, name, address };
     }
     case 'contacts': {
       const shared = sharedContactsSchema.safeParse(body);
@@ -246,7 +247,7 @@ function readContent(type: string, message: Record<string, unknown>): InboundCon
       return {
         kind: 'contacts',
         contacts: shared.data.map((c) => ({
-          ...(c.name?.formatted_name ? { name: c.name.formatted_name } : {}),
+          name: c.name?.formatted_name,
           phones: (c.phones ?? []).flatMap((p) => p.phone ?? p.wa_id ?? []),
         })),
       };
@@ -261,13 +262,13 @@ function readContent(type: string, message: Record<string, unknown>): InboundCon
         replyType: interactive.data.type,
         id: reply.data.id,
         title: reply.data.title,
-        ...(reply.data.description ? { description: reply.data.description } : {}),
+        description: reply.data.description,
       };
     }
     case 'button': {
       const button = buttonSchema.safeParse(body);
       if (!button.success) return undefined;
-      return { kind: 'button', text: button.data.text, ...(button.data.payload ? { payload: button.data.payload } : {}) };
+      return { kind: 'button', text: button.data.text, payload: button.data.payload };
     }
     case 'reaction': {
       const reaction = reactionSchema.safeParse(body);
@@ -275,15 +276,15 @@ function readContent(type: string, message: Record<string, unknown>): InboundCon
       return {
         kind: 'reaction',
         reactedWamid: reaction.data.message_id,
-        ...(reaction.data.emoji ? { emoji: reaction.data.emoji } : {}),
+        emoji: reaction.data.emoji,
       };
     }
     case 'system': {
       const system = systemSchema.safeParse(body);
       return {
         kind: 'system',
-        ...(system.success && system.data.body ? { text: system.data.body } : {}),
-        ...(system.success && system.data.type ? { systemType: system.data.type } : {}),
+        text: system.data?.body,
+        systemType: system.data?.type,
       };
     }
     case 'unsupported':
@@ -301,8 +302,8 @@ function toWebhookError(raw: unknown): WebhookError | undefined {
   if (!error.success) return undefined;
   return {
     code: error.data.code,
-    ...(error.data.title ? { title: error.data.title } : {}),
-    ...(error.data.message ? { message: error.data.message } : {}),
-    ...(error.data.error_data?.details ? { details: error.data.error_data.details } : {}),
+    title: error.data.title,
+    message: error.data.message,
+    details: error.data.error_data?.details,
   };
 }
