@@ -4,7 +4,11 @@ import { graphErrorBody, invalidTokenBody, type GraphErrorBody } from './graphEr
 import type { Timeline } from './sandboxTimeline.js';
 import { newWamid } from '../webhookBodies.js';
 
-/** The Graph API half of the sandbox: sends, read receipts and media, as Meta answers them (reference §5, §6, §8). */
+/**
+ * The Graph API half of the sandbox: sends, read receipts and media, as Meta answers them
+ * (https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/send-messages,
+ * .../support/error-codes, .../business-phone-numbers/media).
+ */
 
 export interface GraphFault {
   /** How many matching calls fail; default 1. */
