@@ -10,7 +10,7 @@ const ADMIN_TOKEN = 'adm-5e4d3c2b1a';
  * Runs in a fresh process, as a deployed webhook instance: the real entry (functions/index.ts)
  * with FUNCTION_TARGET=webhook. Records which Firestore and aiplatform module files are loaded
  * (Node's require cache, which holds every CommonJS file of those packages) after an
- * unauthenticated admin request, then after an authenticated one.
+ * unauthenticated admin request, then after an authenticated one, and the process's RSS.
  */
 const CHILD = `
 import module from 'node:module';
@@ -21,18 +21,21 @@ const { getTestServer } = await import('@google-cloud/functions-framework/testin
 const server = getTestServer('webhook');
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const url = 'http://127.0.0.1:' + server.address().port + '/whatsapp/sessions';
-const report = { before: heavy().length };
+const mib = () => Math.round(process.memoryUsage().rss / 1048576);
+const report = { before: heavy().length, rssBefore: mib() };
 for (const authorization of [undefined, 'Bearer wrong-token', 'Bearer ']) {
   const response = await fetch(url, { headers: authorization ? { authorization } : {} });
   await response.arrayBuffer();
   (report.refused ??= []).push(response.status);
 }
 report.afterRefused = heavy();
+report.rssAfterRefused = mib();
 // Authenticated: the routes load. Firestore points at a closed port; only the loading matters here.
 fetch(url, { headers: { authorization: 'Bearer ${ADMIN_TOKEN}' } }).catch(() => undefined);
 const deadline = Date.now() + 30_000;
 while (heavy().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 report.afterAuthenticated = heavy().length;
+report.rssAfterAuthenticated = mib();
 process.stdout.write(JSON.stringify(report));
 process.exit(0);
 `;
@@ -42,7 +45,7 @@ describe('admin routes on the deployed webhook', () => {
     const closedPort = '127.0.0.1:9';
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
       cwd: root,
-      timeout: 90_000,
+      timeout: 110_000,
       env: {
         PATH: process.env.PATH,
         FUNCTION_TARGET: 'webhook',
@@ -57,11 +60,25 @@ describe('admin routes on the deployed webhook', () => {
         LOG_LEVEL: 'silent',
       },
     });
-    const report = JSON.parse(stdout) as { before: number; refused: number[]; afterRefused: string[]; afterAuthenticated: number };
+    const report = JSON.parse(stdout) as {
+      before: number;
+      refused: number[];
+      afterRefused: string[];
+      afterAuthenticated: number;
+      rssBefore: number;
+      rssAfterRefused: number;
+      rssAfterAuthenticated: number;
+    };
+    console.log(
+      `webhook RSS: ${report.rssBefore} MiB at start, ${report.rssAfterRefused} MiB after 3 refused admin requests, ` +
+        `${report.rssAfterAuthenticated} MiB once an authenticated one loaded the routes (${report.afterAuthenticated} module files)`,
+    );
     expect(report.before).toBe(0);
     expect(report.refused).toEqual([401, 401, 401]);
     expect(report.afterRefused).toEqual([]);
+    expect(report.rssAfterRefused - report.rssBefore).toBeLessThan(32);
     // The same check sees them once a request is authenticated: it can fail.
     expect(report.afterAuthenticated).toBeGreaterThan(0);
-  });
+    // A fresh process compiles the entry through tsx: slow on a busy machine.
+  }, 120_000);
 });
