@@ -2,33 +2,40 @@ import { http, type HttpFunction } from '@google-cloud/functions-framework';
 import { loadConfig, webhookConfigSchema, workerConfigSchema } from '../shared/config/config.js';
 import { lazy } from './lazy.js';
 
-/**
- * One package, two functions, each with its own composition root, imported only where that
- * function runs: a webhook instance never loads the worker's Firestore and aiplatform code. The
- * settings are validated before a root is loaded, so a bad one is reported at once.
- */
-const webhook = lazy(async () => {
-  const config = loadConfig(webhookConfigSchema);
-  return (await import('./webhook/composeWebhook.js')).composeWebhook(config);
-});
-const worker = lazy(async () => {
-  const config = loadConfig(workerConfigSchema);
-  return (await import('./worker/composeWorker.js')).composeWorker(config);
-});
+type FunctionName = 'webhook' | 'worker';
 
 /**
- * Cloud Functions names the deployed function in FUNCTION_TARGET: only it is built, at start, so
- * a missing setting stops the instance with a message naming it. Without a known target both are
- * registered and each is built on its first request, so one function's settings suffice.
+ * One package, two functions, each with its own composition root, imported only where that
+ * function runs: a webhook instance never loads the worker's Firestore and aiplatform code.
+ * Validates the function's settings now (a bad one throws, naming it); the root loads on first use.
+ */
+function prepare(name: FunctionName): () => Promise<HttpFunction> {
+  if (name === 'webhook') {
+    const config = loadConfig(webhookConfigSchema);
+    return lazy(async () => (await import('./webhook/composeWebhook.js')).composeWebhook(config));
+  }
+  const config = loadConfig(workerConfigSchema);
+  return lazy(async () => (await import('./worker/composeWorker.js')).composeWorker(config));
+}
+
+/** A handler that waits for the built one. */
+const whenBuilt = (build: () => Promise<HttpFunction>): HttpFunction => async (req, res) => (await build())(req, res);
+
+/**
+ * Cloud Functions names the deployed function in FUNCTION_TARGET: only it is prepared, at start,
+ * so a missing setting stops the instance with a message naming it. Its adapters load while the
+ * framework starts listening; a failure there stops the instance too. Without a known target both
+ * are registered and each is prepared on its first request, so one function's settings suffice.
  */
 const target = process.env.FUNCTION_TARGET ?? /--target[= ](\S+)/.exec(process.argv.join(' '))?.[1];
 
-/** A handler that waits for the built one (its build runs on the first request). */
-const builtOnFirstRequest = (build: () => Promise<HttpFunction>): HttpFunction => async (req, res) => (await build())(req, res);
-
-if (target === 'webhook') http('webhook', await webhook());
-else if (target === 'worker') http('worker', await worker());
-else {
-  http('webhook', builtOnFirstRequest(webhook));
-  http('worker', builtOnFirstRequest(worker));
+if (target === 'webhook' || target === 'worker') {
+  const build = prepare(target);
+  build().catch((error: unknown) => {
+    console.error(`${target} failed to start:`, error);
+    process.exit(1);
+  });
+  http(target, whenBuilt(build));
+} else {
+  for (const name of ['webhook', 'worker'] as const) http(name, whenBuilt(lazy(() => prepare(name)())));
 }
