@@ -29,13 +29,16 @@ const whenBuilt = (build: () => Promise<HttpFunction>): HttpFunction => async (r
  */
 const target = process.env.FUNCTION_TARGET ?? /--target[= ](\S+)/.exec(process.argv.join(' '))?.[1];
 
-if (target === 'webhook' || target === 'worker') {
-  const build = prepare(target);
+/** Prepares the deployed function now and starts loading its root; a failure stops the instance. */
+function startNow(name: FunctionName): () => Promise<HttpFunction> {
+  const build = prepare(name);
   build().catch((error: unknown) => {
-    console.error(`${target} failed to start:`, error);
+    console.error(`${name} failed to start:`, error);
     process.exit(1);
   });
-  http(target, whenBuilt(build));
-} else {
-  for (const name of ['webhook', 'worker'] as const) http(name, whenBuilt(lazy(() => prepare(name)())));
+  return build;
 }
+
+const handlerBuild = (name: FunctionName) => (target === name ? startNow(name) : lazy(() => prepare(name)()));
+if (target !== 'worker') http('webhook', whenBuilt(handlerBuild('webhook')));
+if (target !== 'webhook') http('worker', whenBuilt(handlerBuild('worker')));
