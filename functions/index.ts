@@ -7,38 +7,33 @@ type FunctionName = 'webhook' | 'worker';
 /**
  * One package, two functions, each with its own composition root, imported only where that
  * function runs: a webhook instance never loads the worker's Firestore and aiplatform code.
- * Validates the function's settings now (a bad one throws, naming it); the root loads on first use.
+ * The settings are validated before the root loads; a bad one is an error naming it.
  */
-function prepare(name: FunctionName): () => Promise<HttpFunction> {
+async function build(name: FunctionName): Promise<HttpFunction> {
   if (name === 'webhook') {
     const config = loadConfig(webhookConfigSchema);
-    return lazy(async () => (await import('./webhook/composeWebhook.js')).composeWebhook(config));
+    return (await import('./webhook/composeWebhook.js')).composeWebhook(config);
   }
   const config = loadConfig(workerConfigSchema);
-  return lazy(async () => (await import('./worker/composeWorker.js')).composeWorker(config));
+  return (await import('./worker/composeWorker.js')).composeWorker(config);
 }
 
-/** A handler that waits for the built one. */
-const whenBuilt = (build: () => Promise<HttpFunction>): HttpFunction => async (req, res) => (await build())(req, res);
+/** A handler that builds its function on the first request, so an instance needs only that function's settings. */
+function onFirstRequest(name: FunctionName): HttpFunction {
+  const handler = lazy(() => build(name));
+  return async (req, res) => (await handler())(req, res);
+}
 
 /**
- * Cloud Functions names the deployed function in FUNCTION_TARGET: only it is prepared, at start,
- * so a missing setting stops the instance with a message naming it. Its adapters load while the
- * framework starts listening; a failure there stops the instance too. Without a known target both
- * are registered and each is prepared on its first request, so one function's settings suffice.
+ * Cloud Functions names the deployed function in FUNCTION_TARGET: only it is built, at start, so a
+ * missing setting stops the instance with a message naming it. Without a known target both are
+ * registered and each is built on its first request.
  */
 const target = process.env.FUNCTION_TARGET ?? /--target[= ](\S+)/.exec(process.argv.join(' '))?.[1];
 
-/** Prepares the deployed function now and starts loading its root; a failure stops the instance. */
-function startNow(name: FunctionName): () => Promise<HttpFunction> {
-  const build = prepare(name);
-  build().catch((error: unknown) => {
-    console.error(`${name} failed to start:`, error);
-    process.exit(1);
-  });
-  return build;
+if (target === 'webhook') http('webhook', await build('webhook'));
+else if (target === 'worker') http('worker', await build('worker'));
+else {
+  http('webhook', onFirstRequest('webhook'));
+  http('worker', onFirstRequest('worker'));
 }
-
-const handlerBuild = (name: FunctionName) => (target === name ? startNow(name) : lazy(() => prepare(name)()));
-if (target !== 'worker') http('webhook', whenBuilt(handlerBuild('webhook')));
-if (target !== 'webhook') http('worker', whenBuilt(handlerBuild('worker')));

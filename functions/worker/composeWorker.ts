@@ -1,14 +1,10 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
-import { createVertexAgentClient } from '../../shared/agent/vertexAgentClient.js';
 import type { WorkerConfig } from '../../shared/config/config.js';
-import { createLogger } from '../../shared/log/logger.js';
+import { createLogger, type Logger } from '../../shared/log/logger.js';
 import { createDeadLetterPublisher } from '../../shared/queue/deadLetterPublisher.js';
 import { createRestPublisher } from '../../shared/queue/restPublisher.js';
-import { createFirestoreInboundLedger } from '../../shared/store/firestoreInboundLedger.js';
-import { createFirestoreRateLimiter } from '../../shared/store/firestoreRateLimiter.js';
-import { createFirestoreSessionStore } from '../../shared/store/firestoreSessionStore.js';
-import { openFirestore } from '../../shared/store/openFirestore.js';
 import { createGraphClient } from '../../shared/whatsapp/graphClient.js';
+import { lazy } from '../lazy.js';
 import type { PushDeps } from './processPush.js';
 import { createPushTokenVerifier } from './verifyPushToken.js';
 import { createWorkerHandler } from './worker.js';
@@ -16,12 +12,30 @@ import { workerSettings } from './workerSettings.js';
 
 /**
  * The worker's composition root: builds its adapters from the validated settings, once per
- * instance. Loaded only where the worker runs: it pulls in Firestore and aiplatform.
+ * instance. Firestore and aiplatform take seconds to load: they load in the background from the
+ * start, so the instance answers at once (health, refusals) and a push waits only if it must.
  */
 export function composeWorker(config: WorkerConfig): HttpFunction {
   const log = createLogger('worker', config.LOG_LEVEL);
+  const deps = lazy(() => composeAdapters(config, log));
+  deps().catch((error: unknown) => log.error({ err: error }, 'worker failed to start'));
+  const verifyPush = config.PUSH_AUDIENCE
+    ? createPushTokenVerifier(config.PUSH_AUDIENCE, config.PUSH_SERVICE_ACCOUNT)
+    : undefined;
+  return createWorkerHandler({ projectId: config.GOOGLE_CLOUD_PROJECT, log, deps, verifyPush });
+}
+
+async function composeAdapters(config: WorkerConfig, log: Logger): Promise<PushDeps> {
+  const [{ openFirestore }, { createFirestoreInboundLedger }, { createFirestoreRateLimiter }, { createFirestoreSessionStore }, { createVertexAgentClient }] =
+    await Promise.all([
+      import('../../shared/store/openFirestore.js'),
+      import('../../shared/store/firestoreInboundLedger.js'),
+      import('../../shared/store/firestoreRateLimiter.js'),
+      import('../../shared/store/firestoreSessionStore.js'),
+      import('../../shared/agent/vertexAgentClient.js'),
+    ]);
   const db = openFirestore(config.GOOGLE_CLOUD_PROJECT);
-  const deps: PushDeps = {
+  return {
     ledger: createFirestoreInboundLedger(db),
     sessions: createFirestoreSessionStore(db),
     rateLimiter: createFirestoreRateLimiter(db),
@@ -50,8 +64,4 @@ export function composeWorker(config: WorkerConfig): HttpFunction {
         )
       : undefined,
   };
-  const verifyPush = config.PUSH_AUDIENCE
-    ? createPushTokenVerifier(config.PUSH_AUDIENCE, config.PUSH_SERVICE_ACCOUNT)
-    : undefined;
-  return createWorkerHandler({ projectId: config.GOOGLE_CLOUD_PROJECT, deps, verifyPush });
 }

@@ -1,4 +1,5 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
+import type { Logger } from '../../shared/log/logger.js';
 import { newTrace, traceFromHeaders, traceLogFields } from '../../shared/log/traceContext.js';
 import { decodePushEnvelope, InvalidPushError } from '../../shared/queue/pushEnvelope.js';
 import { processPush, type PushDeps } from './processPush.js';
@@ -7,7 +8,9 @@ import type { PushTokenVerifier } from './verifyPushToken.js';
 export interface WorkerHandlerOptions {
   /** For the trace field of every log line. */
   projectId: string;
-  deps: PushDeps;
+  log: Logger;
+  /** The adapters; they may still be loading when the first request comes. */
+  deps: () => Promise<PushDeps>;
   /** When set, every push must carry a valid OIDC token. */
   verifyPush?: PushTokenVerifier;
 }
@@ -16,8 +19,7 @@ export interface WorkerHandlerOptions {
  * The `worker` entry: one Pub/Sub push request → one processed message. 2xx acknowledges;
  * anything else makes Pub/Sub retry and, after the last attempt, dead-letter.
  */
-export function createWorkerHandler({ projectId, deps, verifyPush }: WorkerHandlerOptions): HttpFunction {
-  const { log } = deps;
+export function createWorkerHandler({ projectId, log, deps, verifyPush }: WorkerHandlerOptions): HttpFunction {
   return async (req, res) => {
     const requestLog = log.child(traceLogFields(projectId, traceFromHeaders(req.headers) ?? newTrace()));
     if (req.method !== 'POST') {
@@ -47,7 +49,7 @@ export function createWorkerHandler({ projectId, deps, verifyPush }: WorkerHandl
       return;
     }
     try {
-      const result = await processPush(delivery, { ...deps, log: requestLog });
+      const result = await processPush(delivery, { ...(await deps()), log: requestLog });
       res.status(result.ack ? 204 : result.outcome === 'busy' ? 429 : 503).send(result.ack ? undefined : result.outcome);
     } catch (error) {
       requestLog.error({ err: error, wamid: delivery.message.wamid }, 'worker error: Pub/Sub will retry');
