@@ -3,35 +3,57 @@ import { createVertexAgentClient } from '../../shared/agent/vertexAgentClient.js
 import { createDeadLetterPublisher } from '../../shared/queue/deadLetterPublisher.js';
 import type { WorkerConfig } from '../../shared/config/config.js';
 import type { WorkerDeps } from '../../shared/core/processDelivery.js';
+import type { StatusDeps } from '../../shared/core/recordDeliveryStatus.js';
 import type { Logger } from '../../shared/log/logger.js';
+import { createFirestoreHeldReplyStore } from '../../shared/store/firestoreHeldReplyStore.js';
 import { createFirestoreInboundLedger } from '../../shared/store/firestoreInboundLedger.js';
+import { createFirestoreOptOutStore } from '../../shared/store/firestoreOptOutStore.js';
+import { createFirestoreOutboundMessageStore } from '../../shared/store/firestoreOutboundMessageStore.js';
 import { createFirestoreRateLimiter } from '../../shared/store/firestoreRateLimiter.js';
 import { createFirestoreSessionStore } from '../../shared/store/firestoreSessionStore.js';
 import { createGraphClient } from '../../shared/whatsapp/graphClient.js';
-import { workerSettings } from './workerSettings.js';
+import { reengagementSettings, workerSettings } from './workerSettings.js';
+
+export interface WorkerAdapters {
+  /** For inbound messages. */
+  deliveries: WorkerDeps;
+  /** For delivery statuses of what the bridge sent. */
+  statuses: Omit<StatusDeps, 'log'>;
+}
 
 /** The worker's adapters, built once per instance. Loaded lazily: it pulls in Firestore and aiplatform. */
-export function createWorkerDeps(config: WorkerConfig, log: Logger): WorkerDeps {
+export function createWorkerDeps(config: WorkerConfig, log: Logger): WorkerAdapters {
   const db = new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT, ignoreUndefinedProperties: true });
+  const whatsapp = createGraphClient({
+    baseUrl: config.GRAPH_API_BASE_URL,
+    apiVersion: config.GRAPH_API_VERSION,
+    accessToken: config.WHATSAPP_ACCESS_TOKEN,
+    timeoutMs: config.GRAPH_TIMEOUT_MS,
+  });
   return {
-    ledger: createFirestoreInboundLedger(db),
-    sessions: createFirestoreSessionStore(db),
-    rateLimiter: createFirestoreRateLimiter(db),
-    agent: createVertexAgentClient({
-      engine: config.AGENT_ENGINE,
-      ...(config.VERTEX_API_ENDPOINT ? { apiEndpoint: config.VERTEX_API_ENDPOINT } : {}),
-      timeoutMs: config.AGENT_TIMEOUT_MS,
-    }),
-    whatsapp: createGraphClient({
-      baseUrl: config.GRAPH_API_BASE_URL,
-      apiVersion: config.GRAPH_API_VERSION,
-      accessToken: config.WHATSAPP_ACCESS_TOKEN,
-      timeoutMs: config.GRAPH_TIMEOUT_MS,
-    }),
-    log,
-    settings: workerSettings(config),
-    ...(config.DEAD_LETTER_TOPIC
-      ? { deadLetters: createDeadLetterPublisher({ projectId: config.GOOGLE_CLOUD_PROJECT, topic: config.DEAD_LETTER_TOPIC }) }
-      : {}),
+    deliveries: {
+      ledger: createFirestoreInboundLedger(db),
+      sessions: createFirestoreSessionStore(db),
+      rateLimiter: createFirestoreRateLimiter(db),
+      agent: createVertexAgentClient({
+        engine: config.AGENT_ENGINE,
+        ...(config.VERTEX_API_ENDPOINT ? { apiEndpoint: config.VERTEX_API_ENDPOINT } : {}),
+        timeoutMs: config.AGENT_TIMEOUT_MS,
+      }),
+      whatsapp,
+      log,
+      settings: workerSettings(config),
+      ...(config.DEAD_LETTER_TOPIC
+        ? { deadLetters: createDeadLetterPublisher({ projectId: config.GOOGLE_CLOUD_PROJECT, topic: config.DEAD_LETTER_TOPIC }) }
+        : {}),
+    },
+    statuses: {
+      outbound: createFirestoreOutboundMessageStore(db, config.OUTBOUND_RECORD_TTL_DAYS * 24 * 3600 * 1000),
+      optOuts: createFirestoreOptOutStore(db),
+      held: createFirestoreHeldReplyStore(db),
+      whatsapp,
+      settings: reengagementSettings(config),
+      now: () => new Date(),
+    },
   };
 }

@@ -1,6 +1,6 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import type { WorkerConfig } from '../../shared/config/config.js';
-import type { WorkerDeps } from '../../shared/core/processDelivery.js';
+import type { WorkerAdapters } from './createWorkerDeps.js';
 import type { Logger } from '../../shared/log/logger.js';
 import { newTrace, traceFromHeaders, traceLogFields } from '../../shared/log/traceContext.js';
 import { decodePushEnvelope, InvalidPushError } from '../../shared/queue/pushEnvelope.js';
@@ -12,13 +12,14 @@ import { decodePushEnvelope, InvalidPushError } from '../../shared/queue/pushEnv
 export function createWorkerHandler(
   config: WorkerConfig,
   log: Logger,
-  deps: Promise<WorkerDeps> = import('./createWorkerDeps.js').then((m) => m.createWorkerDeps(config, log)),
+  deps: Promise<WorkerAdapters> = import('./createWorkerDeps.js').then((m) => m.createWorkerDeps(config, log)),
 ): HttpFunction {
   const verifyPush = config.PUSH_AUDIENCE
     ? import('./verifyPushToken.js').then((m) => m.createPushTokenVerifier(config.PUSH_AUDIENCE!, config.PUSH_SERVICE_ACCOUNT))
     : undefined;
   // The core pulls in the Markdown parser: keep it off the webhook's start-up path.
   const core = import('../../shared/core/processDelivery.js');
+  const statusCore = import('../../shared/core/recordDeliveryStatus.js');
   // Surface a broken start-up once, in the log, rather than as an unhandled rejection.
   deps.catch((error: unknown) => log.error({ err: error }, 'worker failed to start'));
 
@@ -50,9 +51,20 @@ export function createWorkerHandler(
       }
       return;
     }
+    if ('status' in delivery) {
+      try {
+        const { recordDeliveryStatus } = await statusCore;
+        await recordDeliveryStatus(delivery.status, { ...(await deps).statuses, log: requestLog });
+        res.status(204).end();
+      } catch (error) {
+        requestLog.error({ err: error, wamid: delivery.status.wamid }, 'status not recorded: Pub/Sub will retry');
+        res.status(503).send('retry');
+      }
+      return;
+    }
     try {
       const { processDelivery } = await core;
-      const result = await processDelivery(delivery, { ...(await deps), log: requestLog });
+      const result = await processDelivery(delivery, { ...(await deps).deliveries, log: requestLog });
       res.status(result.ack ? 204 : result.outcome === 'busy' ? 429 : 503).send(result.ack ? undefined : result.outcome);
     } catch (error) {
       requestLog.error({ err: error, wamid: delivery.message.wamid }, 'worker error: Pub/Sub will retry');
