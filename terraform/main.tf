@@ -27,7 +27,8 @@ locals {
   firestore_location = var.firestore_location == "" ? var.region : var.firestore_location
 
   # Collections whose documents carry an `expiresAt` timestamp for Firestore TTL.
-  ttl_collections = toset(["whatsapp_sessions", "inbound_messages", "rate_limits"])
+  # opt_outs has no TTL on purpose: an opt-out lasts until the user opts back in.
+  ttl_collections = toset(["whatsapp_sessions", "inbound_messages", "rate_limits", "outbound_messages", "held_replies", "conversation_windows", "proactive_requests"])
 
   # Plain (non-secret) environment of each function. Secrets are bound separately as
   # secret_environment_variables in functions.tf.

@@ -26,15 +26,57 @@ export function composeWebhook(config: WebhookConfig): HttpFunction {
 }
 
 async function composeAdminRoutes(config: WebhookConfig, log: Logger): Promise<HttpFunction> {
-  const [{ openFirestore }, { createFirestoreSessionStore }, { createVertexAgentClient }, { createAdminRoutes }] =
-    await Promise.all([
-      import('../../shared/store/openFirestore.js'),
-      import('../../shared/store/firestoreSessionStore.js'),
-      import('../../shared/agent/vertexAgentClient.js'),
-      import('./admin/adminRoutes.js'),
-    ]);
+  const [
+    { openFirestore },
+    { createFirestoreSessionStore },
+    { createFirestoreOptOutStore },
+    { createFirestoreOutboundMessageStore },
+    { createFirestoreConversationWindowStore },
+    { createFirestoreIdempotencyKeyStore },
+    { createVertexAgentClient },
+    { createGraphClient },
+    { createAdminRoutes },
+    { createMessageRoutes },
+  ] = await Promise.all([
+    import('../../shared/store/openFirestore.js'),
+    import('../../shared/store/firestoreSessionStore.js'),
+    import('../../shared/store/firestoreOptOutStore.js'),
+    import('../../shared/store/firestoreOutboundMessageStore.js'),
+    import('../../shared/store/firestoreConversationWindowStore.js'),
+    import('../../shared/store/firestoreIdempotencyKeyStore.js'),
+    import('../../shared/agent/vertexAgentClient.js'),
+    import('../../shared/whatsapp/graphClient.js'),
+    import('./admin/adminRoutes.js'),
+    import('./admin/messageRoutes.js'),
+  ]);
+  const db = openFirestore(config.GOOGLE_CLOUD_PROJECT);
+  const optOuts = createFirestoreOptOutStore(db);
+  const outbound = createFirestoreOutboundMessageStore(db, config.OUTBOUND_RECORD_TTL_DAYS * 24 * 3600 * 1000);
+  const messages = createMessageRoutes({
+    outbound,
+    proactive: config.WHATSAPP_ACCESS_TOKEN
+      ? {
+          windows: createFirestoreConversationWindowStore(db),
+          optOuts,
+          outbound,
+          idempotency: createFirestoreIdempotencyKeyStore(db),
+          whatsapp: createGraphClient({
+            baseUrl: config.GRAPH_API_BASE_URL,
+            apiVersion: config.GRAPH_API_VERSION,
+            accessToken: config.WHATSAPP_ACCESS_TOKEN,
+            timeoutMs: config.GRAPH_TIMEOUT_MS,
+          }),
+          log,
+          now: () => new Date(),
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+          maxInlineRetryWaitMs: 10_000,
+        }
+      : undefined,
+  });
   return createAdminRoutes({
-    sessions: createFirestoreSessionStore(openFirestore(config.GOOGLE_CLOUD_PROJECT)),
+    sessions: createFirestoreSessionStore(db),
+    optOuts,
+    messages,
     agent: config.AGENT_ENGINE
       ? createVertexAgentClient({ engine: config.AGENT_ENGINE, apiEndpoint: config.VERTEX_API_ENDPOINT, timeoutMs: 30_000 })
       : undefined,

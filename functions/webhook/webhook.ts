@@ -9,6 +9,7 @@ import { receiptAttributes } from '../../shared/queue/messageReceipt.js';
 import type { ParsedWebhook } from '../../shared/whatsapp/parseWebhookBody.js';
 import { InvalidWebhookError, parseWebhookBody } from '../../shared/whatsapp/parseWebhookBody.js';
 import { isValidSignature } from '../../shared/whatsapp/signature.js';
+import { toStatusMessage, type StatusMessage } from '../../shared/whatsapp/statusMessage.js';
 
 /** Meta batches up to 1000 updates per POST (≤ 3 MB); leave room above that. */
 export const MAX_WEBHOOK_BYTES = 4 * 1024 * 1024;
@@ -33,7 +34,7 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
       res.status(200).type('text/plain').send('ok');
       return;
     }
-    if (path === '/whatsapp/sessions' || path.startsWith('/whatsapp/sessions/')) {
+    if (/^\/whatsapp\/(sessions|messages)(\/|$)/.test(path)) {
       if (!deps.adminRoutes) {
         res.status(404).send('Not Found');
         return;
@@ -99,21 +100,26 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
       res.status(400).send('Bad Request: not a WhatsApp webhook');
       return;
     }
+    const statuses = statusesToQueue(parsed, requestLog);
     logNonMessages(parsed, requestLog);
 
     const attributes = receiptAttributes({ trace, receivedAt });
     try {
-      await Promise.all(
-        parsed.messages.map(async (message) => {
+      await Promise.all([
+        statuses.length > 0 && deps.publisher.publishStatuses(statuses),
+        ...parsed.messages.map(async (message) => {
           const messageId = await deps.publisher.publish(message, attributes);
           requestLog.info(
             { wamid: message.wamid, user: maskUserId(message.userId), type: message.content.kind, messageId },
             'inbound message queued',
           );
         }),
-      );
+      ]);
     } catch (error) {
-      requestLog.error({ err: error, messages: parsed.messages.length }, 'publish to Pub/Sub failed: Meta will retry');
+      requestLog.error(
+        { err: error, messages: parsed.messages.length, statuses: statuses.length },
+        'publish to Pub/Sub failed: Meta will retry',
+      );
       res.status(503).send('Service Unavailable');
       return;
     }
@@ -121,19 +127,28 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
   }
 }
 
-function logNonMessages(parsed: ParsedWebhook, log: Logger): void {
-  for (const status of parsed.statuses) {
-    const fields = { wamid: status.wamid, user: maskUserId(status.recipientId), status: status.status };
+/** The statuses worth recording, each logged once here (failures at error level, so they are seen). */
+function statusesToQueue(parsed: ParsedWebhook, log: Logger): StatusMessage[] {
+  return parsed.statuses.flatMap((update) => {
+    const fields = { wamid: update.wamid, user: maskUserId(update.recipientId), status: update.status };
+    const status = toStatusMessage(update);
+    if ('ignored' in status) {
+      log.info({ ...fields, reason: status.ignored }, 'webhook item ignored');
+      return [];
+    }
     if (status.status === 'failed') {
-      const error = status.errors[0];
       log.error(
-        { ...fields, graphErrorCode: error?.code, reason: error?.details ?? error?.title },
+        { ...fields, graphErrorCode: status.error?.code, reason: status.error?.details },
         'outbound message failed to deliver',
       );
     } else {
       log.debug(fields, 'outbound message status');
     }
-  }
+    return [status];
+  });
+}
+
+function logNonMessages(parsed: ParsedWebhook, log: Logger): void {
   for (const error of parsed.errors) {
     log.error({ graphErrorCode: error.code, reason: error.details ?? error.title }, 'webhook reported an error');
   }

@@ -32,6 +32,7 @@ beforeAll(async () => {
       published.push({ message, attributes });
       return String(published.length);
     },
+    async publishStatuses() {},
     async close() {},
   };
   const sink = new Writable({

@@ -5,10 +5,18 @@ import { createDeadLetterPublisher } from '../../shared/queue/deadLetterPublishe
 import { createRestPublisher } from '../../shared/queue/restPublisher.js';
 import { createGraphClient } from '../../shared/whatsapp/graphClient.js';
 import { lazy } from '../lazy.js';
+import type { StatusDeps } from '../../shared/core/recordDeliveryStatus.js';
 import type { PushDeps } from './processPush.js';
 import { createPushTokenVerifier } from './verifyPushToken.js';
 import { createWorkerHandler } from './worker.js';
-import { workerSettings } from './workerSettings.js';
+import { reengagementSettings, workerSettings } from './workerSettings.js';
+
+export interface WorkerAdapters {
+  /** For inbound messages. */
+  deliveries: PushDeps;
+  /** For delivery statuses of what the bridge sent. */
+  statuses: Omit<StatusDeps, 'log'>;
+}
 
 /**
  * The worker's composition root: builds its adapters from the validated settings, once per
@@ -25,43 +33,65 @@ export function composeWorker(config: WorkerConfig): HttpFunction {
   return createWorkerHandler({ projectId: config.GOOGLE_CLOUD_PROJECT, log, deps, verifyPush });
 }
 
-async function composeAdapters(config: WorkerConfig, log: Logger): Promise<PushDeps> {
-  const [{ openFirestore }, { createFirestoreInboundLedger }, { createFirestoreRateLimiter }, { createFirestoreSessionStore }, { createVertexAgentClient }] =
-    await Promise.all([
-      import('../../shared/store/openFirestore.js'),
-      import('../../shared/store/firestoreInboundLedger.js'),
-      import('../../shared/store/firestoreRateLimiter.js'),
-      import('../../shared/store/firestoreSessionStore.js'),
-      import('../../shared/agent/vertexAgentClient.js'),
-    ]);
+async function composeAdapters(config: WorkerConfig, log: Logger): Promise<WorkerAdapters> {
+  const [
+    { openFirestore },
+    { createFirestoreInboundLedger },
+    { createFirestoreRateLimiter },
+    { createFirestoreSessionStore },
+    { createFirestoreOutboundMessageStore },
+    { createFirestoreOptOutStore },
+    { createFirestoreHeldReplyStore },
+    { createVertexAgentClient },
+  ] = await Promise.all([
+    import('../../shared/store/openFirestore.js'),
+    import('../../shared/store/firestoreInboundLedger.js'),
+    import('../../shared/store/firestoreRateLimiter.js'),
+    import('../../shared/store/firestoreSessionStore.js'),
+    import('../../shared/store/firestoreOutboundMessageStore.js'),
+    import('../../shared/store/firestoreOptOutStore.js'),
+    import('../../shared/store/firestoreHeldReplyStore.js'),
+    import('../../shared/agent/vertexAgentClient.js'),
+  ]);
   const db = openFirestore(config.GOOGLE_CLOUD_PROJECT);
+  const whatsapp = createGraphClient({
+    baseUrl: config.GRAPH_API_BASE_URL,
+    apiVersion: config.GRAPH_API_VERSION,
+    accessToken: config.WHATSAPP_ACCESS_TOKEN,
+    timeoutMs: config.GRAPH_TIMEOUT_MS,
+  });
   return {
-    ledger: createFirestoreInboundLedger(db),
-    sessions: createFirestoreSessionStore(db),
-    rateLimiter: createFirestoreRateLimiter(db),
-    agent: createVertexAgentClient({
-      engine: config.AGENT_ENGINE,
-      apiEndpoint: config.VERTEX_API_ENDPOINT,
-      timeoutMs: config.AGENT_TIMEOUT_MS,
-    }),
-    whatsapp: createGraphClient({
-      baseUrl: config.GRAPH_API_BASE_URL,
-      apiVersion: config.GRAPH_API_VERSION,
-      accessToken: config.WHATSAPP_ACCESS_TOKEN,
-      timeoutMs: config.GRAPH_TIMEOUT_MS,
-    }),
-    log,
-    settings: workerSettings(config),
-    maxDeliveryAttempts: config.MAX_DELIVERY_ATTEMPTS,
-    deadLetters: config.DEAD_LETTER_TOPIC
-      ? createDeadLetterPublisher(
-          createRestPublisher({
-            projectId: config.GOOGLE_CLOUD_PROJECT,
-            topic: config.DEAD_LETTER_TOPIC,
-            timeoutMs: 10_000,
-            emulatorHost: config.PUBSUB_EMULATOR_HOST,
-          }),
-        )
-      : undefined,
+    deliveries: {
+      ledger: createFirestoreInboundLedger(db),
+      sessions: createFirestoreSessionStore(db),
+      rateLimiter: createFirestoreRateLimiter(db),
+      agent: createVertexAgentClient({
+        engine: config.AGENT_ENGINE,
+        apiEndpoint: config.VERTEX_API_ENDPOINT,
+        timeoutMs: config.AGENT_TIMEOUT_MS,
+      }),
+      whatsapp,
+      log,
+      settings: workerSettings(config),
+      maxDeliveryAttempts: config.MAX_DELIVERY_ATTEMPTS,
+      deadLetters: config.DEAD_LETTER_TOPIC
+        ? createDeadLetterPublisher(
+            createRestPublisher({
+              projectId: config.GOOGLE_CLOUD_PROJECT,
+              topic: config.DEAD_LETTER_TOPIC,
+              timeoutMs: 10_000,
+              emulatorHost: config.PUBSUB_EMULATOR_HOST,
+            }),
+          )
+        : undefined,
+    },
+    statuses: {
+      outbound: createFirestoreOutboundMessageStore(db, config.OUTBOUND_RECORD_TTL_DAYS * 24 * 3600 * 1000),
+      optOuts: createFirestoreOptOutStore(db),
+      held: createFirestoreHeldReplyStore(db),
+      whatsapp,
+      settings: reengagementSettings(config),
+      now: () => new Date(),
+    },
   };
 }

@@ -65,6 +65,9 @@ function harness(overrides: Partial<CoreSettings> = {}) {
       sends.push(message);
       return `wamid.out.${sends.length}`;
     },
+    async sendTemplate() {
+      throw new Error('no template is sent on this path');
+    },
     async downloadMedia(mediaId) {
       return { data: Buffer.from(`bytes of ${mediaId}`), mimeType: 'image/jpeg' };
     },

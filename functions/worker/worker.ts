@@ -2,7 +2,9 @@ import type { HttpFunction } from '@google-cloud/functions-framework';
 import type { Logger } from '../../shared/log/logger.js';
 import { newTrace, traceFromHeaders, traceLogFields } from '../../shared/log/traceContext.js';
 import { decodePushEnvelope, InvalidPushError } from '../../shared/queue/pushEnvelope.js';
-import { processPush, type PushDeps } from './processPush.js';
+import { recordDeliveryStatus } from '../../shared/core/recordDeliveryStatus.js';
+import type { WorkerAdapters } from './composeWorker.js';
+import { processPush } from './processPush.js';
 import type { PushTokenVerifier } from './verifyPushToken.js';
 
 export interface WorkerHandlerOptions {
@@ -10,7 +12,7 @@ export interface WorkerHandlerOptions {
   projectId: string;
   log: Logger;
   /** The adapters; they may still be loading when the first request comes. */
-  deps: () => Promise<PushDeps>;
+  deps: () => Promise<WorkerAdapters>;
   /** When set, every push must carry a valid OIDC token. */
   verifyPush?: PushTokenVerifier;
 }
@@ -48,8 +50,18 @@ export function createWorkerHandler({ projectId, log, deps, verifyPush }: Worker
       }
       return;
     }
+    if ('status' in delivery) {
+      try {
+        await recordDeliveryStatus(delivery.status, { ...(await deps()).statuses, log: requestLog });
+        res.status(204).end();
+      } catch (error) {
+        requestLog.error({ err: error, wamid: delivery.status.wamid }, 'status not recorded: Pub/Sub will retry');
+        res.status(503).send('retry');
+      }
+      return;
+    }
     try {
-      const result = await processPush(delivery, { ...(await deps()), log: requestLog });
+      const result = await processPush(delivery, { ...(await deps()).deliveries, log: requestLog });
       res.status(result.ack ? 204 : result.outcome === 'busy' ? 429 : 503).send(result.ack ? undefined : result.outcome);
     } catch (error) {
       requestLog.error({ err: error, wamid: delivery.message.wamid }, 'worker error: Pub/Sub will retry');

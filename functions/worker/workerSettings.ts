@@ -1,5 +1,6 @@
 import type { WorkerConfig } from '../../shared/config/config.js';
 import type { CoreSettings } from '../../shared/core/coreDeps.js';
+import type { ReengagementSettings } from '../../shared/core/reengagement.js';
 
 export function workerSettings(config: WorkerConfig): CoreSettings {
   return {
@@ -19,5 +20,14 @@ export function workerSettings(config: WorkerConfig): CoreSettings {
     resetCommands: config.RESET_COMMANDS,
     typingRefreshMs: 20_000,
     maxInlineRetryWaitMs: 10_000,
+  };
+}
+
+export function reengagementSettings(config: WorkerConfig): ReengagementSettings {
+  return {
+    ...(config.REENGAGE_TEMPLATE
+      ? { reengageTemplate: { name: config.REENGAGE_TEMPLATE, language: config.REENGAGE_TEMPLATE_LANGUAGE } }
+      : {}),
+    heldReplyTtlMs: config.HELD_REPLY_TTL_HOURS * 3600 * 1000,
   };
 }

@@ -28,6 +28,11 @@ const KNOWN_ERRORS: Record<number, { title: string; details: string }> = {
     details: 'Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.',
   },
   131057: { title: 'Account in maintenance mode', details: 'Business Account is in maintenance mode.' },
+  132000: {
+    title: 'Number of parameters does not match the expected number of params',
+    details: 'The number of variable parameter values included in the request did not match the number of variable parameters defined in the template.',
+  },
+  132001: { title: 'Template does not exist', details: 'The template does not exist in the specified language or the template has not been approved.' },
 };
 
 export interface GraphErrorBody {

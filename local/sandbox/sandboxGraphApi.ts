@@ -46,8 +46,25 @@ export interface ReadCall {
   time: number;
 }
 
+/** A template approved in the sandbox's WhatsApp Manager: its body with `{{1}}`-style parameters. */
+export interface SandboxTemplate {
+  language: string;
+  body: string;
+}
+
+/** Meta's sample template every new account has, and one that invites a user back. */
+export const DEFAULT_TEMPLATES: Record<string, SandboxTemplate> = {
+  hello_world: {
+    language: 'en_US',
+    body: 'Hello World\n\nWelcome and congratulations!! This message demonstrates your ability to send a WhatsApp message notification from the Cloud API, hosted by Meta.',
+  },
+  reengage: { language: 'en_US', body: 'Hi! We have an answer for you. Reply to this message to see it.' },
+  order_update: { language: 'es', body: 'Hola {{1}}, tu pedido {{2}} está en camino.' },
+};
+
 interface GraphApiOptions {
   accessToken: string;
+  templates: Record<string, SandboxTemplate>;
   graphApiVersion?: string;
   timeline: Timeline;
   /** The chat a send addresses, from its `to` or `recipient`. */
@@ -178,7 +195,7 @@ export function createGraphApi(options: GraphApiOptions): GraphApi {
     if (context !== undefined && (!isObject(context) || typeof context.message_id !== 'string')) {
       throw new GraphError(400, 100, "Param context['message_id'] must be a string.");
     }
-    const text = readableText(type, content);
+    const text = type === 'template' ? renderTemplate(content) : readableText(type, content);
     const message: SentMessage = {
       id: newWamid(),
       to: address,
@@ -197,6 +214,27 @@ export function createGraphApi(options: GraphApiOptions): GraphApi {
       contacts: [to ? { input: to, wa_id: to.replace(/\D/g, '') } : { input: recipient, user_id: recipient }],
       messages: [{ id: message.id }],
     };
+  }
+
+  /** Checks a template against the approved ones as Meta does (132001, 132000) and returns its text. */
+  function renderTemplate(content: Json): string {
+    const name = nonEmptyString(content.name);
+    const language = isObject(content.language) ? nonEmptyString(content.language.code) : undefined;
+    if (!name || !language) throw new GraphError(400, 100, "The parameters template['name'] and template['language']['code'] are required.");
+    const template = options.templates[name];
+    if (!template || template.language !== language) {
+      throw new GraphError(404, 132001, `template name (${name}) does not exist in ${language}`);
+    }
+    const components = Array.isArray(content.components) ? content.components : [];
+    const body = components.find((c): c is Json => isObject(c) && c.type === 'body');
+    const values = (body && Array.isArray(body.parameters) ? body.parameters : []).map((p) =>
+      isObject(p) && typeof p.text === 'string' ? p.text : '',
+    );
+    const expected = new Set(template.body.match(/\{\{\d+\}\}/g) ?? []).size;
+    if (values.length !== expected) {
+      throw new GraphError(400, 132000, `body: number of localizable_params (${values.length}) does not match the expected number of params (${expected})`);
+    }
+    return template.body.replace(/\{\{(\d+)\}\}/g, (_match, index: string) => values[Number(index) - 1] ?? '');
   }
 
   function mediaInfo(mediaId: string): Json {

@@ -2,7 +2,15 @@ import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSandboxChat, type MediaAttachment, type SandboxUser, type SentWebhook } from './sandboxChat.js';
-import { createGraphApi, type GraphFault, type GraphRequest, type ReadCall, type SentMessage } from './sandboxGraphApi.js';
+import {
+  createGraphApi,
+  DEFAULT_TEMPLATES,
+  type GraphFault,
+  type GraphRequest,
+  type ReadCall,
+  type SandboxTemplate,
+  type SentMessage,
+} from './sandboxGraphApi.js';
 import { createPageRoutes } from './sandboxPageRoutes.js';
 import { createTimeline } from './sandboxTimeline.js';
 
@@ -12,7 +20,7 @@ import { createTimeline } from './sandboxTimeline.js';
  * signed webhook Meta would POST to `webhookUrl`.
  */
 
-export type { GraphFault, GraphRequest, ReadCall, SentMessage } from './sandboxGraphApi.js';
+export type { GraphFault, GraphRequest, ReadCall, SandboxTemplate, SentMessage } from './sandboxGraphApi.js';
 export type { MediaAttachment, SandboxUser, SentWebhook } from './sandboxChat.js';
 
 export interface WhatsAppSandboxOptions {
@@ -25,6 +33,8 @@ export interface WhatsAppSandboxOptions {
   appSecret?: string;
   /** Where the chat page and the helpers deliver webhooks. */
   webhookUrl?: string;
+  /** Templates the sandbox accepts (default: DEFAULT_TEMPLATES); any other is refused with 132001, as Meta does. */
+  templates?: Record<string, SandboxTemplate>;
   /** Receives one human-readable line per thing the bot did; silent when omitted. */
   log?: (line: string) => void;
 }
@@ -69,6 +79,7 @@ export async function startWhatsAppSandbox(options: WhatsAppSandboxOptions): Pro
   const graph = createGraphApi({
     accessToken: options.accessToken,
     graphApiVersion: options.graphApiVersion,
+    templates: options.templates ?? DEFAULT_TEMPLATES,
     timeline,
     phoneFor: (address) => chat.phoneFor(address),
     onCall: () => changes.emit('change'),

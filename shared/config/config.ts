@@ -13,6 +13,22 @@ const optionalString = z
   .optional()
   .transform((value) => (value ? value : undefined));
 
+const wordList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) => value.split(',').map((word) => word.normalize('NFC').trim().toLocaleLowerCase('und')).filter(Boolean))
+    .refine((words) => words.length > 0, 'expected at least one comma-separated word');
+
+/** What the webhook's admin routes need to send proactive messages; without a token they answer 501. */
+const graph = {
+  GRAPH_API_BASE_URL: z.url().default('https://graph.facebook.com'),
+  GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/, 'expected a version like v25.0').default('v25.0'),
+  GRAPH_TIMEOUT_MS: positiveInt(15_000),
+  /** How long the record of a sent message and its delivery status is kept (Meta retries undeliverable messages for 30 days). */
+  OUTBOUND_RECORD_TTL_DAYS: positiveInt(30),
+};
+
 const shared = {
   GOOGLE_CLOUD_PROJECT: z.string().min(1),
   PUBSUB_EMULATOR_HOST: z.string().optional(),
@@ -32,6 +48,9 @@ export const webhookConfigSchema = z
     /** The admin routes delete a user's Agent Engine session when these are set. */
     AGENT_ENGINE: optionalString,
     VERTEX_API_ENDPOINT: optionalString,
+    /** Lets the admin routes send proactive messages (`POST /whatsapp/messages`). */
+    WHATSAPP_ACCESS_TOKEN: optionalString,
+    ...graph,
   })
   .superRefine(
     (env, ctx) => {
@@ -57,9 +76,7 @@ export const webhookConfigSchema = z
 export const workerConfigSchema = z.object({
   ...shared,
   WHATSAPP_ACCESS_TOKEN: z.string().min(1),
-  GRAPH_API_BASE_URL: z.url().default('https://graph.facebook.com'),
-  GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/, 'expected a version like v25.0').default('v25.0'),
-  GRAPH_TIMEOUT_MS: positiveInt(15_000),
+  ...graph,
   AGENT_ENGINE: z
     .string()
     .regex(
@@ -102,6 +119,18 @@ export const workerConfigSchema = z.object({
   WELCOME_TEXT: optionalString,
   PUSH_AUDIENCE: optionalString,
   PUSH_SERVICE_ACCOUNT: optionalString,
+  /** An approved template name; sent once when a reply can no longer go out as free text. Unset: replies are held silently. */
+  REENGAGE_TEMPLATE: optionalString,
+  REENGAGE_TEMPLATE_LANGUAGE: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'expected a language code like es or en_US').default('en_US'),
+  /** How long a held reply waits for the user to write again. */
+  HELD_REPLY_TTL_HOURS: positiveInt(72),
+  OPT_OUT_COMMANDS: wordList('stop,baja,parar,unsubscribe'),
+  OPT_IN_COMMANDS: wordList('start,alta,unstop'),
+  OPT_OUT_CONFIRM_TEXT: z
+    .string()
+    .min(1)
+    .default('You will not receive more messages from us. Send START to receive them again.'),
+  OPT_IN_CONFIRM_TEXT: z.string().min(1).default('Welcome back! You will receive our messages again.'),
   /**
    * Where the worker moves exhausted messages itself when pushes carry no deliveryAttempt
    * (the emulator). In production Pub/Sub's dead-letter policy does it.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { inboundMessageSchema, type InboundMessage } from '../whatsapp/inboundMessage.js';
+import { statusMessageSchema, type StatusMessage } from '../whatsapp/statusMessage.js';
 
 /** The body Pub/Sub push sends (the emulator adds snake_case copies and omits some fields). */
 const pushEnvelopeSchema = z.object({
@@ -26,6 +27,12 @@ export interface PushDelivery {
   deliveryAttempt?: number;
 }
 
+/** A delivery status of an outbound message (published without an ordering key). */
+export interface StatusDelivery {
+  status: StatusMessage;
+  messageId: string;
+}
+
 /**
  * `envelope`: the request is not a Pub/Sub push at all (answer 400).
  * `payload`: Pub/Sub delivered something that is not an inbound message; no retry can fix it.
@@ -41,7 +48,7 @@ export class InvalidPushError extends Error {
 }
 
 /** Decodes and validates a push request body; throws InvalidPushError on anything else. */
-export function decodePushEnvelope(body: unknown): PushDelivery {
+export function decodePushEnvelope(body: unknown): PushDelivery | StatusDelivery {
   const envelope = pushEnvelopeSchema.safeParse(body);
   if (!envelope.success) throw new InvalidPushError(`not a Pub/Sub push envelope: ${z.prettifyError(envelope.error)}`, 'envelope');
   const { message, deliveryAttempt } = envelope.data;
@@ -51,11 +58,17 @@ export function decodePushEnvelope(body: unknown): PushDelivery {
   } catch {
     throw new InvalidPushError('message.data is not base64 JSON', 'payload');
   }
+  const messageId = message.messageId ?? message.message_id ?? '';
+  if (message.attributes?.kind === 'status') {
+    const status = statusMessageSchema.safeParse(payload);
+    if (!status.success) throw new InvalidPushError(`message.data is not a status: ${z.prettifyError(status.error)}`, 'payload');
+    return { status: status.data, messageId };
+  }
   const inbound = inboundMessageSchema.safeParse(payload);
   if (!inbound.success) throw new InvalidPushError(`message.data is not an inbound message: ${z.prettifyError(inbound.error)}`, 'payload');
   return {
     message: inbound.data,
-    messageId: message.messageId ?? message.message_id ?? '',
+    messageId,
     attributes: message.attributes ?? {},
     publishTime: message.publishTime,
     deliveryAttempt,

@@ -2,12 +2,13 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import type { StatusMessage } from '../whatsapp/statusMessage.js';
 import { createRestPublisher } from './restPublisher.js';
 
 interface Received {
   path: string;
   headers: IncomingMessage['headers'];
-  body: { messages: { data: string; orderingKey: string; attributes: Record<string, string> }[] };
+  body: { messages: { data: string; orderingKey?: string; attributes: Record<string, string> }[] };
   at: number;
 }
 
@@ -24,7 +25,13 @@ async function fakePubSub(answer: (received: Received) => { status: number; dela
       const { status, delayMs = 0 } = answer(entry);
       setTimeout(() => {
         res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(status === 200 ? { messageIds: [String(++id)] } : { error: { code: status, message: 'nope' } }));
+        res.end(
+          JSON.stringify(
+            status === 200
+              ? { messageIds: entry.body.messages.map(() => String(++id)) }
+              : { error: { code: status, message: 'nope' } },
+          ),
+        );
       }, delayMs);
     });
   });
@@ -63,6 +70,31 @@ describe('createRestPublisher', () => {
     expect(sent!.orderingKey).toBe('AR.1');
     expect(sent!.attributes).toEqual({ wamid: 'wamid.a', userId: 'AR.1', v: '1', replayId: 'r1' });
     expect(JSON.parse(Buffer.from(sent!.data, 'base64').toString())).toEqual(message('AR.1', 'wamid.a'));
+  });
+
+  it('publishes a webhook’s statuses together, without an ordering key, so none waits behind a user’s turn', async () => {
+    const fake = await fakePubSub();
+    cleanups.push(fake.close);
+    const publisher = createRestPublisher({ projectId: 'p1', topic: 'inbound', timeoutMs: 2000, emulatorHost: fake.host });
+    cleanups.push(() => publisher.close());
+    const status = (wamid: string, value: StatusMessage['status']): StatusMessage => ({
+      v: 1,
+      kind: 'status',
+      wamid,
+      status: value,
+      timestamp: 1790000000,
+      phoneNumberId: '123',
+      recipient: 'AR.1',
+    });
+    await publisher.publishStatuses([status('wamid.x', 'delivered'), status('wamid.y', 'read')]);
+    expect(fake.received).toHaveLength(1);
+    const sent = fake.received[0]!.body.messages;
+    expect(sent.map((m) => m.orderingKey)).toEqual([undefined, undefined]);
+    expect(sent.map((m) => m.attributes)).toEqual([
+      { kind: 'status', wamid: 'wamid.x', v: '1' },
+      { kind: 'status', wamid: 'wamid.y', v: '1' },
+    ]);
+    expect(JSON.parse(Buffer.from(sent[1]!.data, 'base64').toString())).toEqual(status('wamid.y', 'read'));
   });
 
   it('keeps one user’s publishes in call order while other users go in parallel', async () => {

@@ -1,7 +1,8 @@
 import { Pool } from 'undici';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import type { StatusMessage } from '../whatsapp/statusMessage.js';
 import { googleAccessToken } from '../auth/googleAccessToken.js';
-import { messageAttributes, type InboundPublisher } from './inboundPublisher.js';
+import { messageAttributes, statusAttributes, type InboundPublisher } from './inboundPublisher.js';
 
 export interface RestPublisherOptions {
   projectId: string;
@@ -13,6 +14,9 @@ export interface RestPublisherOptions {
   endpoint?: string;
   getAccessToken?: () => Promise<string>;
 }
+
+/** Pub/Sub's limit per Publish request. */
+const MAX_MESSAGES_PER_PUBLISH = 1000;
 
 /**
  * Publishes through Pub/Sub's REST API (`topics.publish`) over a keep-alive pool.
@@ -30,30 +34,42 @@ export function createRestPublisher(options: RestPublisherOptions): InboundPubli
   const getAccessToken = options.emulatorHost ? undefined : (options.getAccessToken ?? googleAccessToken());
   const lastPublishOfUser = new Map<string, Promise<unknown>>();
 
-  async function send(message: InboundMessage, attributes: Record<string, string>, signal: AbortSignal): Promise<string> {
+  interface PubsubMessage {
+    data: string;
+    orderingKey?: string;
+    attributes: Record<string, string>;
+  }
+
+  async function sendBatch(messages: PubsubMessage[], signal: AbortSignal): Promise<string[]> {
     const authorization = getAccessToken ? { authorization: `Bearer ${await getAccessToken()}` } : {};
     const response = await pool.request({
       path,
       method: 'POST',
       headers: { 'content-type': 'application/json', ...authorization },
-      body: JSON.stringify({
-        messages: [
-          {
-            data: Buffer.from(JSON.stringify(message)).toString('base64'),
-            orderingKey: message.userId,
-            attributes: { ...messageAttributes(message), ...attributes },
-          },
-        ],
-      }),
+      body: JSON.stringify({ messages }),
       signal,
     });
     const text = await response.body.text();
     if (response.statusCode !== 200) {
       throw new Error(`Pub/Sub publish answered ${response.statusCode}: ${text.slice(0, 300)}`);
     }
-    const messageId = (JSON.parse(text) as { messageIds?: string[] }).messageIds?.[0];
-    if (!messageId) throw new Error('Pub/Sub publish returned no message id');
-    return messageId;
+    const messageIds = (JSON.parse(text) as { messageIds?: string[] }).messageIds ?? [];
+    if (messageIds.length !== messages.length) throw new Error('Pub/Sub publish returned no message id');
+    return messageIds;
+  }
+
+  async function send(message: InboundMessage, attributes: Record<string, string>, signal: AbortSignal): Promise<string> {
+    const [messageId] = await sendBatch(
+      [
+        {
+          data: Buffer.from(JSON.stringify(message)).toString('base64'),
+          orderingKey: message.userId,
+          attributes: { ...messageAttributes(message), ...attributes },
+        },
+      ],
+      signal,
+    );
+    return messageId!;
   }
 
   return {
@@ -70,6 +86,18 @@ export function createRestPublisher(options: RestPublisherOptions): InboundPubli
         })
         .catch(() => undefined);
       return published;
+    },
+    async publishStatuses(statuses) {
+      const signal = AbortSignal.timeout(options.timeoutMs);
+      const requests: Promise<string[]>[] = [];
+      for (let start = 0; start < statuses.length; start += MAX_MESSAGES_PER_PUBLISH) {
+        const batch = statuses.slice(start, start + MAX_MESSAGES_PER_PUBLISH).map((status: StatusMessage) => ({
+          data: Buffer.from(JSON.stringify(status)).toString('base64'),
+          attributes: statusAttributes(status),
+        }));
+        requests.push(sendBatch(batch, signal));
+      }
+      await Promise.all(requests);
     },
     async close() {
       await pool.close();

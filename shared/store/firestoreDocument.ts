@@ -11,3 +11,8 @@ export function fromDocument<T>(data: DocumentData): T {
     Object.entries(data).map(([key, value]) => [key, value instanceof Timestamp ? value.toDate() : value]),
   ) as T;
 }
+
+/** The id of a per-user document: the business number and the user, so one user of two numbers has two. */
+export function userDocumentId(phoneNumberId: string, userId: string): string {
+  return `${encodeURIComponent(phoneNumberId)}:${encodeURIComponent(userId)}`;
+}

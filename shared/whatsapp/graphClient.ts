@@ -16,6 +16,21 @@ export interface OutboundText {
   replyTo?: string;
 }
 
+/** An approved message template: the only thing WhatsApp lets through outside the 24-hour window. */
+export interface TemplateRef {
+  name: string;
+  /** e.g. `es`, `en_US`. */
+  language: string;
+  /** Meta's `components` (header, body and button parameters), passed through as given. */
+  components?: unknown[];
+}
+
+export interface OutboundTemplate {
+  phoneNumberId: string;
+  to: Recipient;
+  template: TemplateRef;
+}
+
 export interface DownloadedMedia {
   data: Buffer;
   mimeType: string;
@@ -27,6 +42,8 @@ export interface WhatsAppClient {
   markReadWithTyping(phoneNumberId: string, wamid: string): Promise<void>;
   /** Sends one text message and returns its wamid. */
   sendText(message: OutboundText): Promise<string>;
+  /** Sends a template message and returns its wamid. */
+  sendTemplate(message: OutboundTemplate): Promise<string>;
   downloadMedia(mediaId: string, maxBytes: number): Promise<DownloadedMedia>;
 }
 
@@ -70,6 +87,18 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
 
   const messagesUrl = (phoneNumberId: string) => `${base}/${options.apiVersion}/${encodeURIComponent(phoneNumberId)}/messages`;
 
+  async function send(phoneNumberId: string, to: Recipient, content: Record<string, unknown>): Promise<string> {
+    const result = await call<{ messages?: { id?: string }[] }>('POST', messagesUrl(phoneNumberId), {
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      ...(to.phone ? { to: `+${to.phone}` } : { recipient: to.userId }),
+      ...content,
+    });
+    const id = result?.messages?.[0]?.id;
+    if (!id) throw new RetryableError('Graph API accepted the send but returned no message id', 'graph_no_id', { system: 'whatsapp' });
+    return id;
+  }
+
   return {
     async markReadWithTyping(phoneNumberId, wamid) {
       await call('POST', messagesUrl(phoneNumberId), {
@@ -81,17 +110,22 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
     },
 
     async sendText({ phoneNumberId, to, text, replyTo }) {
-      const result = await call<{ messages?: { id?: string }[] }>('POST', messagesUrl(phoneNumberId), {
-        messaging_product: 'whatsapp',
-        recipient_type: 'individual',
-        ...(to.phone ? { to: `+${to.phone}` } : { recipient: to.userId }),
+      return send(phoneNumberId, to, {
         type: 'text',
         text: { body: text, preview_url: /https?:\/\//.test(text) },
         ...(replyTo ? { context: { message_id: replyTo } } : {}),
       });
-      const id = result?.messages?.[0]?.id;
-      if (!id) throw new RetryableError('Graph API accepted the send but returned no message id', 'graph_no_id', { system: 'whatsapp' });
-      return id;
+    },
+
+    async sendTemplate({ phoneNumberId, to, template }) {
+      return send(phoneNumberId, to, {
+        type: 'template',
+        template: {
+          name: template.name,
+          language: { code: template.language },
+          ...(template.components ? { components: template.components } : {}),
+        },
+      });
     },
 
     async downloadMedia(mediaId, maxBytes) {

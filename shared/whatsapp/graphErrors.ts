@@ -5,6 +5,9 @@ const RETRYABLE_CODES = new Set([1, 2, 4, 80007, 130429, 131000, 131016, 131056,
 /** Codes that no retry can fix: auth, bad parameters, policy, the 24-hour window. */
 const PERMANENT_CODES = new Set([0, 10, 100, 131008, 131009, 131026, 131031, 131047, 131048, 131049, 131050, 131051, 131052, 131053, 131062, 190, 368]);
 
+/** Meta's code for a free-form message outside the 24-hour window ("Re-engagement message"). */
+export const OUTSIDE_WINDOW_CODE = 131047;
+
 /** The reason recorded when a reply can no longer be sent because the user last wrote over 24 h ago. */
 export const OUTSIDE_CUSTOMER_SERVICE_WINDOW = 'outside_customer_service_window';
 
@@ -23,7 +26,7 @@ export function graphError(status: number, body: GraphErrorBody | undefined, ret
   const fields = { graphErrorCode: code, graphStatus: status };
   const system = 'whatsapp';
   const reason =
-    code === 131047 ? OUTSIDE_CUSTOMER_SERVICE_WINDOW : code === undefined ? `graph_http_${status}` : `graph_${code}`;
+    code === OUTSIDE_WINDOW_CODE ? OUTSIDE_CUSTOMER_SERVICE_WINDOW : code === undefined ? `graph_http_${status}` : `graph_${code}`;
 
   const retryable =
     code !== undefined && PERMANENT_CODES.has(code)

@@ -69,6 +69,9 @@ export interface StatusUpdate {
   wamid: string;
   status: string;
   timestamp: number;
+  /** The business number the message left from. */
+  phoneNumberId?: string;
+  /** `recipient_user_id` (BSUID) when present, else `recipient_id`. */
   recipientId?: string;
   errors: WebhookError[];
 }

@@ -78,7 +78,9 @@ describe('parseWebhookBody on the reference examples', () => {
         wamid: 'wamid.HBgNNTQ5MTE1NTU1MDAwMRUCABEYEkJPVF9SRVBMWV8wMDAwMDAxAA==',
         status: 'delivered',
         timestamp: 1790000065,
-        recipientId: '5491155550001',
+        phoneNumberId: '123456789012345',
+        // Keyed like the user's own messages: the BSUID when Meta sends one.
+        recipientId: 'AR.13491208655302741918',
         errors: [],
       },
     ]);

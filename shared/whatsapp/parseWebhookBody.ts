@@ -80,6 +80,7 @@ const statusSchema = z
     status: z.string(),
     timestamp: z.coerce.number(),
     recipient_id: z.string().optional(),
+    recipient_user_id: z.string().optional(),
     errors: z.array(z.unknown()).optional(),
   })
   .loose();
@@ -164,7 +165,8 @@ function collectChange(value: z.infer<typeof valueSchema>, parsed: ParsedWebhook
       wamid: status.data.id,
       status: status.data.status,
       timestamp: status.data.timestamp,
-      recipientId: status.data.recipient_id,
+      ...(value.metadata?.phone_number_id ? { phoneNumberId: value.metadata.phone_number_id } : {}),
+      recipientId: status.data.recipient_user_id ?? status.data.recipient_id,
       errors: (status.data.errors ?? []).flatMap((e) => toWebhookError(e) ?? []),
     });
   }

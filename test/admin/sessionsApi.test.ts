@@ -178,7 +178,8 @@ describeWithEmulators('sessions admin API', () => {
       for (const id of [`+${lia.phone}`, `%2B${lia.phone}`, lia.phone, lia.key]) {
         const answer = await admin('GET', `/${id}`);
         expect(answer.status).toBe(200);
-        expect(answer.body).toEqual(listed);
+        // One session's view adds the business numbers the user opted out of (none here).
+        expect(answer.body).toEqual({ ...listed, optOuts: [] });
       }
       for (const id of [`+${mateo.phone}`, mateo.phone]) {
         const answer = await admin('GET', `/${id}`);

@@ -722,7 +722,11 @@ describe('Firestore', () => {
       const each = block.for_each === undefined ? [evaluator.value(block.collection)] : evaluator.value(block.for_each);
       for (const name of Array.isArray(each) ? each : []) collections.add(String(name));
     }
-    expect([...collections].sort()).toEqual(['inbound_messages', 'rate_limits', 'whatsapp_sessions']);
+    expect([...collections].sort()).toEqual(
+      ['conversation_windows', 'held_replies', 'inbound_messages', 'outbound_messages', 'proactive_requests', 'rate_limits', 'whatsapp_sessions'],
+    );
+    // An opt-out lasts until the user opts back in: never expired by TTL.
+    expect(collections.has('opt_outs')).toBe(false);
   });
 });
 

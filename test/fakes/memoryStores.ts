@@ -1,3 +1,8 @@
+import { advanceStatus } from '../../shared/core/deliveryStatus.js';
+import type { ConversationWindow, ConversationWindowStore } from '../../shared/store/conversationWindowStore.js';
+import { mergeHold, type HeldReplies, type HeldReplyStore } from '../../shared/store/heldReplyStore.js';
+import type { OptOutRecord, OptOutStore } from '../../shared/store/optOutStore.js';
+import type { OutboundMessageStore, OutboundRecord } from '../../shared/store/outboundMessageStore.js';
 import { decideClaim, type InboundLedger, type InboundRecord } from '../../shared/store/inboundLedger.js';
 import type { RateLimiter } from '../../shared/store/rateLimiter.js';
 import { InvalidPageTokenError, type SessionRecord, type SessionStore } from '../../shared/store/sessionStore.js';
@@ -90,6 +95,107 @@ export function createMemoryRateLimiter(): RateLimiter {
       if (!ids.includes(messageId)) ids.push(messageId);
       windows.set(key, ids);
       return ids.indexOf(messageId) + 1;
+    },
+  };
+}
+
+const userKey = (phoneNumberId: string, userId: string) => `${phoneNumberId}:${userId}`;
+
+export function createMemoryOutboundMessageStore(): OutboundMessageStore & { records: Map<string, OutboundRecord> } {
+  const records = new Map<string, OutboundRecord>();
+  return {
+    records,
+    async recordSent(message, now) {
+      const existing = records.get(message.wamid);
+      records.set(message.wamid, { ...existing, ...message, createdAt: now, updatedAt: now, expiresAt: now });
+    },
+    async applyStatus({ wamid, phoneNumberId, userId, ...report }, now) {
+      const existing = records.get(wamid);
+      const next = advanceStatus(existing?.status, report);
+      const previous = existing?.status ? { previous: existing.status } : {};
+      if (!next) return previous;
+      const changed: OutboundRecord = {
+        ...(existing ?? { wamid, phoneNumberId, userId: userId ?? '', createdAt: now, expiresAt: now }),
+        status: next,
+        updatedAt: now,
+      };
+      records.set(wamid, changed);
+      return { changed: structuredClone(changed), ...previous };
+    },
+    async get(wamid) {
+      return structuredClone(records.get(wamid));
+    },
+  };
+}
+
+export function createMemoryOptOutStore(): OptOutStore & { records: Map<string, OptOutRecord> } {
+  const records = new Map<string, OptOutRecord>();
+  return {
+    records,
+    async get(phoneNumberId, userId) {
+      return structuredClone(records.get(userKey(phoneNumberId, userId)));
+    },
+    async listForUser(userId) {
+      return [...records.values()].filter((r) => r.userId === userId);
+    },
+    async optOut(record) {
+      records.set(userKey(record.phoneNumberId, record.userId), structuredClone(record));
+    },
+    async optIn(phoneNumberId, userId) {
+      records.delete(userKey(phoneNumberId, userId));
+    },
+  };
+}
+
+export function createMemoryHeldReplyStore(): HeldReplyStore & { records: Map<string, HeldReplies> } {
+  const records = new Map<string, HeldReplies>();
+  return {
+    records,
+    async hold(request) {
+      const key = userKey(request.phoneNumberId, request.userId);
+      const { next, sendTemplate } = mergeHold(records.get(key), request);
+      records.set(key, next);
+      return { sendTemplate };
+    },
+    async templateSent(phoneNumberId, userId, templateWamid) {
+      const held = records.get(userKey(phoneNumberId, userId));
+      if (held) held.templateWamid = templateWamid;
+    },
+    async releaseTemplateClaim(phoneNumberId, userId) {
+      const held = records.get(userKey(phoneNumberId, userId));
+      if (held) delete held.templateClaimedAt;
+    },
+    async get(phoneNumberId, userId, now) {
+      const held = records.get(userKey(phoneNumberId, userId));
+      return held && held.expiresAt > now && held.replies.length > 0 ? structuredClone(held) : undefined;
+    },
+    async delivered(phoneNumberId, userId, replyId) {
+      const key = userKey(phoneNumberId, userId);
+      const held = records.get(key);
+      if (!held) return;
+      held.replies = held.replies.filter((reply) => reply.id !== replyId);
+      if (held.replies.length === 0) records.delete(key);
+    },
+    async discard(phoneNumberId, userId) {
+      records.delete(userKey(phoneNumberId, userId));
+    },
+  };
+}
+
+export function createMemoryConversationWindowStore(): ConversationWindowStore & { records: Map<string, ConversationWindow> } {
+  const records = new Map<string, ConversationWindow>();
+  return {
+    records,
+    async noteUserMessage(window) {
+      records.set(userKey(window.phoneNumberId, window.userId), structuredClone(window));
+    },
+    async get(phoneNumberId, userId) {
+      return structuredClone(records.get(userKey(phoneNumberId, userId)));
+    },
+    async latest(userIdOrPhone) {
+      return [...records.values()]
+        .filter((w) => w.userId === userIdOrPhone || w.phone === userIdOrPhone)
+        .sort((a, b) => b.lastUserMessageAt.getTime() - a.lastUserMessageAt.getTime())[0];
     },
   };
 }

@@ -4,10 +4,15 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../shared/log/logger.js';
 import { InvalidPageTokenError, type SessionRecord, type SessionStore } from '../../../shared/store/sessionStore.js';
 import type { HttpFunction } from '@google-cloud/functions-framework';
+import { createMemoryOptOutStore } from '../../../test/fakes/memoryStores.js';
 import { createAdminRoutes } from './adminRoutes.js';
 import { requireAdminToken } from './requireAdminToken.js';
 
 const TOKEN = 'adm-9f8e7d6c5b4a';
+const optOuts = createMemoryOptOutStore();
+const noMessages = async (_req: Request, res: Response) => {
+  res.status(418).json({ error: 'message routes' });
+};
 
 const ana: SessionRecord = {
   userId: 'AR.13491208655302741918',
@@ -126,6 +131,8 @@ describe('createAdminRoutes', () => {
     const log = createLogger('test', 'debug', sink);
     const routes = createAdminRoutes({
       sessions: memory.store,
+      optOuts,
+      messages: noMessages,
       agent: {
         async deleteSession(userId, sessionId) {
           if (agentFails) throw new Error('UNAVAILABLE: agent down');
@@ -158,6 +165,8 @@ describe('createAdminRoutes', () => {
         ['GET', '/whatsapp/sessions'],
         ['GET', `/whatsapp/sessions/${ana.phone}`],
         ['DELETE', `/whatsapp/sessions/${ana.phone}`],
+        ['POST', '/whatsapp/messages'],
+        ['GET', '/whatsapp/messages/wamid.x'],
       ] as const) {
         const answer = await call(handler, method, url, authorization);
         expect(answer.status).toBe(401);
@@ -269,6 +278,28 @@ describe('createAdminRoutes', () => {
       }
     });
 
+    it('shows the business numbers the user opted out of', async () => {
+      expect((await call(handler, 'GET', `/whatsapp/sessions/${ana.phone}`)).body).toMatchObject({ optOuts: [] });
+      await optOuts.optOut({
+        phoneNumberId: '123456789012345',
+        userId: ana.userId,
+        command: 'STOP',
+        optedOutAt: new Date('2026-05-01T11:00:00Z'),
+      });
+      try {
+        expect((await call(handler, 'GET', `/whatsapp/sessions/${ana.phone}`)).body).toMatchObject({
+          optOuts: [{ phoneNumberId: '123456789012345', since: '2026-05-01T11:00:00.000Z', command: 'STOP' }],
+        });
+      } finally {
+        await optOuts.optIn('123456789012345', ana.userId);
+      }
+    });
+
+    it('hands /whatsapp/messages to the message routes once the token is right', async () => {
+      expect((await call(handler, 'POST', '/whatsapp/messages')).status).toBe(418);
+      expect((await call(handler, 'GET', '/whatsapp/messages/wamid.x')).status).toBe(418);
+    });
+
     it('answers 404 for an unknown user', async () => {
       for (const id of ['+5491100000000', 'AR.99999999999999999999', '5491155550002']) {
         expect((await call(handler, 'GET', `/whatsapp/sessions/${id}`)).status).toBe(404);
@@ -318,7 +349,12 @@ describe('createAdminRoutes', () => {
     });
 
     it('works without an agent client (no AGENT_ENGINE on the webhook)', async () => {
-      const bare = createAdminRoutes({ sessions: memory.store, log: createLogger('test', 'silent') });
+      const bare = createAdminRoutes({
+        sessions: memory.store,
+        optOuts,
+        messages: noMessages,
+        log: createLogger('test', 'silent'),
+      });
       expect((await call(bare, 'DELETE', `/whatsapp/sessions/${ana.phone}`)).status).toBe(204);
       expect(memory.byId.has(ana.userId)).toBe(false);
     });

@@ -1,11 +1,15 @@
-import type { Request, Response } from '@google-cloud/functions-framework';
+import type { HttpFunction, Request, Response } from '@google-cloud/functions-framework';
 import type { AgentClient } from '../../../shared/agent/agentClient.js';
 import type { Logger } from '../../../shared/log/logger.js';
 import { maskUserId } from '../../../shared/log/maskUserId.js';
+import type { OptOutRecord, OptOutStore } from '../../../shared/store/optOutStore.js';
 import { InvalidPageTokenError, type SessionRecord, type SessionStore } from '../../../shared/store/sessionStore.js';
 
 export interface AdminDeps {
   sessions: SessionStore;
+  optOuts: OptOutStore;
+  /** `/whatsapp/messages…`: proactive sends and delivery statuses. */
+  messages: HttpFunction;
   /** When set, deleting a session also deletes it in Agent Engine. */
   agent?: Pick<AgentClient, 'deleteSession'>;
   log: Logger;
@@ -13,11 +17,18 @@ export interface AdminDeps {
 
 const MAX_PAGE = 100;
 
-/** `GET /whatsapp/sessions`, `GET|DELETE /whatsapp/sessions/{phone or BSUID}`; requests reach them authenticated (requireAdminToken). */
+/**
+ * `GET /whatsapp/sessions`, `GET|DELETE /whatsapp/sessions/{phone or BSUID}` and the
+ * `/whatsapp/messages` routes; requests reach them authenticated (requireAdminToken).
+ */
 export function createAdminRoutes(deps: AdminDeps) {
   const { sessions, log } = deps;
 
   return async (req: Request, res: Response): Promise<void> => {
+    if (req.path === '/whatsapp/messages' || req.path.startsWith('/whatsapp/messages/')) {
+      await deps.messages(req, res);
+      return;
+    }
     const id = /^\/whatsapp\/sessions\/([^/]+)\/?$/.exec(req.path)?.[1];
 
     if (id === undefined && req.method === 'GET') {
@@ -35,7 +46,7 @@ export function createAdminRoutes(deps: AdminDeps) {
         res.status(400).json({ error: 'invalid pageToken' });
         return;
       }
-      res.status(200).json({ sessions: page.sessions.map(toJson), nextPageToken: page.nextPageToken ?? null });
+      res.status(200).json({ sessions: page.sessions.map((session) => toJson(session)), nextPageToken: page.nextPageToken ?? null });
       return;
     }
     if (id === undefined) {
@@ -52,7 +63,7 @@ export function createAdminRoutes(deps: AdminDeps) {
     }
     const session = await findSession(decoded);
     if (req.method === 'GET') {
-      if (session) res.status(200).json(toJson(session));
+      if (session) res.status(200).json(toJson(session, await deps.optOuts.listForUser(session.userId)));
       else res.status(404).json({ error: 'no session for this user' });
       return;
     }
@@ -80,7 +91,7 @@ export function createAdminRoutes(deps: AdminDeps) {
   }
 }
 
-function toJson(session: SessionRecord) {
+function toJson(session: SessionRecord, optOuts?: OptOutRecord[]) {
   return {
     userId: session.userId,
     phone: session.phone ?? null,
@@ -90,5 +101,9 @@ function toJson(session: SessionRecord) {
     lastMessageAt: session.lastMessageAt.toISOString(),
     expiresAt: session.expiresAt.toISOString(),
     messageCount: session.messageCount,
+    // The business numbers this user asked to stop messaging them (kept when the session is deleted).
+    ...(optOuts
+      ? { optOuts: optOuts.map((o) => ({ phoneNumberId: o.phoneNumberId, since: o.optedOutAt.toISOString(), command: o.command })) }
+      : {}),
   };
 }

@@ -12,7 +12,7 @@ export function requireAdminToken(adminToken: string, loadRoutes: () => Promise<
     const token = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '')?.[1];
     if (!constantTimeEqual(token, adminToken)) {
       // The path can hold a phone number: log the route, not the path.
-      const route = req.path.replace(/^(\/whatsapp\/sessions)\/.*$/, '$1/{id}');
+      const route = req.path.replace(/^(\/whatsapp\/(?:sessions|messages))\/.*$/, '$1/{id}');
       log.warn({ method: req.method, route, hasToken: token !== undefined }, 'admin request refused: bad or missing token');
       res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' });
       return;

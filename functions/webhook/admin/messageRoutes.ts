@@ -1,0 +1,90 @@
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { z } from 'zod';
+import { sendProactiveMessage, type ProactiveDeps } from '../../../shared/core/sendProactiveMessage.js';
+import type { OutboundMessageStore } from '../../../shared/store/outboundMessageStore.js';
+
+export interface MessageRouteDeps {
+  outbound: OutboundMessageStore;
+  /** Absent when the webhook function has no WHATSAPP_ACCESS_TOKEN: proactive sends answer 501. */
+  proactive?: ProactiveDeps;
+}
+
+const MAX_IDEMPOTENCY_KEY_CHARS = 256;
+
+const proactiveSchema = z
+  .object({
+    to: z.string().trim().min(1),
+    from: z.string().trim().min(1).optional(),
+    text: z.string().min(1).max(4096).optional(),
+    template: z
+      .object({
+        name: z.string().min(1),
+        language: z.string().min(2),
+        components: z.array(z.unknown()).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((body) => (body.text === undefined) !== (body.template === undefined), {
+    message: 'give exactly one of text or template',
+  });
+
+/** `POST /whatsapp/messages` (proactive send) and `GET /whatsapp/messages/{wamid}` (its delivery status). */
+export function createMessageRoutes(deps: MessageRouteDeps) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const wamid = /^\/whatsapp\/messages\/([^/]+)\/?$/.exec(req.path)?.[1];
+    if (wamid !== undefined) {
+      if (req.method !== 'GET') {
+        res.status(405).set('Allow', 'GET').json({ error: 'method not allowed' });
+        return;
+      }
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(wamid);
+      } catch {
+        res.status(400).json({ error: 'malformed wamid' });
+        return;
+      }
+      const record = await deps.outbound.get(decoded);
+      if (!record?.kind) {
+        res.status(404).json({ error: 'no message with this wamid was sent by the bridge' });
+        return;
+      }
+      res.status(200).json({
+        wamid: record.wamid,
+        // Until Meta's first status webhook, the message is only accepted.
+        status: record.status?.status ?? 'accepted',
+        ...(record.status?.error ? { error: record.status.error } : {}),
+        updatedAt: record.updatedAt.toISOString(),
+      });
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.status(405).set('Allow', 'POST').json({ error: 'method not allowed' });
+      return;
+    }
+    if (!deps.proactive) {
+      res.status(501).json({ error: 'proactive_disabled', details: 'WHATSAPP_ACCESS_TOKEN is not set on the webhook function' });
+      return;
+    }
+    const body = proactiveSchema.safeParse(req.body);
+    if (!body.success) {
+      res.status(400).json({ error: 'invalid_request', details: z.prettifyError(body.error) });
+      return;
+    }
+    const idempotencyKey = req.get('idempotency-key');
+    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_CHARS)) {
+      res.status(400).json({ error: 'invalid_request', details: `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters` });
+      return;
+    }
+    const result = await sendProactiveMessage({ ...body.data, ...(idempotencyKey ? { idempotencyKey } : {}) }, deps.proactive);
+    if (result.status === 200) {
+      res.status(200).json({ wamid: result.wamid });
+      return;
+    }
+    const { status, retryAfterSeconds, ...answer } = result;
+    if (retryAfterSeconds !== undefined) res.set('Retry-After', String(retryAfterSeconds));
+    res.status(status).json(answer);
+  };
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import { consentCommandOf, decideConsent, normaliseCommand } from './consentCommands.js';
+
+const settings = { optOutCommands: ['stop', 'baja', 'parar'], optInCommands: ['start', 'alta'] };
+
+const message = (content: InboundMessage['content']): InboundMessage => ({
+  v: 1,
+  wamid: 'wamid.1',
+  userId: 'AR.1',
+  phoneNumberId: '123',
+  timestamp: 1,
+  content,
+});
+const text = (body: string) => message({ kind: 'text', text: body });
+
+describe('consent commands', () => {
+  it.each(['STOP', 'stop', ' Stop ', '\tBAJA\n', 'parar'])('%j opts out', (body) => {
+    expect(consentCommandOf(text(body), settings)).toBe('opt-out');
+  });
+
+  it.each(['START', ' alta ', 'Start'])('%j opts in', (body) => {
+    expect(consentCommandOf(text(body), settings)).toBe('opt-in');
+  });
+
+  it.each(['stop please', 'STOP!', 'don’t stop', 'bajar', '', 'st op'])('%j is not a command', (body) => {
+    expect(consentCommandOf(text(body), settings)).toBeUndefined();
+  });
+
+  it('reads a template’s quick-reply button like a typed word, and ignores other message types', () => {
+    expect(consentCommandOf(message({ kind: 'button', text: 'Stop', payload: 'x' }), settings)).toBe('opt-out');
+    expect(consentCommandOf(message({ kind: 'reaction', reactedWamid: 'w', emoji: '🛑' }), settings)).toBeUndefined();
+    expect(consentCommandOf(message({ kind: 'interactive', replyType: 'button_reply', id: 'stop', title: 'x' }), settings)).toBeUndefined();
+  });
+
+  it('compares composed and decomposed accents alike', () => {
+    expect(normaliseCommand('BAJA\u0301')).toBe(normaliseCommand('BAJÁ'));
+  });
+});
+
+describe('decideConsent', () => {
+  it('opts a subscribed user out, and answers nothing to a second STOP', () => {
+    expect(decideConsent(text('STOP'), false, settings)).toBe('opt-out');
+    expect(decideConsent(text('STOP'), true, settings)).toBe('silent');
+  });
+
+  it('keeps an opted-out user in silence until an opt-in word', () => {
+    expect(decideConsent(text('hola?'), true, settings)).toBe('silent');
+    expect(decideConsent(message({ kind: 'reaction', reactedWamid: 'w', emoji: '👍' }), true, settings)).toBe('silent');
+    expect(decideConsent(text('start'), true, settings)).toBe('opt-in');
+  });
+
+  it('lets everything else through for a subscribed user, an opt-in word included', () => {
+    expect(decideConsent(text('hola'), false, settings)).toBe('proceed');
+    expect(decideConsent(text('START'), false, settings)).toBe('proceed');
+  });
+});

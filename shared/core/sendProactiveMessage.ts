@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import { isPermanent, PermanentError, reasonOf, RetryableError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { maskUserId } from '../log/maskUserId.js';
+import type { ConversationWindowStore } from '../store/conversationWindowStore.js';
+import type { IdempotencyKeyStore } from '../store/idempotencyKeyStore.js';
+import type { OptOutStore } from '../store/optOutStore.js';
+import type { OutboundMessageStore } from '../store/outboundMessageStore.js';
+import type { Recipient, TemplateRef, WhatsAppClient } from '../whatsapp/graphClient.js';
+import { OUTSIDE_CUSTOMER_SERVICE_WINDOW } from '../whatsapp/graphErrors.js';
+import { sendPermission } from './customerServiceWindow.js';
+
+export interface ProactiveRequest {
+  /** The user's number (with or without `+`) or BSUID. */
+  to: string;
+  /** The business number it leaves from; default: the one the user last wrote to. */
+  from?: string;
+  text?: string;
+  template?: TemplateRef;
+  idempotencyKey?: string;
+}
+
+export type ProactiveResult =
+  | { status: 200; wamid: string }
+  | { status: 400 | 409 | 422 | 429 | 502; error: string; details?: string; code?: number; retryAfterSeconds?: number };
+
+export interface ProactiveDeps {
+  windows: ConversationWindowStore;
+  optOuts: OptOutStore;
+  outbound: OutboundMessageStore;
+  idempotency: IdempotencyKeyStore;
+  whatsapp: WhatsAppClient;
+  log: Logger;
+  now: () => Date;
+  sleep: (ms: number) => Promise<void>;
+  /** Longest Retry-After worth waiting for before answering 429. */
+  maxInlineRetryWaitMs: number;
+}
+
+/**
+ * Sends a message the business starts (not a reply), through the same rules as replies: never
+ * to an opted-out user, free text only inside the 24-hour window, recorded so its statuses are
+ * tracked, and at most once per Idempotency-Key.
+ */
+export async function sendProactiveMessage(request: ProactiveRequest, deps: ProactiveDeps): Promise<ProactiveResult> {
+  const to = /^\+?\d+$/.test(request.to) ? request.to.replace(/^\+/, '') : request.to;
+  const latest = await deps.windows.latest(to);
+  const from = request.from ?? latest?.phoneNumberId;
+  if (!from) {
+    return { status: 400, error: 'from_required', details: 'this user never wrote to the bridge: say which business number it leaves from' };
+  }
+  const window = latest?.phoneNumberId === from ? latest : await deps.windows.get(from, latest?.userId ?? to);
+  const userId = window?.userId ?? latest?.userId ?? to;
+  const phone = window?.phone ?? latest?.phone ?? (/^\d+$/.test(to) ? to : undefined);
+  const log = deps.log.child({ user: maskUserId(userId), from });
+
+  const optOut = await deps.optOuts.get(from, userId);
+  const permission = sendPermission({ optedOut: optOut !== undefined, ...(window ? { lastUserMessageAt: window.lastUserMessageAt } : {}) }, deps.now());
+  if (permission === 'opted-out') {
+    log.info('proactive message refused: the user opted out');
+    return { status: 409, error: 'opted_out' };
+  }
+  if (request.text !== undefined && permission === 'template-only') {
+    return { status: 409, error: 'outside_window', details: 'free text needs a user message in the last 24 hours; send a template' };
+  }
+
+  const key = request.idempotencyKey;
+  if (key !== undefined) {
+    const claim = await deps.idempotency.claim(key, fingerprintOf(request, from), deps.now());
+    if (claim.outcome === 'done') return { status: 200, wamid: claim.wamid };
+    if (claim.outcome === 'in-progress') {
+      return { status: 409, error: 'in_progress', details: 'a request with this Idempotency-Key is being sent (or its outcome is unknown)' };
+    }
+    if (claim.outcome === 'mismatch') return { status: 422, error: 'idempotency_key_reused', details: 'this key was used for a different message' };
+  }
+
+  const recipient: Recipient = { userId, ...(phone ? { phone } : {}) };
+  let wamid: string;
+  try {
+    wamid = await withInlineRetry(
+      () =>
+        request.template
+          ? deps.whatsapp.sendTemplate({ phoneNumberId: from, to: recipient, template: request.template })
+          : deps.whatsapp.sendText({ phoneNumberId: from, to: recipient, text: request.text ?? '' }),
+      deps,
+    );
+  } catch (error) {
+    // Meta refused it, so nothing went out: the same key may try again. A network failure may
+    // have been accepted, so its key stays claimed rather than risk a second message.
+    if (key !== undefined && !(error instanceof RetryableError && error.reason === 'graph_network')) {
+      await deps.idempotency.release(key);
+    }
+    return refusal(error, log);
+  }
+  await Promise.all([
+    deps.outbound.recordSent(
+      {
+        wamid,
+        phoneNumberId: from,
+        userId,
+        ...(phone ? { phone } : {}),
+        kind: request.template ? 'template' : 'proactive',
+        text: request.text ?? `[template ${request.template?.name}]`,
+      },
+      deps.now(),
+    ),
+    key !== undefined && deps.idempotency.complete(key, wamid),
+  ]);
+  log.info({ wamid, kind: request.template ? 'template' : 'text' }, 'proactive message sent');
+  return { status: 200, wamid };
+}
+
+function fingerprintOf(request: ProactiveRequest, from: string): string {
+  const { idempotencyKey: _key, ...content } = request;
+  return createHash('sha256').update(JSON.stringify({ ...content, from })).digest('hex');
+}
+
+async function withInlineRetry<T>(send: () => Promise<T>, deps: ProactiveDeps): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    const waitMs = error instanceof RetryableError ? error.retryAfterMs : undefined;
+    if (waitMs === undefined || waitMs > deps.maxInlineRetryWaitMs) throw error;
+    await deps.sleep(waitMs);
+    return send();
+  }
+}
+
+function refusal(error: unknown, log: Logger): ProactiveResult {
+  const fields = (error as PermanentError).fields ?? {};
+  const code = typeof fields.graphErrorCode === 'number' ? fields.graphErrorCode : undefined;
+  const details = error instanceof Error ? error.message : String(error);
+  log.warn({ err: error, reason: reasonOf(error), graphErrorCode: code }, 'proactive message refused by WhatsApp');
+  if (reasonOf(error) === OUTSIDE_CUSTOMER_SERVICE_WINDOW) return { status: 409, error: 'outside_window', details, code: 131047 };
+  if (isPermanent(error)) return { status: 400, error: 'rejected_by_whatsapp', details, ...(code !== undefined ? { code } : {}) };
+  if (error instanceof RetryableError && error.retryAfterMs !== undefined) {
+    return {
+      status: 429,
+      error: 'rate_limited',
+      details,
+      ...(code !== undefined ? { code } : {}),
+      retryAfterSeconds: Math.ceil(error.retryAfterMs / 1000),
+    };
+  }
+  return { status: 502, error: 'whatsapp_unavailable', details, ...(code !== undefined ? { code } : {}) };
+}

@@ -1,0 +1,38 @@
+import type { DocumentData, Firestore } from '@google-cloud/firestore';
+import { CONVERSATION_WINDOW_RETENTION_MS, type ConversationWindow, type ConversationWindowStore } from './conversationWindowStore.js';
+import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
+
+export const CONVERSATION_WINDOWS_COLLECTION = 'conversation_windows';
+
+export function createFirestoreConversationWindowStore(db: Firestore): ConversationWindowStore {
+  const collection = db.collection(CONVERSATION_WINDOWS_COLLECTION);
+  const doc = (phoneNumberId: string, userId: string) => collection.doc(userDocumentId(phoneNumberId, userId));
+  const newest = (windows: ConversationWindow[]) =>
+    windows.reduce<ConversationWindow | undefined>(
+      (best, w) => (!best || w.lastUserMessageAt > best.lastUserMessageAt ? w : best),
+      undefined,
+    );
+  return {
+    async noteUserMessage(window) {
+      const expiresAt = new Date(window.lastUserMessageAt.getTime() + CONVERSATION_WINDOW_RETENTION_MS);
+      await doc(window.phoneNumberId, window.userId).set(toDocument({ ...window, expiresAt }));
+    },
+    async get(phoneNumberId, userId) {
+      const snapshot = await doc(phoneNumberId, userId).get();
+      return snapshot.exists ? toWindow(snapshot.data()!) : undefined;
+    },
+    async latest(userIdOrPhone) {
+      // Single-field equality queries: served by Firestore's automatic indexes, no composite index.
+      const [byUser, byPhone] = await Promise.all([
+        collection.where('userId', '==', userIdOrPhone).get(),
+        collection.where('phone', '==', userIdOrPhone).get(),
+      ]);
+      return newest([...byUser.docs, ...byPhone.docs].map((d) => toWindow(d.data())));
+    },
+  };
+}
+
+function toWindow(data: DocumentData): ConversationWindow {
+  const { expiresAt: _expiresAt, ...window } = fromDocument<ConversationWindow & { expiresAt: Date }>(data);
+  return window;
+}
