@@ -68,6 +68,9 @@ function harness(overrides: Partial<WorkerSettings> = {}) {
     async sendTemplate() {
       throw new Error('no template is sent on this path');
     },
+    async send() {
+      throw new Error('the core sends text only: rendered messages are not wired in yet');
+    },
     async downloadMedia(mediaId) {
       return { data: Buffer.from(`bytes of ${mediaId}`), mimeType: 'image/jpeg' };
     },
