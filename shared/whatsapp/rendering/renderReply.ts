@@ -7,16 +7,17 @@ import { renderLocation } from './renderLocation.js';
 import { renderMedia } from './renderMedia.js';
 import { renderText } from './renderText.js';
 import type { RenderOptions, ToolRendering } from './toolRendering.js';
+import { HANDOFF_TOOL, type WHATSAPP_TOOL_PARAMETERS } from './whatsAppTools.js';
 
-/** The tools whose calls the bridge turns into WhatsApp messages (the contract with the agent). */
-export const WHATSAPP_TOOLS = {
+const RENDERERS = {
   whatsapp_buttons: renderButtons,
   whatsapp_media: renderMedia,
   whatsapp_location: renderLocation,
   whatsapp_link: renderLink,
-} satisfies Record<string, (args: Record<string, unknown>, options: RenderOptions) => ToolRendering>;
-
-export const HANDOFF_TOOL = 'handoff_to_human';
+} satisfies Record<
+  Exclude<keyof typeof WHATSAPP_TOOL_PARAMETERS, typeof HANDOFF_TOOL>,
+  (args: Record<string, unknown>, options: RenderOptions) => ToolRendering
+>;
 
 export interface RenderedReply {
   chunks: ReplyChunk[];
@@ -44,8 +45,8 @@ export function renderReply(parts: readonly AgentReplyPart[], options: RenderOpt
       handoff ??= { kind: 'handoff', ...(reason ? { reason } : {}) };
       continue;
     }
-    if (!Object.hasOwn(WHATSAPP_TOOLS, part.name)) continue;
-    const rendering = WHATSAPP_TOOLS[part.name as keyof typeof WHATSAPP_TOOLS](part.args, options);
+    if (!Object.hasOwn(RENDERERS, part.name)) continue;
+    const rendering = RENDERERS[part.name as keyof typeof RENDERERS](part.args, options);
     chunks.push(...rendering.messages.map(asChunk));
     if (rendering.problems.length > 0) problems.push({ tool: part.name, problems: rendering.problems });
   }
