@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { messageViolations } from '../../../test/fakes/graphMessageRules.js';
+import { messageViolations } from '../../../local/sandbox/graphMessageRules.js';
 import { outboundMessageSchema } from '../outboundMessage.js';
 import { renderReply } from './renderReply.js';
 
