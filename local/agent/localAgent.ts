@@ -420,8 +420,8 @@ function defaultReply(turn: number, message: Message): LocalAgentReply {
   return `Echo #${turn}: ${message.text}${media}`;
 }
 
-/** How the bridge passes a tapped button or list row (see decideAction). */
-const TAPPED_OPTION = /^(.*)\n\[option id: (.*)\]$/s;
+/** How the bridge passes a tapped button or list row (see decideAction): the title's line, then the id's. */
+const TAPPED_OPTION = /([^\n]*)\n\[option id: ([^\]\n]*)\]$/;
 
 /** A keyword in the user's message makes the fake call the matching WhatsApp tool, as an ADK agent with them would. */
 const WHATSAPP_OFFERS: { keyword: RegExp; reply: LocalAgentPart[] }[] = [
