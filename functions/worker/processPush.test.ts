@@ -68,6 +68,9 @@ function harness(overrides: Partial<CoreSettings> = {}) {
     async sendTemplate() {
       throw new Error('no template is sent on this path');
     },
+    async send() {
+      throw new Error('the core sends text only: rendered messages are not wired in yet');
+    },
     async downloadMedia(mediaId) {
       return { data: Buffer.from(`bytes of ${mediaId}`), mimeType: 'image/jpeg' };
     },
@@ -326,8 +329,14 @@ describe('processPush: the delivery state machine, from a decoded push to the re
 
   it.each<[string, InboundContent, RegExp]>([
     ['a location', { kind: 'location', latitude: 51.5, longitude: -0.12, name: 'Office' }, /location: Office \(latitude 51.5, longitude -0.12\)/],
-    ['a button tap', { kind: 'interactive', replyType: 'button_reply', id: 'confirm', title: 'Confirm' }, /tapped "Confirm" \(id: confirm\)/],
-    ['a template quick reply', { kind: 'button', payload: 'P', text: 'Yes please' }, /^Yes please$/],
+    ['a button tap', { kind: 'interactive', replyType: 'button_reply', id: 'confirm', title: 'Confirm' }, /^Confirm\n\[option id: confirm\]$/],
+    [
+      'a list row',
+      { kind: 'interactive', replyType: 'list_reply', id: 'tue', title: 'Tuesday', description: 'From 9:00' },
+      /^Tuesday\n\[option id: tue\]$/,
+    ],
+    ['a template quick reply', { kind: 'button', payload: 'P', text: 'Yes please' }, /^Yes please\n\[option id: P\]$/],
+    ['a template quick reply without a payload', { kind: 'button', text: 'Yes please' }, /^Yes please$/],
     ['a contact card', { kind: 'contacts', contacts: [{ name: 'Bo', phones: ['+1 555'] }] }, /contact cards: Bo \+1 555/],
   ])('turns %s into text the agent understands', async (_name, content, expected) => {
     const h = harness();

@@ -37,6 +37,12 @@ export interface LocalAgentSession {
   updatedAt: Date;
 }
 
+/** One piece of the fake's turn: text, or a tool call (answered by a tool result, as ADK runs tools). */
+export type LocalAgentPart = { text: string } | { call: string; args: Record<string, unknown> };
+
+/** A reply is plain text, or text and tool calls in the order the agent produces them. */
+export type LocalAgentReply = string | LocalAgentPart[];
+
 export interface ReplyContext {
   call: LocalAgentCall;
   session: LocalAgentSession;
@@ -60,8 +66,8 @@ export interface LocalAgent {
   failNext(count: number, code: grpc.status, message?: string): void;
   /** Every request (any method) matching `predicate` fails with `code`, until reset(). */
   failWhen(predicate: (request: LocalAgentRequest) => boolean, code: grpc.status, message?: string): void;
-  /** Overrides the reply text; returning '' makes the agent answer with tool events only. */
-  reply(fn: ((context: ReplyContext) => string | Promise<string>) | undefined): void;
+  /** Overrides the reply; returning '' makes the agent answer with tool events only. */
+  reply(fn: ((context: ReplyContext) => LocalAgentReply | Promise<LocalAgentReply>) | undefined): void;
   /** Forgets calls, sessions and every knob. */
   reset(): void;
   close(): Promise<void>;
@@ -97,7 +103,7 @@ export async function startLocalAgent(options: { host?: string; port?: number } 
   const server = new grpc.Server();
   const inFlight = new Set<AbortController>();
   let failures: { next: Failure[]; always: Failure[] } = { next: [], always: [] };
-  let replyOverride: ((context: ReplyContext) => string | Promise<string>) | undefined;
+  let replyOverride: ((context: ReplyContext) => LocalAgentReply | Promise<LocalAgentReply>) | undefined;
 
   const agent = {
     endpoint: '',
@@ -229,12 +235,10 @@ export async function startLocalAgent(options: { host?: string; port?: number } 
       const turn = session.turns + 1;
       const latency = typeof agent.latencyMs === 'function' ? agent.latencyMs(turn) : agent.latencyMs;
       if (latency > 0) await sleep(latency, undefined, { signal });
-      const text = replyOverride
-        ? await replyOverride({ call: record, session, turn })
-        : defaultReply(turn, message);
+      const reply = replyOverride ? await replyOverride({ call: record, session, turn }) : defaultReply(turn, message);
       session.turns = turn;
       session.updatedAt = new Date();
-      await writeEvents(call, adkEvents(text, message.text, agent.toolEvents), agent.chunkBytes);
+      await writeEvents(call, adkEvents(reply, message.text, agent.toolEvents), agent.chunkBytes);
     } catch (error) {
       if (error instanceof RpcError) record.failedWith = error.code;
       throw error;
@@ -406,11 +410,81 @@ function readMessage(message: unknown): Message {
   };
 }
 
-function defaultReply(turn: number, message: Message): string {
+function defaultReply(turn: number, message: Message): LocalAgentReply {
+  const tap = TAPPED_OPTION.exec(message.text);
+  if (tap) return `You chose "${tap[1]}" (option id: ${tap[2]}).`;
   if (/\bmarkdown\b/i.test(message.text)) return MARKDOWN_REPLY;
+  const offer = WHATSAPP_OFFERS.find(({ keyword }) => keyword.test(message.text));
+  if (offer) return offer.reply;
   const media = message.inlineData.map((blob) => ` [+ ${blob.mimeType}, ${blob.bytes} bytes]`).join('');
   return `Echo #${turn}: ${message.text}${media}`;
 }
+
+/** How the bridge passes a tapped button or list row (see decideAction): the title's line, then the id's. */
+const TAPPED_OPTION = /([^\n]*)\n\[option id: ([^\]\n]*)\]$/;
+
+/** A keyword in the user's message makes the fake call the matching WhatsApp tool, as an ADK agent with them would. */
+const WHATSAPP_OFFERS: { keyword: RegExp; reply: LocalAgentPart[] }[] = [
+  {
+    keyword: /\bbuttons\b/i,
+    reply: [
+      { text: 'Sure, here are some buttons.' },
+      {
+        call: 'whatsapp_buttons',
+        args: { text: 'Which size would you like?', options: ['Small', 'Medium', { id: 'size-large', title: 'Large' }] },
+      },
+    ],
+  },
+  {
+    keyword: /\blist\b/i,
+    reply: [
+      {
+        call: 'whatsapp_buttons',
+        args: {
+          text: 'When should we deliver?',
+          button: 'Pick a day',
+          header: 'Delivery',
+          footer: 'Free delivery over €20',
+          options: [
+            { title: 'Monday', description: 'Morning, 9:00–12:00' },
+            { title: 'Tuesday', description: 'Afternoon, 14:00–18:00' },
+            { title: 'Wednesday' },
+            { title: 'Thursday' },
+            { id: 'later', title: 'Later this month', description: 'We will ask you again' },
+          ],
+        },
+      },
+    ],
+  },
+  {
+    keyword: /\bphoto\b/i,
+    reply: [
+      { call: 'whatsapp_media', args: { type: 'image', url: 'https://picsum.photos/seed/whatsapp-bridge/640/400', caption: 'Fresh from the oven' } },
+      { text: 'Anything else?' },
+    ],
+  },
+  {
+    keyword: /\bdocument\b/i,
+    reply: [
+      { text: 'Here is our menu.' },
+      {
+        call: 'whatsapp_media',
+        args: { type: 'document', url: 'https://www.w3.org/WAI/ER/tests/xhtml/testfiles/resources/pdf/dummy.pdf', filename: 'menu.pdf', caption: 'Menu' },
+      },
+    ],
+  },
+  {
+    keyword: /\blocation\b/i,
+    reply: [
+      { text: 'We are here:' },
+      { call: 'whatsapp_location', args: { latitude: -34.6037, longitude: -58.3816, name: 'Example Bakery', address: 'Av. Corrientes 1234, Buenos Aires' } },
+    ],
+  },
+  {
+    keyword: /\blink\b/i,
+    reply: [{ call: 'whatsapp_link', args: { text: 'Order online and skip the queue.', url: 'https://example.com/order', label: 'Order now' } }],
+  },
+];
 
 const MARKDOWN_REPLY = [
   '# Trip checklist',
@@ -442,7 +516,7 @@ const MARKDOWN_REPLY = [
 ].join('\n');
 
 /** The events an ADK LlmAgent yields for one turn, snake_case without None fields like model_dump_json(exclude_none=True). */
-function adkEvents(reply: string, question: string, toolEvents: boolean): Json[] {
+function adkEvents(reply: LocalAgentReply, question: string, toolEvents: boolean): Json[] {
   const invocationId = `e-${randomUUID()}`;
   const base = () => ({
     invocation_id: invocationId,
@@ -451,32 +525,28 @@ function adkEvents(reply: string, question: string, toolEvents: boolean): Json[]
     id: randomUUID().slice(0, 8),
     timestamp: Date.now() / 1000,
   });
-  const events: Json[] = [];
-  if (toolEvents) {
+  // ADK runs each tool between the model's events: the call, then its result (authored by the agent, role user).
+  const toolRound = (name: string, args: Json, result: unknown): Json[] => {
     const callId = `adk-${randomUUID()}`;
-    events.push({
-      content: { parts: [{ function_call: { id: callId, args: { query: question }, name: 'search_knowledge_base' } }], role: 'model' },
-      ...base(),
-      long_running_tool_ids: [],
-    });
-    events.push({
-      content: {
-        parts: [{ function_response: { id: callId, name: 'search_knowledge_base', response: { result: 'no matching articles' } } }],
-        role: 'user',
-      },
-      ...base(),
-    });
-  }
-  if (!reply) return events;
-  events.push({
-    content: { parts: [{ text: reply }], role: 'model' },
+    return [
+      { content: { parts: [{ function_call: { id: callId, args, name } }], role: 'model' }, ...base(), long_running_tool_ids: [] },
+      { content: { parts: [{ function_response: { id: callId, name, response: { result } } }], role: 'user' }, ...base() },
+    ];
+  };
+  const textEvent = (text: string): Json => ({
+    content: { parts: [{ text }], role: 'model' },
     usage_metadata: {
-      candidates_token_count: Math.ceil(reply.length / 4),
+      candidates_token_count: Math.ceil(text.length / 4),
       prompt_token_count: 250,
-      total_token_count: 250 + Math.ceil(reply.length / 4),
+      total_token_count: 250 + Math.ceil(text.length / 4),
     },
     ...base(),
   });
+  const events: Json[] = toolEvents ? toolRound('search_knowledge_base', { query: question }, 'no matching articles') : [];
+  const parts = typeof reply === 'string' ? (reply ? [{ text: reply }] : []) : reply;
+  for (const part of parts) {
+    events.push(...('call' in part ? toolRound(part.call, part.args, 'sent to the user') : [textEvent(part.text)]));
+  }
   return events;
 }
 

@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { graphErrorBody, invalidTokenBody, type GraphErrorBody } from './graphErrorBodies.js';
+import { messageViolations } from './graphMessageRules.js';
 import type { Timeline } from './sandboxTimeline.js';
 import { newWamid } from '../webhookBodies.js';
 
@@ -191,6 +192,8 @@ export function createGraphApi(options: GraphApiOptions): GraphApi {
     const content = body[type];
     if (!isObject(content)) throw new GraphError(400, 100, `The parameter ${type} is required.`);
     checkLength(type, content);
+    const [violation] = messageViolations(type, content);
+    if (violation) throw new GraphError(400, 100, `Invalid parameter: ${violation}.`);
     const context = body.context;
     if (context !== undefined && (!isObject(context) || typeof context.message_id !== 'string')) {
       throw new GraphError(400, 100, "Param context['message_id'] must be a string.");

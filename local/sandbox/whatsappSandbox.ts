@@ -57,6 +57,12 @@ export interface WhatsAppSandbox {
   sendText(user: SandboxUser, text: string, options?: { replyTo?: string; wamid?: string }): Promise<SentWebhook>;
   /** The user sends an image or audio (a voice note with `voice: true`), served back through Graph's media routes. */
   sendMedia(user: SandboxUser, media: MediaAttachment, options?: { replyTo?: string }): Promise<SentWebhook & { mediaId: string }>;
+  /** The user taps a reply button or picks a list row of the bot's message `messageId`: the signed `interactive` webhook. */
+  tapButton(
+    user: SandboxUser,
+    messageId: string,
+    reply: { kind: 'button_reply' | 'list_reply'; id: string; title: string },
+  ): Promise<SentWebhook>;
   /** POSTs the last message webhook again, same bytes and signature, as Meta does when unsure it landed. */
   redeliverLast(): Promise<SentWebhook>;
   reset(): void;
@@ -126,6 +132,7 @@ export async function startWhatsAppSandbox(options: WhatsAppSandboxOptions): Pro
     waitFor: (pick, timeoutMs = 10_000) => waitFor(changes, graph.requests, pick, timeoutMs),
     sendText: chat.sendText,
     sendMedia: chat.sendMedia,
+    tapButton: chat.tapButton,
     redeliverLast: chat.redeliverLast,
     reset() {
       graph.reset();

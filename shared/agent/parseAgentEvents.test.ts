@@ -196,13 +196,108 @@ describe('parseAgentEvents', () => {
   });
 
   it('reports no error when none was sent', () => {
-    expect(parse([bytes(line(finalText('ok')))])).toEqual({ text: 'ok', eventCount: 1 });
+    expect(parse([bytes(line(finalText('ok')))])).toEqual({ text: 'ok', parts: [{ kind: 'text', text: 'ok' }], eventCount: 1 });
   });
 
   it('gives the same result for every chunking of the same stream', () => {
     const stream = line(toolCall) + line(toolResult) + line(finalText('Ünïcødé ✓ 🎉'));
     for (const size of [1, 2, 5, 17, 64, 1024]) {
-      expect(parse(slice(stream, size))).toEqual({ text: 'Ünïcødé ✓ 🎉', eventCount: 3 });
+      expect(parse(slice(stream, size))).toEqual({
+        text: 'Ünïcødé ✓ 🎉',
+        parts: [
+          { kind: 'tool_call', name: 'get_weather', args: { city: 'Lisbon' } },
+          { kind: 'text', text: 'Ünïcødé ✓ 🎉' },
+        ],
+        eventCount: 3,
+      });
     }
+  });
+
+  describe('parts in stream order', () => {
+    const call = (name: string, args: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}) => ({
+      author: 'shop_agent',
+      content: { role: 'model', parts: [{ function_call: { id: `adk-${name}`, name, ...(args ? { args } : {}) }, ...extra }] },
+    });
+    const buttons = { text: 'Which size?', options: ['S', 'M', 'L'] };
+    const partCases: { name: string; stream: string; parts: AgentEvents['parts'] }[] = [
+      {
+        name: 'text, tool call, tool result, text: the call sits between the two texts',
+        stream:
+          line(finalText('Here are our sizes.', 'shop_agent')) +
+          line(call('whatsapp_buttons', buttons)) +
+          line({ ...toolResult, content: { role: 'user', parts: [{ function_response: { name: 'whatsapp_buttons', response: { result: 'shown' } } }] } }) +
+          line(finalText('Tap one.', 'shop_agent')),
+        parts: [
+          { kind: 'text', text: 'Here are our sizes.' },
+          { kind: 'tool_call', name: 'whatsapp_buttons', args: buttons },
+          { kind: 'text', text: 'Tap one.' },
+        ],
+      },
+      {
+        name: 'text and a call in one event keep their order inside the event',
+        stream: line({
+          author: 'shop_agent',
+          content: {
+            role: 'model',
+            parts: [
+              { text: 'Our shop: ' },
+              { text: 'come by.' },
+              { function_call: { name: 'whatsapp_location', args: { latitude: 1, longitude: 2 } } },
+              { text: 'Open 9–5.' },
+            ],
+          },
+        }),
+        parts: [
+          { kind: 'text', text: 'Our shop: come by.' },
+          { kind: 'tool_call', name: 'whatsapp_location', args: { latitude: 1, longitude: 2 } },
+          { kind: 'text', text: 'Open 9–5.' },
+        ],
+      },
+      {
+        name: 'text from consecutive events stays one run, a blank line apart',
+        stream: line(finalText('One.')) + line(finalText('Two.')) + line(call('handoff_to_human', { reason: 'refund' })),
+        parts: [
+          { kind: 'text', text: 'One.\n\nTwo.' },
+          { kind: 'tool_call', name: 'handoff_to_human', args: { reason: 'refund' } },
+        ],
+      },
+      {
+        name: 'two calls in a row, the second without args',
+        stream: line(call('whatsapp_link', { text: 'Pay', url: 'https://x.test', label: 'Pay' })) + line(call('handoff_to_human', undefined)),
+        parts: [
+          { kind: 'tool_call', name: 'whatsapp_link', args: { text: 'Pay', url: 'https://x.test', label: 'Pay' } },
+          { kind: 'tool_call', name: 'handoff_to_human', args: {} },
+        ],
+      },
+      {
+        name: 'camelCase functionCall',
+        stream: line({ author: 'a', content: { role: 'model', parts: [{ functionCall: { name: 'whatsapp_media', args: { url: 'https://x.test/a.png', type: 'image' } } }] } }),
+        parts: [{ kind: 'tool_call', name: 'whatsapp_media', args: { url: 'https://x.test/a.png', type: 'image' } }],
+      },
+      {
+        name: 'a partial event carrying a call is skipped; the aggregated one counts once',
+        stream:
+          `data: ${JSON.stringify({ ...call('whatsapp_buttons', buttons), partial: true })}\n\n` +
+          `data: ${JSON.stringify(call('whatsapp_buttons', buttons))}\n\n`,
+        parts: [{ kind: 'tool_call', name: 'whatsapp_buttons', args: buttons }],
+      },
+      {
+        name: 'a call without a name, or with args that are not an object',
+        stream:
+          line({ author: 'a', content: { role: 'model', parts: [{ function_call: { args: { x: 1 } } }] } }) +
+          line({ author: 'a', content: { role: 'model', parts: [{ function_call: { name: 'whatsapp_location', args: [1, 2] } }] } }),
+        parts: [{ kind: 'tool_call', name: 'whatsapp_location', args: {} }],
+      },
+      {
+        name: 'a call echoed in a user-authored event is not the agent\'s',
+        stream: line({ ...call('whatsapp_buttons', buttons), author: 'user' }),
+        parts: [],
+      },
+    ];
+
+    it.each(partCases)('$name', ({ stream, parts }) => {
+      expect(parse([bytes(stream)]).parts).toEqual(parts);
+      expect(parse(slice(stream, 3)).parts).toEqual(parts);
+    });
   });
 });

@@ -1,7 +1,15 @@
+/** One piece of the agent's turn, in the order the agent produced it. */
+export type AgentReplyPart =
+  | { kind: 'text'; text: string }
+  /** A `function_call` part: the bridge renders the calls of its own tools and ignores the agent's other tools. */
+  | { kind: 'tool_call'; name: string; args: Record<string, unknown> };
+
 /** What one agent turn produced, read from its stream of ADK events. */
 export interface AgentEvents {
   /** The reply for the user; empty when the agent said nothing. */
   text: string;
+  /** Text runs and tool calls in stream order; text of consecutive events is joined with a blank line. */
+  parts: AgentReplyPart[];
   /** The last error the agent reported in-band (an event's error_code, or an error line). */
   error?: { code: string; message: string };
   /** How many JSON lines were read, for diagnosing empty replies. */
@@ -19,12 +27,13 @@ type Json = Record<string, unknown>;
 /**
  * Reads the NDJSON (or SSE `data:`) ADK events of async_stream_query. The reply
  * joins the text parts of every non-partial event not authored by the user, so a
- * multi-agent hand-off keeps each agent's words; tool calls, tool results and
- * thoughts are dropped. Keys are snake_case on the wire; camelCase is accepted too.
+ * multi-agent hand-off keeps each agent's words; tool calls stay in place between
+ * the texts, while tool results and thoughts are dropped. Keys are snake_case on the
+ * wire; camelCase is accepted too.
  */
 export function parseAgentEvents(): AgentEventParser {
   const decoder = new TextDecoder('utf-8');
-  const texts: string[] = [];
+  const parts: AgentReplyPart[] = [];
   let pending = '';
   let eventCount = 0;
   let error: AgentEvents['error'];
@@ -42,8 +51,7 @@ export function parseAgentEvents(): AgentEventParser {
     if (!isObject(event)) return;
     eventCount += 1;
     error = errorOf(event) ?? error;
-    const text = textOf(event);
-    if (text) texts.push(text);
+    for (const part of partsOf(event)) append(parts, part);
   };
 
   const drain = (): void => {
@@ -65,21 +73,48 @@ export function parseAgentEvents(): AgentEventParser {
       drain();
       readLine(pending);
       pending = '';
-      return { text: texts.join('\n\n'), eventCount, error };
+      const text = parts.flatMap((part) => (part.kind === 'text' ? [part.text] : [])).join('\n\n');
+      return { text, parts, eventCount, error };
     },
   };
 }
 
-function textOf(event: Json): string {
-  if (event.partial === true || event.author === 'user') return '';
+/** The event's text runs and function calls in order; text parts next to each other are joined without a separator. */
+function partsOf(event: Json): AgentReplyPart[] {
+  if (event.partial === true || event.author === 'user') return [];
   const content = event.content;
-  if (!isObject(content) || !Array.isArray(content.parts)) return '';
-  return content.parts
-    .filter(isObject)
-    .filter((part) => !isToolPart(part) && part.thought !== true)
-    .map((part) => (typeof part.text === 'string' ? part.text : ''))
-    .join('')
-    .trim();
+  if (!isObject(content) || !Array.isArray(content.parts)) return [];
+  const result: AgentReplyPart[] = [];
+  let run = '';
+  const flush = () => {
+    const text = run.trim();
+    if (text) result.push({ kind: 'text', text });
+    run = '';
+  };
+  for (const part of content.parts.filter(isObject)) {
+    const call = part.function_call ?? part.functionCall;
+    if (isObject(call)) {
+      flush();
+      if (typeof call.name === 'string' && call.name) {
+        result.push({ kind: 'tool_call', name: call.name, args: isObject(call.args) ? call.args : {} });
+      }
+      continue;
+    }
+    if (isToolPart(part) || part.thought === true) continue;
+    if (typeof part.text === 'string') run += part.text;
+  }
+  flush();
+  return result;
+}
+
+/** Text that follows text from an earlier event continues the same run, a blank line apart. */
+function append(parts: AgentReplyPart[], part: AgentReplyPart): void {
+  const last = parts.at(-1);
+  if (part.kind === 'text' && last?.kind === 'text') {
+    last.text = `${last.text}\n\n${part.text}`;
+    return;
+  }
+  parts.push(part);
 }
 
 function isToolPart(part: Json): boolean {

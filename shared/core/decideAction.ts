@@ -47,12 +47,9 @@ export function decideAction(message: InboundMessage, settings: ActionSettings):
       return { kind: 'ask-agent', text: `[The user shared contact cards: ${cards}]` };
     }
     case 'interactive':
-      return {
-        kind: 'ask-agent',
-        text: `[The user tapped "${content.title}" (id: ${content.id})${content.description ? `: ${content.description}` : ''}]`,
-      };
+      return { kind: 'ask-agent', text: tappedOption(content.title, content.id) };
     case 'button':
-      return { kind: 'ask-agent', text: content.text };
+      return { kind: 'ask-agent', text: content.payload ? tappedOption(content.text, content.payload) : content.text };
     case 'reaction':
       return { kind: 'ignore', reason: content.emoji ? 'reaction' : 'reaction removed' };
     case 'system':
@@ -62,4 +59,13 @@ export function decideAction(message: InboundMessage, settings: ActionSettings):
       if (content.fromMeta) return { kind: 'ignore', reason: `unsupported ${content.type}` };
       return { kind: 'reply', text: settings.unsupportedText };
   }
+}
+
+/**
+ * A tapped button or list row as the agent reads it: what the user chose, in the words on the
+ * button, then the option's id on a line of its own so an agent can branch on it
+ * (documented in examples/adk-agent/README.md).
+ */
+function tappedOption(title: string, id: string): string {
+  return `${title}\n[option id: ${id}]`;
 }

@@ -3,6 +3,7 @@ import { startWhatsAppSandbox, type WhatsAppSandbox } from '../../local/sandbox/
 import { PermanentError, RetryableError } from '../errors.js';
 import { createGraphClient, type WhatsAppClient } from './graphClient.js';
 import { graphError, OUTSIDE_CUSTOMER_SERVICE_WINDOW } from './graphErrors.js';
+import { renderReply } from './rendering/renderReply.js';
 
 describe('createGraphClient against the Graph API sandbox', () => {
   let sandbox: WhatsAppSandbox;
@@ -66,6 +67,50 @@ describe('createGraphClient against the Graph API sandbox', () => {
   it('refuses media over the size limit', async () => {
     const mediaId = sandbox.addMedia(Buffer.alloc(2048), 'image/jpeg');
     await expect(client.downloadMedia(mediaId, 1024)).rejects.toMatchObject({ reason: 'media_too_large' });
+  });
+
+  it('sends every kind of rendered message as the Graph API takes it', async () => {
+    const to = { phone: '5491155550001', userId: 'AR.1' };
+    const rendered = renderReply(
+      [
+        { kind: 'tool_call', name: 'whatsapp_buttons', args: { text: 'Size?', options: ['S', 'M', 'L'], header: 'Shirts' } },
+        { kind: 'tool_call', name: 'whatsapp_buttons', args: { text: 'Day?', options: ['Mon', 'Tue', 'Wed', 'Thu'], button: 'Days' } },
+        { kind: 'tool_call', name: 'whatsapp_link', args: { text: 'Pay here', url: 'https://pay.example.com/1', label: 'Pay' } },
+        { kind: 'tool_call', name: 'whatsapp_media', args: { url: 'https://example.com/menu.pdf', type: 'document', filename: 'menu.pdf' } },
+        { kind: 'tool_call', name: 'whatsapp_location', args: { latitude: -34.6, longitude: -58.38, name: 'Shop' } },
+      ],
+      { maxTextChars: 4096 },
+    );
+    const messages = rendered.chunks.flatMap((chunk) => (chunk.kind === 'message' ? [chunk.message] : []));
+    const ids = [];
+    for (const message of messages) ids.push(await client.send({ phoneNumberId: '123', to, message, replyTo: 'wamid.in' }));
+
+    const sent = sandbox.sent();
+    expect(sent.map((m) => m.id)).toEqual(ids);
+    expect(sent.map((m) => m.type)).toEqual(['interactive', 'interactive', 'interactive', 'document', 'location']);
+    expect(sent.map((m) => m.body)).toEqual(
+      messages.map((message) => ({
+        messaging_product: 'whatsapp',
+        recipient_type: 'individual',
+        to: '+5491155550001',
+        ...message,
+        context: { message_id: 'wamid.in' },
+      })),
+    );
+  });
+
+  it('is refused with code 100 for a payload Meta would refuse', async () => {
+    const fourButtons = ['a', 'b', 'c', 'd'].map((id) => ({ type: 'reply' as const, reply: { id, title: id } }));
+    const error = await client
+      .send({
+        phoneNumberId: '123',
+        to: { phone: '1', userId: '1' },
+        message: { type: 'interactive', interactive: { type: 'button', body: { text: 'x' }, action: { buttons: fourButtons } } },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as PermanentError).reason).toBe('graph_100');
+    expect(sandbox.sent()).toEqual([]);
   });
 
   it('treats an unreachable Graph API as retryable', async () => {

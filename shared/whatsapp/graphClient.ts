@@ -1,6 +1,7 @@
 import { Agent, request } from 'undici';
 import { PermanentError, RetryableError } from '../errors.js';
 import { graphError, type GraphErrorBody } from './graphErrors.js';
+import { textMessage, type OutboundMessage } from './outboundMessage.js';
 
 /** Who a reply goes to: the phone number when known, else the BSUID (Meta's `recipient`). */
 export interface Recipient {
@@ -31,6 +32,14 @@ export interface OutboundTemplate {
   template: TemplateRef;
 }
 
+/** Any message the bridge renders: text, reply buttons, list, call-to-action link, media by link, location. */
+export interface Outbound {
+  phoneNumberId: string;
+  to: Recipient;
+  message: OutboundMessage;
+  replyTo?: string;
+}
+
 export interface DownloadedMedia {
   data: Buffer;
   mimeType: string;
@@ -44,6 +53,8 @@ export interface WhatsAppClient {
   sendText(message: OutboundText): Promise<string>;
   /** Sends a template message and returns its wamid. */
   sendTemplate(message: OutboundTemplate): Promise<string>;
+  /** Sends one rendered message and returns its wamid. */
+  send(outbound: Outbound): Promise<string>;
   downloadMedia(mediaId: string, maxBytes: number): Promise<DownloadedMedia>;
 }
 
@@ -87,7 +98,7 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
 
   const messagesUrl = (phoneNumberId: string) => `${base}/${options.apiVersion}/${encodeURIComponent(phoneNumberId)}/messages`;
 
-  async function send(phoneNumberId: string, to: Recipient, content: Record<string, unknown>): Promise<string> {
+  async function post(phoneNumberId: string, to: Recipient, content: Record<string, unknown>): Promise<string> {
     const result = await call<{ messages?: { id?: string }[] }>('POST', messagesUrl(phoneNumberId), {
       messaging_product: 'whatsapp',
       recipient_type: 'individual',
@@ -97,6 +108,10 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
     const id = result?.messages?.[0]?.id;
     if (!id) throw new RetryableError('Graph API accepted the send but returned no message id', 'graph_no_id', { system: 'whatsapp' });
     return id;
+  }
+
+  function send({ phoneNumberId, to, message, replyTo }: Outbound): Promise<string> {
+    return post(phoneNumberId, to, { ...message, ...(replyTo ? { context: { message_id: replyTo } } : {}) });
   }
 
   return {
@@ -109,16 +124,12 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
       });
     },
 
-    async sendText({ phoneNumberId, to, text, replyTo }) {
-      return send(phoneNumberId, to, {
-        type: 'text',
-        text: { body: text, preview_url: /https?:\/\//.test(text) },
-        ...(replyTo ? { context: { message_id: replyTo } } : {}),
-      });
+    sendText({ phoneNumberId, to, text, replyTo }) {
+      return send({ phoneNumberId, to, message: textMessage(text), ...(replyTo ? { replyTo } : {}) });
     },
 
     async sendTemplate({ phoneNumberId, to, template }) {
-      return send(phoneNumberId, to, {
+      return post(phoneNumberId, to, {
         type: 'template',
         template: {
           name: template.name,
@@ -127,6 +138,8 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
         },
       });
     },
+
+    send,
 
     async downloadMedia(mediaId, maxBytes) {
       const meta = await call<{ url?: string; mime_type?: string; file_size?: number }>(

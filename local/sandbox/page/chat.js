@@ -109,38 +109,71 @@ function mediaContent(media) {
   return el('div', { class: 'voice' }, media.voice ? '🎤 ' : '🎵 ', el('audio', { src, controls: true }));
 }
 
+const link = (href, ...children) => el('a', { href, target: '_blank', rel: 'noopener noreferrer' }, ...children);
+
+/** What the bot sent, drawn as WhatsApp draws it; media by link loads only from web URLs. */
 function botContent(event) {
   const content = event.body[event.type] ?? {};
+  const src = webUrl(content.link) ?? `/api/media/${encodeURIComponent(content.id ?? '')}`;
+  const caption = content.caption ? formatted(content.caption) : undefined;
   switch (event.type) {
     case 'text':
       return [formatted(event.text ?? '')];
     case 'image':
-      return [el('img', { src: webUrl(content.link) ?? `/api/media/${encodeURIComponent(content.id ?? '')}`, alt: 'Image', class: 'media' }), content.caption ? formatted(content.caption) : undefined];
+      return [el('img', { src, alt: content.caption ?? 'Image', class: 'media' }), caption];
+    case 'sticker':
+      return [el('img', { src, alt: 'Sticker', class: 'media sticker' })];
+    case 'video':
+      return [el('video', { src, controls: true, class: 'media' }), caption];
+    case 'audio':
+      return [el('div', { class: 'voice' }, '🎵 ', el('audio', { src, controls: true }))];
+    case 'document': {
+      const name = content.filename ?? decodeURIComponent(new URL(src, location.href).pathname.split('/').pop() || 'document');
+      return [el('div', { class: 'document' }, '📄 ', webUrl(content.link) ? link(content.link, name) : name), caption];
+    }
     case 'interactive':
       return interactiveContent(event.id, content);
-    case 'location':
-      return [el('div', { class: 'text' }, `📍 ${[content.name, content.address].filter(Boolean).join(', ') || `${content.latitude}, ${content.longitude}`}`)];
+    case 'location': {
+      const map = `https://www.openstreetmap.org/?mlat=${encodeURIComponent(content.latitude)}&mlon=${encodeURIComponent(content.longitude)}#map=17/${encodeURIComponent(content.latitude)}/${encodeURIComponent(content.longitude)}`;
+      return [
+        el('div', { class: 'location' }, el('span', { class: 'pin' }, '📍'), el('div', {}, content.name ? el('strong', {}, content.name) : undefined, content.address ? el('div', {}, content.address) : undefined, el('small', {}, `${content.latitude}, ${content.longitude}`))),
+        link(map, 'Open map'),
+      ];
+    }
     case 'template':
       return [el('div', { class: 'text' }, `📄 Template “${content.name ?? '?'}”`)];
     default:
-      return [el('div', { class: 'text' }, `[${event.type}] `, webUrl(content.link) ? el('a', { href: content.link, target: '_blank', rel: 'noopener noreferrer' }, content.link) : content.caption ?? '')];
+      return [el('div', { class: 'text' }, `[${event.type}] `, webUrl(content.link) ? link(content.link, content.link) : content.caption ?? '')];
   }
 }
 
+/** Reply buttons sit under the bubble; a list opens from its button as a sheet of rows; a CTA is a link button. */
 function interactiveContent(id, interactive) {
   const header = interactive.header?.text ? el('div', { class: 'header' }, interactive.header.text) : undefined;
   const footer = interactive.footer?.text ? el('div', { class: 'footer' }, interactive.footer.text) : undefined;
+  const body = formatted(interactive.body?.text ?? '');
   const tap = (kind, reply) => () => send('/api/button', { user, messageId: id, kind, id: reply.id, title: reply.title });
-  const buttons = (interactive.action?.buttons ?? []).map((button) =>
+  const action = interactive.action ?? {};
+  if (interactive.type === 'cta_url') {
+    const url = webUrl(action.parameters?.url);
+    const label = action.parameters?.display_text ?? 'Open';
+    return [header, body, footer, el('div', { class: 'choices' }, url ? el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', class: 'choice cta' }, `↗ ${label}`) : el('span', { class: 'choice' }, label))];
+  }
+  if (interactive.type === 'list') {
+    const rows = (action.sections ?? []).flatMap((section) => [
+      section.title ? el('div', { class: 'section' }, section.title) : undefined,
+      ...(section.rows ?? []).map((row) =>
+        el('button', { type: 'button', class: 'choice row', dataset: { replyId: row.id }, onclick: tap('list_reply', row) }, row.title, row.description ? el('small', {}, row.description) : undefined),
+      ),
+    ]);
+    const sheet = el('div', { class: 'sheet', hidden: true }, ...rows);
+    const opener = el('button', { type: 'button', class: 'choice list-button', onclick: () => (sheet.hidden = !sheet.hidden) }, `☰ ${action.button ?? 'Options'}`);
+    return [header, body, footer, el('div', { class: 'choices' }, opener, sheet)];
+  }
+  const buttons = (action.buttons ?? []).map((button) =>
     el('button', { type: 'button', class: 'choice', dataset: { replyId: button.reply?.id }, onclick: tap('button_reply', button.reply ?? {}) }, button.reply?.title ?? '?'),
   );
-  const rows = (interactive.action?.sections ?? []).flatMap((section) => [
-    section.title ? el('div', { class: 'section' }, section.title) : undefined,
-    ...(section.rows ?? []).map((row) =>
-      el('button', { type: 'button', class: 'choice', dataset: { replyId: row.id }, onclick: tap('list_reply', row) }, row.title, row.description ? el('small', {}, row.description) : undefined),
-    ),
-  ]);
-  return [header, formatted(interactive.body?.text ?? ''), footer, el('div', { class: 'choices' }, ...buttons, ...rows)];
+  return [header, body, footer, el('div', { class: 'choices' }, ...buttons)];
 }
 
 function setStatus(node, status, title) {
