@@ -5,6 +5,7 @@ import type { WorkerConfig } from '../../shared/config/config.js';
 import type { WorkerDeps } from '../../shared/core/processDelivery.js';
 import type { StatusDeps } from '../../shared/core/recordDeliveryStatus.js';
 import type { Logger } from '../../shared/log/logger.js';
+import { createFirestoreConversationWindowStore } from '../../shared/store/firestoreConversationWindowStore.js';
 import { createFirestoreHeldReplyStore } from '../../shared/store/firestoreHeldReplyStore.js';
 import { createFirestoreInboundLedger } from '../../shared/store/firestoreInboundLedger.js';
 import { createFirestoreOptOutStore } from '../../shared/store/firestoreOptOutStore.js';
@@ -30,6 +31,9 @@ export function createWorkerDeps(config: WorkerConfig, log: Logger): WorkerAdapt
     accessToken: config.WHATSAPP_ACCESS_TOKEN,
     timeoutMs: config.GRAPH_TIMEOUT_MS,
   });
+  const outbound = createFirestoreOutboundMessageStore(db, config.OUTBOUND_RECORD_TTL_DAYS * 24 * 3600 * 1000);
+  const optOuts = createFirestoreOptOutStore(db);
+  const held = createFirestoreHeldReplyStore(db);
   return {
     deliveries: {
       ledger: createFirestoreInboundLedger(db),
@@ -41,6 +45,10 @@ export function createWorkerDeps(config: WorkerConfig, log: Logger): WorkerAdapt
         timeoutMs: config.AGENT_TIMEOUT_MS,
       }),
       whatsapp,
+      outbound,
+      optOuts,
+      held,
+      windows: createFirestoreConversationWindowStore(db),
       log,
       settings: workerSettings(config),
       ...(config.DEAD_LETTER_TOPIC
@@ -48,9 +56,9 @@ export function createWorkerDeps(config: WorkerConfig, log: Logger): WorkerAdapt
         : {}),
     },
     statuses: {
-      outbound: createFirestoreOutboundMessageStore(db, config.OUTBOUND_RECORD_TTL_DAYS * 24 * 3600 * 1000),
-      optOuts: createFirestoreOptOutStore(db),
-      held: createFirestoreHeldReplyStore(db),
+      outbound,
+      optOuts,
+      held,
       whatsapp,
       settings: reengagementSettings(config),
       now: () => new Date(),

@@ -1,6 +1,6 @@
 import type { AgentClient, AgentTurn } from '../agent/agentClient.js';
 import { SessionNotFoundError } from '../agent/agentClient.js';
-import { failedSystemOf, isPermanent, PermanentError, reasonOf, RetryableError } from '../errors.js';
+import { failedSystemOf, isPermanent, reasonOf, RetryableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { maskUserId } from '../log/maskUserId.js';
 import type { DeadLetterPublisher } from '../queue/deadLetterPublisher.js';
@@ -12,10 +12,22 @@ import { markdownToWhatsApp } from '../whatsapp/formatting/markdownToWhatsApp.js
 import { splitMessage } from '../whatsapp/formatting/splitMessage.js';
 import type { WhatsAppClient } from '../whatsapp/graphClient.js';
 import { OUTSIDE_CUSTOMER_SERVICE_WINDOW } from '../whatsapp/graphErrors.js';
+import type { HeldReplies } from '../store/heldReplyStore.js';
+import { consentCommandOf, decideConsent } from './consentCommands.js';
+import { isWindowOpen } from './customerServiceWindow.js';
+import { deliverHeldReplies, holdReplies, type ReengagementDeps } from './reengagement.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import type { ConversationWindowStore } from '../store/conversationWindowStore.js';
+import type { HeldReplyStore } from '../store/heldReplyStore.js';
+import type { OptOutStore } from '../store/optOutStore.js';
+import type { OutboundMessageStore } from '../store/outboundMessageStore.js';
+import type { ConsentSettings } from './consentCommands.js';
 import { decideAction, type ActionSettings } from './decideAction.js';
+import type { ReengagementSettings } from './reengagement.js';
 
-export interface WorkerSettings extends ActionSettings {
+export interface WorkerSettings extends ActionSettings, ConsentSettings, ReengagementSettings {
+  optOutConfirmText: string;
+  optInConfirmText: string;
   maxDeliveryAttempts: number;
   leaseMs: number;
   retentionMs: number;
@@ -39,6 +51,10 @@ export interface WorkerDeps {
   rateLimiter: RateLimiter;
   agent: AgentClient;
   whatsapp: WhatsAppClient;
+  outbound: OutboundMessageStore;
+  optOuts: OptOutStore;
+  held: HeldReplyStore;
+  windows: ConversationWindowStore;
   log: Logger;
   settings: WorkerSettings;
   /** Set where Pub/Sub does not report delivery attempts: the worker then dead-letters itself. */
@@ -50,13 +66,11 @@ export interface WorkerDeps {
 /** `ack` → 2xx (Pub/Sub forgets the message); otherwise non-2xx (Pub/Sub retries or dead-letters). */
 export interface DeliveryOutcome {
   ack: boolean;
-  outcome: 'answered' | 'ignored' | 'duplicate' | 'failed' | 'busy' | 'retry' | 'dead-letter';
+  outcome: 'answered' | 'held' | 'ignored' | 'duplicate' | 'failed' | 'busy' | 'retry' | 'dead-letter';
 }
 
 const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** WhatsApp's customer-service window: free-form replies only within 24 h of the user's message. */
-const CUSTOMER_SERVICE_WINDOW_MS = 24 * 3600 * 1000;
 const QUOTE_MAX_CHARS = 500;
 
 /**
@@ -130,6 +144,8 @@ async function deadLetter(delivery: PushDelivery, reason: string, deps: WorkerDe
 class Turn {
   private readonly sleep: (ms: number) => Promise<void>;
   private agentAnswered = false;
+  /** Once known, an opted-out user gets nothing from this turn: no receipt, no typing, no apology. */
+  private optedOut = false;
 
   constructor(
     private readonly message: InboundMessage,
@@ -144,33 +160,107 @@ class Turn {
   async run(): Promise<DeliveryOutcome['outcome']> {
     const { ledger, settings } = this.deps;
     const { wamid } = this.message;
+    const [optOut, hold] = await Promise.all([
+      this.deps.optOuts.get(this.message.phoneNumberId, this.message.userId),
+      this.deps.held.get(this.message.phoneNumberId, this.message.userId, this.now()),
+      this.noteWindow(),
+    ]);
+    this.optedOut = optOut !== undefined;
+    const consent = decideConsent(this.message, this.optedOut, settings);
+    // A retry of the STOP that was recorded on an earlier attempt still owes its confirmation.
+    const owesOptOutConfirmation = this.record.replyText !== undefined && consentCommandOf(this.message, settings) === 'opt-out';
+    if (consent === 'silent' && !owesOptOutConfirmation) {
+      await ledger.markAnswered(wamid);
+      this.log.info('the user has opted out: nothing sent');
+      return 'ignored';
+    }
     if (this.record.replyText === undefined) {
-      const action = decideAction(this.message, settings);
-      if (action.kind === 'ignore') {
-        await ledger.markAnswered(wamid);
-        this.log.info({ reason: action.reason }, 'nothing to answer');
-        return 'ignored';
+      if (consent === 'opt-out' || consent === 'opt-in') {
+        this.record.replyText = await this.recordConsent(consent);
+        await ledger.saveReply(wamid, this.record.replyText);
+        this.optedOut = consent === 'opt-out';
+      } else {
+        if (hold) await this.deliverHeld(hold);
+        const action = decideAction(this.message, settings);
+        if (action.kind === 'ignore') {
+          await ledger.markAnswered(wamid);
+          this.log.info({ reason: action.reason }, 'nothing to answer');
+          return 'ignored';
+        }
+        this.markRead();
+        const replyText =
+          action.kind === 'reply'
+            ? action.text
+            : action.kind === 'reset-session'
+              ? await this.resetSession()
+              : await this.askAgent(await this.withQuotedContext(action.text), action.media);
+        // The session's activity is bookkeeping: it must not make a retry ask the agent again.
+        await Promise.all([ledger.saveReply(wamid, replyText), this.agentAnswered && this.touchSession()]);
+        this.record.replyText = replyText;
       }
-      this.markRead();
-      const replyText =
-        action.kind === 'reply'
-          ? action.text
-          : action.kind === 'reset-session'
-            ? await this.resetSession()
-            : await this.askAgent(await this.withQuotedContext(action.text), action.media);
-      // The session's activity is bookkeeping: it must not make a retry ask the agent again.
-      await Promise.all([ledger.saveReply(wamid, replyText), this.agentAnswered && this.touchSession()]);
-      this.record.replyText = replyText;
     } else {
       this.log.info({ sentChunks: this.record.sentChunks.length }, 'resuming with the stored reply');
+      if (hold && consent === 'proceed') await this.deliverHeld(hold);
     }
-    await this.sendReply(this.record.replyText);
-    return 'answered';
+    return this.sendReply(this.record.replyText);
+  }
+
+  /** Records the user's STOP or START and returns its one confirmation; no agent turn. */
+  private async recordConsent(consent: 'opt-out' | 'opt-in'): Promise<string> {
+    const { optOuts, held, settings } = this.deps;
+    const { phoneNumberId, userId, phone } = this.message;
+    if (consent === 'opt-in') {
+      await optOuts.optIn(phoneNumberId, userId);
+      this.log.info('the user opted back in');
+      return settings.optInConfirmText;
+    }
+    const command = this.message.content.kind === 'text' || this.message.content.kind === 'button' ? this.message.content.text.trim() : '';
+    await Promise.all([
+      optOuts.optOut({ phoneNumberId, userId, ...(phone ? { phone } : {}), command, optedOutAt: this.now() }),
+      held.discard(phoneNumberId, userId),
+    ]);
+    this.log.info('the user opted out: nothing more will be sent until they opt back in');
+    return settings.optOutConfirmText;
+  }
+
+  /** The user's message opens (or keeps open) the 24-hour window for this business number. */
+  private async noteWindow(): Promise<void> {
+    const wroteAt = new Date(this.message.timestamp * 1000);
+    // A replayed old message opens nothing: leave the record of the latest one alone.
+    if (!isWindowOpen(wroteAt, this.now())) return;
+    await this.deps.windows
+      .noteUserMessage({
+        phoneNumberId: this.message.phoneNumberId,
+        userId: this.message.userId,
+        ...(this.message.phone ? { phone: this.message.phone } : {}),
+        lastUserMessageAt: wroteAt,
+      })
+      .catch((error: unknown) => this.log.warn({ err: error }, 'conversation window not recorded'));
+  }
+
+  private reengagement(): ReengagementDeps {
+    return { ...this.deps, log: this.log, now: this.now };
+  }
+
+  private async deliverHeld(hold: HeldReplies): Promise<void> {
+    // A replayed old message does not reopen the window: the replies keep waiting.
+    if (!isWindowOpen(new Date(this.message.timestamp * 1000), this.now())) return;
+    await deliverHeldReplies(this.user(), this.reengagement(), hold, (text) =>
+      this.withInlineRetry(() =>
+        this.deps.whatsapp.sendText({ phoneNumberId: this.message.phoneNumberId, to: this.recipient(), text }),
+      ),
+    );
+  }
+
+  private user() {
+    const { phoneNumberId, userId, phone } = this.message;
+    return { phoneNumberId, userId, ...(phone ? { phone } : {}) };
   }
 
   /** Tells the user once that the message will not be answered; never throws. */
   async apologiseFor(error: unknown): Promise<boolean> {
     if (this.record.apologySent) return true;
+    if (this.optedOut) return false;
     // When WhatsApp is what failed (or no longer allows sending), an apology would fail the same way.
     if (failedSystemOf(error) === 'whatsapp') return false;
     try {
@@ -294,31 +384,48 @@ class Turn {
     return new Date(this.now().getTime() + this.deps.settings.sessionTtlMs);
   }
 
-  private async sendReply(replyText: string): Promise<void> {
-    const { whatsapp, ledger, settings } = this.deps;
+  private async sendReply(replyText: string): Promise<'answered' | 'held'> {
+    const { whatsapp, ledger, settings, outbound } = this.deps;
     const chunks = replyText ? splitMessage(markdownToWhatsApp(replyText), settings.maxReplyChars) : [];
     const alreadySent = new Set(this.record.sentChunks.map((chunk) => chunk.index));
     if (chunks.length === 0) {
       await ledger.markAnswered(this.message.wamid);
-      return;
+      return 'answered';
     }
-    const userWroteAt = this.message.timestamp * 1000;
+    const userWroteAt = new Date(this.message.timestamp * 1000);
     for (const [index, text] of chunks.entries()) {
       if (alreadySent.has(index)) continue;
-      if (this.now().getTime() - userWroteAt > CUSTOMER_SERVICE_WINDOW_MS) {
-        throw new PermanentError(
-          'the reply would fall outside the 24-hour customer-service window',
-          OUTSIDE_CUSTOMER_SERVICE_WINDOW,
-          { system: 'whatsapp' },
+      if (!isWindowOpen(userWroteAt, this.now())) return this.holdFrom(chunks, index, 'our clock says the window closed');
+      let graphMessageId: string;
+      try {
+        graphMessageId = await this.withInlineRetry(() =>
+          whatsapp.sendText({ phoneNumberId: this.message.phoneNumberId, to: this.recipient(), text }),
         );
+      } catch (error) {
+        if (reasonOf(error) === OUTSIDE_CUSTOMER_SERVICE_WINDOW) return this.holdFrom(chunks, index, 'Meta answered 131047');
+        throw error;
       }
-      const graphMessageId = await this.withInlineRetry(() =>
-        whatsapp.sendText({ phoneNumberId: this.message.phoneNumberId, to: this.recipient(), text }),
-      );
-      await ledger.recordChunkSent(this.message.wamid, { index, graphMessageId }, index === chunks.length - 1);
+      await Promise.all([
+        ledger.recordChunkSent(this.message.wamid, { index, graphMessageId }, index === chunks.length - 1),
+        outbound.recordSent(
+          { wamid: graphMessageId, ...this.user(), kind: 'reply', inReplyTo: this.message.wamid, chunkIndex: index, text },
+          this.now(),
+        ),
+      ]);
       this.record.sentChunks.push({ index, graphMessageId });
     }
     this.log.info({ chunks: chunks.length }, 'reply sent');
+    return 'answered';
+  }
+
+  /** The rest of the reply cannot go out as free text: hold it for the user's return, and settle the message. */
+  private async holdFrom(chunks: string[], from: number, why: string): Promise<'held'> {
+    const heldAt = this.now();
+    const replies = chunks.slice(from).map((text, offset) => ({ id: `${this.message.wamid}#${from + offset}`, text, heldAt }));
+    this.log.info({ why, chunks: replies.length }, 'the 24-hour window has closed: holding the reply');
+    await holdReplies(this.user(), replies, this.reengagement());
+    await this.deps.ledger.markAnswered(this.message.wamid);
+    return 'held';
   }
 
   /** Honours a short Retry-After once within the attempt; longer waits are left to Pub/Sub's backoff. */
