@@ -475,6 +475,17 @@ variable "signature_failure_threshold" {
   }
 }
 
+variable "delivery_failure_threshold" {
+  description = "Alert when more outbound messages than this fail within 5 minutes in one failure class (window, undeliverable, ecosystem, rate_limit); template and auth/policy failures alert on the first."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.delivery_failure_threshold >= 0
+    error_message = "delivery_failure_threshold must be >= 0."
+  }
+}
+
 variable "labels" {
   description = "Extra labels on every resource that supports them."
   type        = map(string)

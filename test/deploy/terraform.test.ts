@@ -802,6 +802,19 @@ describe('alerts', () => {
     expect(String(evaluator.value(metricFilter ?? ''))).toContain(`service_name="${webhook}"`);
   });
 
+  it('alerts on failed deliveries by failure class, through a labelled log-based metric on the worker', () => {
+    const evaluator = new Evaluator(tf, varsFor('variable defaults'));
+    const worker = String(evaluator.value(functionFor(tf, evaluator, 'worker').block.name));
+    const metric = resource(tf, 'google_logging_metric', 'delivery_failures');
+    expect(String(evaluator.value(metric.filter))).toContain(`service_name="${worker}"`);
+    expect(String(metric.filter)).toContain('delivery failure recorded');
+    expect(JSON.stringify(metric.label_extractors)).toContain('EXTRACT(jsonPayload.failureClass)');
+    const policy = resource(tf, 'google_monitoring_alert_policy', 'delivery_failures');
+    expect(filters(policy).join(' ')).toContain('metric.label.failure_class');
+    const classes = Object.keys(evaluator.value(tf.locals.delivery_failure_alerts) as Record<string, unknown>).sort();
+    expect(classes).toEqual(['auth_or_policy', 'ecosystem', 'rate_limit', 'template', 'undeliverable', 'window']);
+  });
+
   it('sends every alert to the configured notification channels', () => {
     for (const policy of policies()) expect(String(policy.notification_channels)).toContain('local.notification_channels');
     expect(String(tf.locals.notification_channels)).toContain('var.notification_channels');
