@@ -57,7 +57,7 @@ describeWithEmulators('quick start: npm start, then npm run simulate', () => {
   async function startSimulateStop(env: Record<string, string>) {
     const ports = await freePorts();
     start = run('scripts/start.ts', [], { ...ports, ...env });
-    await waitFor(() => start!.output().includes('webhook ready:'), 90_000, 'the "webhook ready" line', start.output);
+    await waitFor(() => start!.output().includes('webhook ready:'), 150_000, 'the "webhook ready" line', start.output);
     expect(start.output()).toContain(`webhook ready: http://127.0.0.1:${ports.WEBHOOK_PORT}/webhook`);
     expect(start.output()).toMatch(/sandbox chat page: http:\/\/127\.0\.0\.1:\d+\//);
 
@@ -84,7 +84,7 @@ describeWithEmulators('quick start: npm start, then npm run simulate', () => {
     expect(stdout).toMatch(/^\[webhook\] INFO {4}inbound message queued {2}wamid=wamid\.\S+ user=\S+/m);
     expect(stdout).toMatch(/^\[worker\] INFO {4}reply sent {2}wamid=/m);
     expect(stdout).not.toMatch(/^\[(webhook|worker)\] \{/m);
-  }, 180_000);
+  }, 240_000);
 
   it('with LOG_FORMAT=json prints the functions’ JSON lines untouched: one object per line, nothing else on stdout', async () => {
     const { stdout, output } = await startSimulateStop({ LOG_FORMAT: 'json' });
@@ -101,5 +101,5 @@ describeWithEmulators('quick start: npm start, then npm run simulate', () => {
     // The stack's own notes and the framework's banner still show, on stderr.
     expect(output).toContain('[webhook] Serving function...');
     expect(stdout).not.toContain('webhook ready:');
-  }, 180_000);
+  }, 240_000);
 });
