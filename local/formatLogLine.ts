@@ -1,4 +1,4 @@
-const SHOWN_FIELDS = ['wamid', 'user', 'reason', 'outcome', 'attempt', 'chunks', 'agentMs', 'graphErrorCode'];
+const SHOWN_FIELDS = ['wamid', 'user', 'reason', 'outcome', 'attempt', 'chunks', 'replyLatencyMs', 'agentMs', 'graphErrorCode', 'grpcCode'];
 
 /** Makes a function's Cloud Logging JSON line readable in a terminal; other lines pass through. */
 export function formatLogLine(line: string): string {

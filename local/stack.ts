@@ -12,8 +12,10 @@ export interface LocalStackOptions {
   reuseEmulators?: boolean;
   /** Run the compiled `dist/` instead of the TypeScript sources. */
   compiled?: boolean;
-  /** Where the functions' log lines and the sandbox's notes go; silent when omitted. */
+  /** Where the stack's and the sandbox's notes go, and the functions' lines unless `functionLog` is set; silent when omitted. */
   log?: (line: string) => void;
+  /** Where each line a function writes goes, as written. */
+  functionLog?: (target: 'webhook' | 'worker', line: string) => void;
 }
 
 export interface LocalStack {
@@ -129,7 +131,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         port: target === 'webhook' ? webhookPort : workerPort,
         env,
         ...(options.compiled ? { compiled: true } : {}),
-        onLine: options.log ? (line) => say(`[${target}] ${line}`) : undefined,
+        onLine: options.functionLog
+          ? (line) => options.functionLog!(target, line)
+          : options.log
+            ? (line) => say(`[${target}] ${line}`)
+            : undefined,
       });
       return processes[target]!;
     };

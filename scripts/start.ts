@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { emulatorsUnavailableReason } from '../local/emulators.js';
-import { formatLogLine } from '../local/formatLogLine.js';
+import { logFormatFrom, printedFunctionLine, type LogFormat } from '../local/logFormat.js';
 import { startLocalStack } from '../local/stack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -17,14 +17,31 @@ const env = {
   LOCAL_AGENT_PORT: process.env.LOCAL_AGENT_PORT || '8083',
 };
 
+let logFormat: LogFormat;
+try {
+  logFormat = logFormatFrom(process.env.LOG_FORMAT);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+}
+// With LOG_FORMAT=json, stdout carries only the functions' JSON lines; everything else goes to stderr.
+const note = logFormat === 'json' ? console.error : console.log;
+
 const unavailable = emulatorsUnavailableReason();
 if (unavailable) {
   console.error(`Cannot start the local stack: ${unavailable}.`);
   process.exit(1);
 }
 
-console.log('Starting the local stack (emulators take a few seconds)…');
-const stack = await startLocalStack({ env, log: (line) => console.log(formatLogLine(line)) }).catch((error: unknown) => {
+note('Starting the local stack (emulators take a few seconds)…');
+const stack = await startLocalStack({
+  env,
+  log: note,
+  functionLog: (target, line) => {
+    const printed = printedFunctionLine(logFormat, target, line);
+    (printed.stream === 'stdout' ? process.stdout : process.stderr).write(`${printed.text}\n`);
+  },
+}).catch((error: unknown) => {
   console.error(`Local stack failed to start: ${(error as Error).message}`);
   process.exit(1);
 });
@@ -42,7 +59,7 @@ let stopping = false;
 async function shutdown() {
   if (stopping) return;
   stopping = true;
-  console.log('\nStopping…');
+  note('\nStopping…');
   await closeTunnel?.();
   await stack.stop();
   process.exit(0);
@@ -50,7 +67,7 @@ async function shutdown() {
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
 
-console.log(`
+note(`
 agent:    ${stack.agent ? `local agent at ${stack.agent.endpoint}` : stack.env.AGENT_ENGINE}
 whatsapp: ${stack.sandbox ? `local sandbox at ${stack.sandbox.url} (Graph API stand-in)` : stack.env.GRAPH_API_BASE_URL ?? 'https://graph.facebook.com'}
 verify token: ${stack.env.WHATSAPP_VERIFY_TOKEN}${publicUrl ? `\npublic callback URL (paste into Meta's App Dashboard): ${publicUrl}` : ''}${stack.sandboxUrl ? `\nsandbox chat page: ${stack.sandboxUrl}` : ''}

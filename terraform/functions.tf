@@ -10,6 +10,8 @@ resource "google_cloudfunctions2_function" "webhook" {
     runtime         = var.runtime
     entry_point     = "webhook"
     service_account = var.create_build_service_account ? google_service_account.build[0].id : null
+    # npm run deploy passes the same repository (--docker-repository).
+    docker_repository = google_artifact_registry_repository.functions.id
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -33,34 +35,29 @@ resource "google_cloudfunctions2_function" "webhook" {
 
     environment_variables = merge(local.webhook_env, var.webhook_extra_env)
 
-    secret_environment_variables {
-      key        = "WHATSAPP_APP_SECRET"
-      project_id = var.project_id
-      secret     = google_secret_manager_secret.app_secret.secret_id
-      version    = var.secret_versions.app_secret
-    }
-
-    secret_environment_variables {
-      key        = "WHATSAPP_VERIFY_TOKEN"
-      project_id = var.project_id
-      secret     = google_secret_manager_secret.verify_token.secret_id
-      version    = var.secret_versions.verify_token
-    }
-
     dynamic "secret_environment_variables" {
-      for_each = var.enable_admin_api ? [1] : []
+      for_each = merge(local.webhook_secret_env, var.enable_admin_api ? local.admin_secret_env : {})
       content {
-        key        = "ADMIN_API_TOKEN"
+        key        = secret_environment_variables.key
         project_id = var.project_id
-        secret     = google_secret_manager_secret.admin_api_token[0].secret_id
-        version    = var.secret_versions.admin_api_token
+        secret     = secret_environment_variables.value.secret
+        version    = secret_environment_variables.value.version
       }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(setintersection(keys(var.webhook_extra_env), local.webhook_owned_env)) == 0
+      error_message = "webhook_extra_env may not set ${join(", ", setintersection(keys(var.webhook_extra_env), local.webhook_owned_env))}: Terraform sets these itself (or they are test switches)."
     }
   }
 
   depends_on = [
     google_project_service.apis,
-    google_project_iam_member.build,
+    google_project_iam_member.build_log_writer,
+    google_project_iam_member.build_source_reader,
+    google_artifact_registry_repository_iam_member.build_writer,
     google_secret_manager_secret_iam_member.webhook_app_secret,
     google_secret_manager_secret_iam_member.webhook_verify_token,
     google_secret_manager_secret_iam_member.webhook_admin_api_token,
@@ -76,6 +73,8 @@ resource "google_cloudfunctions2_function" "worker" {
     runtime         = var.runtime
     entry_point     = "worker"
     service_account = var.create_build_service_account ? google_service_account.build[0].id : null
+    # npm run deploy passes the same repository (--docker-repository).
+    docker_repository = google_artifact_registry_repository.functions.id
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -99,15 +98,22 @@ resource "google_cloudfunctions2_function" "worker" {
 
     environment_variables = merge(local.worker_env, var.worker_extra_env)
 
-    secret_environment_variables {
-      key        = "WHATSAPP_ACCESS_TOKEN"
-      project_id = var.project_id
-      secret     = google_secret_manager_secret.access_token.secret_id
-      version    = var.secret_versions.access_token
+    dynamic "secret_environment_variables" {
+      for_each = local.worker_secret_env
+      content {
+        key        = secret_environment_variables.key
+        project_id = var.project_id
+        secret     = secret_environment_variables.value.secret
+        version    = secret_environment_variables.value.version
+      }
     }
   }
 
   lifecycle {
+    precondition {
+      condition     = length(setintersection(keys(var.worker_extra_env), local.worker_owned_env)) == 0
+      error_message = "worker_extra_env may not set ${join(", ", setintersection(keys(var.worker_extra_env), local.worker_owned_env))}: Terraform sets these itself (delivery settings must stay in step with the subscription), or they are test switches."
+    }
     precondition {
       condition     = var.agent_timeout_seconds < var.worker_timeout_seconds
       error_message = "agent_timeout_seconds must be below worker_timeout_seconds, leaving time to send the reply."
@@ -120,7 +126,9 @@ resource "google_cloudfunctions2_function" "worker" {
 
   depends_on = [
     google_project_service.apis,
-    google_project_iam_member.build,
+    google_project_iam_member.build_log_writer,
+    google_project_iam_member.build_source_reader,
+    google_artifact_registry_repository_iam_member.build_writer,
     google_secret_manager_secret_iam_member.worker_access_token,
     google_firestore_database.default,
   ]

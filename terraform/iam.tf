@@ -34,14 +34,32 @@ resource "google_pubsub_topic_iam_member" "webhook_publisher" {
   member = google_service_account.webhook.member
 }
 
-# The admin routes read and delete whatsapp_sessions and delete the user's agent session, so the
-# webhook gets Firestore and agent access only when they are switched on.
+# The admin routes read and delete whatsapp_sessions documents and delete the user's agent
+# session, so the webhook gets Firestore and agent access only when they are switched on, and
+# then only what those routes do. Firestore IAM cannot name a collection (a condition sees the
+# database, never a document path), so the limits are: the verbs (get, list/query, delete; no
+# create or update) and the database. README.md here (Design decisions) says what that leaves
+# open and why admin is not a separate function.
+resource "google_project_iam_custom_role" "session_admin" {
+  count       = var.enable_admin_api ? 1 : 0
+  project     = var.project_id
+  role_id     = "whatsappBridgeSessionAdmin"
+  title       = "WhatsApp bridge session admin"
+  description = "Read, query and delete Firestore documents: what the webhook's admin routes do."
+  permissions = ["datastore.entities.get", "datastore.entities.list", "datastore.entities.delete"]
+}
+
 resource "google_project_iam_member" "webhook_firestore" {
   count   = var.enable_admin_api ? 1 : 0
   project = var.project_id
-  # Firestore has no collection-level IAM; datastore.user is the narrowest role that reads and writes documents.
-  role   = "roles/datastore.user"
-  member = google_service_account.webhook.member
+  role    = google_project_iam_custom_role.session_admin[0].id
+  member  = google_service_account.webhook.member
+
+  condition {
+    title       = "bridge-database-only"
+    description = "Only the Firestore database the bridge keeps its state in."
+    expression  = "resource.name == \"projects/${var.project_id}/databases/(default)\""
+  }
 }
 
 resource "google_vertex_ai_reasoning_engine_iam_member" "webhook_agent" {
@@ -99,14 +117,50 @@ resource "google_service_account_iam_member" "pubsub_agent_token_creator" {
 
 # ---------------------------------------------------------------- build identity
 
-resource "google_project_iam_member" "build" {
-  for_each = var.create_build_service_account ? toset([
-    "roles/logging.logWriter",
-    "roles/artifactregistry.writer",
-    "roles/storage.objectViewer",
-  ]) : toset([])
-
+# The build reads the source archive, writes build logs and pushes the image: logs project-wide
+# (they have no narrower scope), the source only from the two buckets it can come from, and
+# images only into the bridge's own repository.
+resource "google_project_iam_member" "build_log_writer" {
+  count   = var.create_build_service_account ? 1 : 0
   project = var.project_id
-  role    = each.value
+  role    = "roles/logging.logWriter"
   member  = google_service_account.build[0].member
+}
+
+moved {
+  from = google_project_iam_member.build["roles/logging.logWriter"]
+  to   = google_project_iam_member.build_log_writer[0]
+}
+
+locals {
+  # `gcloud functions deploy` (npm run deploy) uploads the source to the bucket Cloud Functions
+  # keeps per project and region; terraform apply uploads it to google_storage_bucket.source.
+  gcloud_source_bucket = "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
+}
+
+resource "google_project_iam_member" "build_source_reader" {
+  count   = var.create_build_service_account ? 1 : 0
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = google_service_account.build[0].member
+
+  condition {
+    title       = "function-source-buckets"
+    description = "Only the two buckets the functions' source archives are uploaded to."
+    expression  = <<-EOT
+      resource.name == "projects/_/buckets/${google_storage_bucket.source.name}" ||
+      resource.name.startsWith("projects/_/buckets/${google_storage_bucket.source.name}/") ||
+      resource.name == "projects/_/buckets/${local.gcloud_source_bucket}" ||
+      resource.name.startsWith("projects/_/buckets/${local.gcloud_source_bucket}/")
+    EOT
+  }
+}
+
+resource "google_artifact_registry_repository_iam_member" "build_writer" {
+  count      = var.create_build_service_account ? 1 : 0
+  project    = google_artifact_registry_repository.functions.project
+  location   = google_artifact_registry_repository.functions.location
+  repository = google_artifact_registry_repository.functions.name
+  role       = "roles/artifactregistry.writer"
+  member     = google_service_account.build[0].member
 }

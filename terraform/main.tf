@@ -30,11 +30,13 @@ locals {
   # opt_outs has no TTL on purpose: an opt-out lasts until the user opts back in.
   ttl_collections = toset(["whatsapp_sessions", "inbound_messages", "rate_limits", "outbound_messages", "held_replies", "conversation_windows", "proactive_requests"])
 
-  # Plain (non-secret) environment of each function. Secrets are bound separately as
-  # secret_environment_variables in functions.tf.
+  # Plain (non-secret) environment of each function. Secrets are in *_secret_env below.
   webhook_env = {
     # V8 heap cap kept well inside the instance memory (measured in bench/README.md).
-    NODE_OPTIONS         = "--max-old-space-size=${var.webhook_heap_mb}"
+    NODE_OPTIONS = "--max-old-space-size=${var.webhook_heap_mb}"
+    # Express (inside functions-framework) answers errors with a stack trace and file paths
+    # unless NODE_ENV is production.
+    NODE_ENV             = "production"
     GOOGLE_CLOUD_PROJECT = var.project_id
     PUBSUB_TOPIC         = var.pubsub_topic
     LOG_LEVEL            = var.log_level
@@ -44,6 +46,7 @@ locals {
 
   worker_env = {
     NODE_OPTIONS               = "--max-old-space-size=${var.worker_heap_mb}"
+    NODE_ENV                   = "production"
     GOOGLE_CLOUD_PROJECT       = var.project_id
     AGENT_ENGINE               = var.agent_engine
     GRAPH_API_VERSION          = var.graph_api_version
@@ -57,6 +60,27 @@ locals {
     INBOUND_RECORD_TTL_DAYS    = tostring(var.inbound_record_ttl_days)
     LOG_LEVEL                  = var.log_level
   }
+
+  # Secret environment of each function: variable -> Secret Manager secret and version. Each
+  # service account may read only its own secrets (secrets.tf).
+  webhook_secret_env = {
+    WHATSAPP_APP_SECRET   = { secret = google_secret_manager_secret.app_secret.secret_id, version = var.secret_versions.app_secret }
+    WHATSAPP_VERIFY_TOKEN = { secret = google_secret_manager_secret.verify_token.secret_id, version = var.secret_versions.verify_token }
+  }
+  # Bound to the webhook only with the admin routes on (the secret exists only then).
+  admin_secret_env = {
+    ADMIN_API_TOKEN = { secret = one(google_secret_manager_secret.admin_api_token[*].secret_id), version = var.secret_versions.admin_api_token }
+  }
+  worker_secret_env = {
+    WHATSAPP_ACCESS_TOKEN = { secret = google_secret_manager_secret.access_token.secret_id, version = var.secret_versions.access_token }
+  }
+
+  # What *_extra_env may not set: every variable Terraform sets for that function, plain or
+  # secret, and the switches that turn a deployed function into a local test double. The admin
+  # token is reserved even with the admin routes off, so no plain-text token can switch them on.
+  test_switch_env   = ["ALLOW_UNSIGNED_WEBHOOKS", "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST"]
+  webhook_owned_env = setunion(keys(local.webhook_env), keys(local.webhook_secret_env), keys(local.admin_secret_env), local.test_switch_env)
+  worker_owned_env  = setunion(keys(local.worker_env), keys(local.worker_secret_env), local.test_switch_env)
 
   # What the source archive leaves out: dependencies are installed and TypeScript compiled by
   # the build on deploy (gcp-build), so only package files, tsconfigs, functions/ and shared/
@@ -114,6 +138,17 @@ data "archive_file" "source" {
   output_path      = "${path.module}/.build/function-source.zip"
   output_file_mode = "0644"
   excludes         = local.source_excludes
+}
+
+# Images the builds produce, for both deploy paths (terraform apply and npm run deploy). A
+# repository of its own lets the build account write here and nowhere else in Artifact Registry.
+resource "google_artifact_registry_repository" "functions" {
+  location      = var.region
+  repository_id = "whatsapp-bridge-functions"
+  format        = "DOCKER"
+  description   = "Container images built from the WhatsApp bridge's functions."
+
+  depends_on = [google_project_service.apis]
 }
 
 resource "google_storage_bucket_object" "source" {

@@ -195,3 +195,99 @@ resource "google_monitoring_alert_policy" "webhook_signature_failures" {
     content   = "Requests to the public webhook fail the X-Hub-Signature-256 check. If they come from Meta, secret `${google_secret_manager_secret.app_secret.secret_id}` no longer matches the App Secret in the App Dashboard (Settings > Basic) and every user message is being refused; otherwise someone is probing the URL."
   }
 }
+
+# ---------------------------------------------------------------- failed deliveries, by code class
+
+# The worker logs every delivery failure Meta reports in a status webhook ("delivery failure
+# recorded") with `failureClass`: what an operator does depends on the class, so each class has
+# its own alert and advice. Classes and codes: shared/core/deliveryStatus.ts (failureClassOf).
+resource "google_logging_metric" "delivery_failures" {
+  name        = "whatsapp_delivery_failures"
+  description = "Outbound WhatsApp messages Meta reported as failed, labelled by failure class."
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.worker_function_name}\" AND jsonPayload.message=\"delivery failure recorded\""
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "WhatsApp delivery failures"
+    labels {
+      key         = "failure_class"
+      value_type  = "STRING"
+      description = "window, undeliverable, ecosystem, template, rate_limit, auth_or_policy or other"
+    }
+  }
+  label_extractors = {
+    failure_class = "EXTRACT(jsonPayload.failureClass)"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+locals {
+  delivery_failure_alerts = {
+    window = {
+      severity  = "WARNING"
+      threshold = var.delivery_failure_threshold
+      advice    = "Replies reached users after their 24-hour window (131047). They are held and the re-engagement template goes out; if REENGAGE_TEMPLATE is unset nothing invites the users back. Many of these mean slow turns or late replays."
+    }
+    undeliverable = {
+      severity  = "WARNING"
+      threshold = var.delivery_failure_threshold
+      advice    = "Messages could not be delivered (131026: not on WhatsApp, old app, or the user has not accepted the terms). Check the numbers proactive messages go to."
+    }
+    ecosystem = {
+      severity  = "WARNING"
+      threshold = var.delivery_failure_threshold
+      advice    = "Meta held back messages to protect its ecosystem (131049) or the user stopped marketing messages (131050). Send fewer marketing templates to these users."
+    }
+    template = {
+      severity  = "ERROR"
+      threshold = 0
+      advice    = "A template was refused (132xxx: missing, not approved in this language, or wrong parameters). Check REENGAGE_TEMPLATE / REENGAGE_TEMPLATE_LANGUAGE and the templates callers of POST /whatsapp/messages use, in the WhatsApp Manager."
+    }
+    rate_limit = {
+      severity  = "WARNING"
+      threshold = var.delivery_failure_threshold
+      advice    = "Messages failed on Meta's rate or spam limits (130429, 131048, 131056, 4, 80007). Spread proactive sends out; check the number's messaging limit tier."
+    }
+    auth_or_policy = {
+      severity  = "CRITICAL"
+      threshold = 0
+      advice    = "Messages failed on the token, a permission or a policy block (190, 10, 368, 131031). Check the access token and the account's status in Meta Business Settings."
+    }
+  }
+}
+
+resource "google_monitoring_alert_policy" "delivery_failures" {
+  for_each = local.delivery_failure_alerts
+
+  display_name          = "WhatsApp bridge: failed deliveries (${each.key})"
+  combiner              = "OR"
+  notification_channels = local.notification_channels
+  severity              = each.value.severity
+
+  conditions {
+    display_name = "More than ${each.value.threshold} ${each.key} delivery failures in 5 minutes"
+    condition_threshold {
+      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"logging.googleapis.com/user/${google_logging_metric.delivery_failures.name}\" AND metric.label.failure_class=\"${each.key}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = each.value.threshold
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "${each.value.advice} Find them with the log filter jsonPayload.message=\"delivery failure recorded\" AND jsonPayload.failureClass=\"${each.key}\"; `GET /whatsapp/messages/{wamid}` shows one message's status."
+  }
+}

@@ -65,3 +65,28 @@ output "service_accounts" {
     push    = google_service_account.push.email
   }
 }
+
+output "project_id" {
+  description = "Project the bridge runs in (read by npm run deploy)."
+  value       = var.project_id
+}
+
+# scripts/deploy.sh (npm run deploy) ships new code onto these functions with exactly these
+# settings; test/deploy checks that every setting becomes the matching gcloud flag.
+output "functions" {
+  description = "Each function as applied: name, region, build settings and service settings (environment, secret references: no secret values). Read by npm run deploy."
+  value = {
+    webhook = {
+      name           = google_cloudfunctions2_function.webhook.name
+      location       = google_cloudfunctions2_function.webhook.location
+      build_config   = google_cloudfunctions2_function.webhook.build_config[0]
+      service_config = google_cloudfunctions2_function.webhook.service_config[0]
+    }
+    worker = {
+      name           = google_cloudfunctions2_function.worker.name
+      location       = google_cloudfunctions2_function.worker.location
+      build_config   = google_cloudfunctions2_function.worker.build_config[0]
+      service_config = google_cloudfunctions2_function.worker.service_config[0]
+    }
+  }
+}

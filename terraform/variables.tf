@@ -357,30 +357,24 @@ variable "log_level" {
 }
 
 variable "webhook_extra_env" {
-  description = "Additional plain environment variables for the webhook (e.g. PUBLISH_TIMEOUT_MS). Cannot override the ones Terraform sets."
+  description = "Additional plain environment variables for the webhook (e.g. PUBLISH_TIMEOUT_MS). May not set any variable Terraform sets for the webhook, plain or secret (a precondition in functions.tf lists them), nor test switches such as ALLOW_UNSIGNED_WEBHOOKS."
   type        = map(string)
   default     = {}
 
   validation {
-    condition = alltrue([
-      for key in keys(var.webhook_extra_env) :
-      !contains(["GOOGLE_CLOUD_PROJECT", "PUBSUB_TOPIC", "LOG_LEVEL", "AGENT_ENGINE", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "ADMIN_API_TOKEN", "ALLOW_UNSIGNED_WEBHOOKS", "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST"], key)
-    ])
-    error_message = "webhook_extra_env may not set variables Terraform manages, secrets, ALLOW_UNSIGNED_WEBHOOKS or emulator hosts."
+    condition     = alltrue([for key in keys(var.webhook_extra_env) : can(regex("^[A-Z_][A-Z0-9_]*$", key))])
+    error_message = "webhook_extra_env keys must be environment variable names (upper case, digits, underscores)."
   }
 }
 
 variable "worker_extra_env" {
-  description = "Additional plain environment variables for the worker, e.g. APOLOGY_TEXT, UNSUPPORTED_TEXT, SLOW_DOWN_TEXT, MAX_REPLY_CHARS, GRAPH_TIMEOUT_MS, VERTEX_API_ENDPOINT. Cannot override the ones Terraform sets."
+  description = "Additional plain environment variables for the worker, e.g. APOLOGY_TEXT, UNSUPPORTED_TEXT, SLOW_DOWN_TEXT, MAX_REPLY_CHARS, GRAPH_TIMEOUT_MS, VERTEX_API_ENDPOINT. May not set any variable Terraform sets for the worker, plain or secret (a precondition in functions.tf lists them), nor test switches such as emulator hosts."
   type        = map(string)
   default     = {}
 
   validation {
-    condition = alltrue([
-      for key in keys(var.worker_extra_env) :
-      !contains(["GOOGLE_CLOUD_PROJECT", "AGENT_ENGINE", "GRAPH_API_VERSION", "MAX_DELIVERY_ATTEMPTS", "PROCESSING_LEASE_SECONDS", "AGENT_TIMEOUT_MS", "PUSH_AUDIENCE", "PUSH_SERVICE_ACCOUNT", "SESSION_TTL_HOURS", "USER_RATE_LIMIT_PER_MINUTE", "INBOUND_RECORD_TTL_DAYS", "LOG_LEVEL", "WHATSAPP_ACCESS_TOKEN", "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST"], key)
-    ])
-    error_message = "worker_extra_env may not set variables Terraform manages (delivery settings must stay in step with the subscription), secrets or emulator hosts."
+    condition     = alltrue([for key in keys(var.worker_extra_env) : can(regex("^[A-Z_][A-Z0-9_]*$", key))])
+    error_message = "worker_extra_env keys must be environment variable names (upper case, digits, underscores)."
   }
 }
 
@@ -424,7 +418,7 @@ variable "firestore_location" {
 # ---------------------------------------------------------------- build
 
 variable "create_build_service_account" {
-  description = "Build the functions with a dedicated service account (logs writer, Artifact Registry writer, storage object viewer). false = the project's default build account, which new projects often leave without permissions."
+  description = "Build the functions with a dedicated service account (logs writer; reader of the two source buckets only; writer of the bridge's Artifact Registry repository only). false = the project's default build account, which new projects often leave without permissions."
   type        = bool
   default     = true
 }
@@ -472,6 +466,17 @@ variable "signature_failure_threshold" {
   validation {
     condition     = var.signature_failure_threshold >= 0
     error_message = "signature_failure_threshold must be >= 0."
+  }
+}
+
+variable "delivery_failure_threshold" {
+  description = "Alert when more outbound messages than this fail within 5 minutes in one failure class (window, undeliverable, ecosystem, rate_limit); template and auth/policy failures alert on the first."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.delivery_failure_threshold >= 0
+    error_message = "delivery_failure_threshold must be >= 0."
   }
 }
 

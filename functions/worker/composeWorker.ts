@@ -42,6 +42,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
     { createFirestoreOutboundMessageStore },
     { createFirestoreOptOutStore },
     { createFirestoreHeldReplyStore },
+    { createFirestoreConversationWindowStore },
     { createVertexAgentClient },
   ] = await Promise.all([
     import('../../shared/store/openFirestore.js'),
@@ -51,6 +52,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
     import('../../shared/store/firestoreOutboundMessageStore.js'),
     import('../../shared/store/firestoreOptOutStore.js'),
     import('../../shared/store/firestoreHeldReplyStore.js'),
+    import('../../shared/store/firestoreConversationWindowStore.js'),
     import('../../shared/agent/vertexAgentClient.js'),
   ]);
   const db = openFirestore(config.GOOGLE_CLOUD_PROJECT);
@@ -60,6 +62,9 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
     accessToken: config.WHATSAPP_ACCESS_TOKEN,
     timeoutMs: config.GRAPH_TIMEOUT_MS,
   });
+  const outbound = createFirestoreOutboundMessageStore(db, config.OUTBOUND_RECORD_TTL_DAYS * 24 * 3600 * 1000);
+  const optOuts = createFirestoreOptOutStore(db);
+  const held = createFirestoreHeldReplyStore(db);
   return {
     deliveries: {
       ledger: createFirestoreInboundLedger(db),
@@ -71,6 +76,10 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
         timeoutMs: config.AGENT_TIMEOUT_MS,
       }),
       whatsapp,
+      outbound,
+      optOuts,
+      held,
+      windows: createFirestoreConversationWindowStore(db),
       log,
       settings: workerSettings(config),
       maxDeliveryAttempts: config.MAX_DELIVERY_ATTEMPTS,
@@ -86,9 +95,9 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
         : undefined,
     },
     statuses: {
-      outbound: createFirestoreOutboundMessageStore(db, config.OUTBOUND_RECORD_TTL_DAYS * 24 * 3600 * 1000),
-      optOuts: createFirestoreOptOutStore(db),
-      held: createFirestoreHeldReplyStore(db),
+      outbound,
+      optOuts,
+      held,
       whatsapp,
       settings: reengagementSettings(config),
       now: () => new Date(),

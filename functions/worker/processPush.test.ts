@@ -4,8 +4,16 @@ import type { CoreSettings } from '../../shared/core/coreDeps.js';
 import { PermanentError, RetryableError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log/logger.js';
 import type { PushDelivery } from '../../shared/queue/pushEnvelope.js';
-import { createMemoryInboundLedger, createMemoryRateLimiter, createMemorySessionStore } from '../../test/fakes/memoryStores.js';
-import type { OutboundText, WhatsAppClient } from '../../shared/whatsapp/graphClient.js';
+import {
+  createMemoryConversationWindowStore,
+  createMemoryHeldReplyStore,
+  createMemoryInboundLedger,
+  createMemoryOptOutStore,
+  createMemoryOutboundMessageStore,
+  createMemoryRateLimiter,
+  createMemorySessionStore,
+} from '../../test/fakes/memoryStores.js';
+import type { OutboundTemplate, OutboundText, WhatsAppClient } from '../../shared/whatsapp/graphClient.js';
 import { markdownToWhatsApp } from '../../shared/whatsapp/formatting/markdownToWhatsApp.js';
 import { splitMessage } from '../../shared/whatsapp/formatting/splitMessage.js';
 import { graphError } from '../../shared/whatsapp/graphErrors.js';
@@ -28,6 +36,11 @@ const settings: CoreSettings = {
   resetCommands: ['/reset', 'reiniciar'],
   typingRefreshMs: 20_000,
   maxInlineRetryWaitMs: 10_000,
+  optOutCommands: ['stop', 'baja'],
+  optInCommands: ['start', 'alta'],
+  optOutConfirmText: 'You are unsubscribed',
+  optInConfirmText: 'Welcome back',
+  heldReplyTtlMs: 72 * 3600_000,
 };
 
 function harness(overrides: Partial<CoreSettings> = {}) {
@@ -53,6 +66,7 @@ function harness(overrides: Partial<CoreSettings> = {}) {
     },
   };
   const sends: OutboundText[] = [];
+  const templates: OutboundTemplate[] = [];
   const reads: string[] = [];
   let sendFailures: Error[] = [];
   const whatsapp: WhatsAppClient = {
@@ -65,8 +79,11 @@ function harness(overrides: Partial<CoreSettings> = {}) {
       sends.push(message);
       return `wamid.out.${sends.length}`;
     },
-    async sendTemplate() {
-      throw new Error('no template is sent on this path');
+    async sendTemplate(message) {
+      const failure = sendFailures.shift();
+      if (failure) throw failure;
+      templates.push(message);
+      return `wamid.template.${templates.length}`;
     },
     async send() {
       throw new Error('the core sends text only: rendered messages are not wired in yet');
@@ -77,6 +94,10 @@ function harness(overrides: Partial<CoreSettings> = {}) {
   };
   const ledger = createMemoryInboundLedger();
   const sessions = createMemorySessionStore();
+  const outbound = createMemoryOutboundMessageStore();
+  const optOuts = createMemoryOptOutStore();
+  const held = createMemoryHeldReplyStore();
+  const windows = createMemoryConversationWindowStore();
   const sleeps: number[] = [];
   const deps: PushDeps = {
     maxDeliveryAttempts: 5,
@@ -85,6 +106,10 @@ function harness(overrides: Partial<CoreSettings> = {}) {
     rateLimiter: createMemoryRateLimiter(),
     agent,
     whatsapp,
+    outbound,
+    optOuts,
+    held,
+    windows,
     log: createLogger('test', 'silent'),
     settings: { ...settings, ...overrides },
     now: () => new Date(clock),
@@ -112,8 +137,13 @@ function harness(overrides: Partial<CoreSettings> = {}) {
     sessions,
     agentCalls,
     sends,
+    templates,
     reads,
     sleeps,
+    outbound,
+    optOuts,
+    held,
+    windows,
     deletedSessions,
     message,
     deliver,
@@ -372,21 +402,113 @@ describe('processPush: the delivery state machine, from a decoded push to the re
     expect(h.agentCalls).toHaveLength(4);
   });
 
-  it('does not send a reply that falls outside the 24-hour window', async () => {
-    const h = harness();
+  it('holds a reply that would fall outside the 24-hour window and sends the template once', async () => {
+    const h = harness({ reengageTemplate: { name: 'welcome_back', language: 'es' } });
     const m = h.text('old question');
     h.advance(25 * 3600_000);
-    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'failed' });
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'held' });
     expect(h.sends).toHaveLength(0);
-    expect(await h.ledger.get(m.wamid)).toMatchObject({ state: 'failed', failureReason: 'outside_customer_service_window' });
+    expect(h.templates).toMatchObject([{ to: { phone: '5491155550001' }, template: { name: 'welcome_back', language: 'es' } }]);
+    expect(await h.ledger.get(m.wamid)).toMatchObject({ state: 'answered', replyText: 'Echo: old question' });
+    const held = await h.held.get(m.phoneNumberId, m.userId, new Date(Date.now() + 3600_000 * 1000));
+    expect(held).toBeUndefined(); // expired far in the future
+    const live = [...h.held.records.values()][0]!;
+    expect(live.replies.map((r) => r.text)).toEqual(['Echo: old question']);
+    expect(live.templateWamid).toBe('wamid.template.1');
+
+    // A second late reply joins the hold without a second template.
+    const other = h.text('another old one', { timestamp: m.timestamp });
+    expect(await h.deliver(other)).toEqual({ ack: true, outcome: 'held' });
+    expect(h.templates).toHaveLength(1);
+    expect([...h.held.records.values()][0]!.replies.map((r) => r.text)).toEqual(['Echo: old question', 'Echo: another old one']);
   });
 
-  it('treats Graph 131047 as the closed window', async () => {
-    const h = harness();
+  it('treats Graph 131047 as the closed window: holds the reply, then delivers it first, once, when the user writes', async () => {
+    const h = harness({ reengageTemplate: { name: 'welcome_back', language: 'es' } });
     const m = h.text('Hola');
     h.failSends(graphError(400, { error: { code: 131047 } }));
-    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'failed' });
-    expect((await h.ledger.get(m.wamid))?.failureReason).toBe('outside_customer_service_window');
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'held' });
+    expect(h.templates).toHaveLength(1);
+    expect(h.sends).toHaveLength(0);
+
+    const back = h.text('I am back');
+    expect(await h.deliver(back)).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sends.map((s) => s.text)).toEqual(['Echo: Hola', 'Echo: I am back']);
+    expect(h.held.records.size).toBe(0);
+    // Redelivery of either message sends nothing more.
+    await h.deliver(back);
+    await h.deliver(m);
+    expect(h.sends).toHaveLength(2);
+    expect(h.templates).toHaveLength(1);
+    expect([...h.outbound.records.values()].map((r) => r.kind).sort()).toEqual(['held-reply', 'reply', 'template']);
+  });
+
+  it('holds the reply all the same when no template is configured', async () => {
+    const h = harness();
+    const m = h.text('Hola');
+    h.advance(25 * 3600_000);
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'held' });
+    expect(h.templates).toHaveLength(0);
+    expect(h.held.records.size).toBe(1);
+  });
+
+  it('STOP: one confirmation, no agent turn, then silence (no receipt, no reply, no apology) until START', async () => {
+    const h = harness();
+    const stop = h.text(' Stop ');
+    expect(await h.deliver(stop)).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sends.map((s) => s.text)).toEqual(['You are unsubscribed']);
+    expect(h.agentCalls).toHaveLength(0);
+    expect(h.reads).toHaveLength(0);
+    expect(await h.optOuts.get(stop.phoneNumberId, stop.userId)).toMatchObject({ command: 'Stop' });
+
+    expect(await h.deliver(h.text('hello?'))).toEqual({ ack: true, outcome: 'ignored' });
+    expect(await h.deliver(h.text('STOP'))).toEqual({ ack: true, outcome: 'ignored' });
+    h.failAgent(new PermanentError('bad', 'agent_bad_request'));
+    expect(await h.deliver(h.text('still there?'))).toEqual({ ack: true, outcome: 'ignored' });
+    expect(h.sends).toHaveLength(1);
+    expect(h.reads).toHaveLength(0);
+    expect(h.agentCalls).toHaveLength(0);
+
+    expect(await h.deliver(h.text('START'))).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sends.map((s) => s.text)).toEqual(['You are unsubscribed', 'Welcome back']);
+    expect(h.agentCalls).toHaveLength(0);
+    expect(await h.optOuts.get(stop.phoneNumberId, stop.userId)).toBeUndefined();
+
+    h.failAgent();
+    expect(await h.deliver(h.text('hola'))).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sends.at(-1)?.text).toBe('Echo: hola');
+  });
+
+  it('STOP whose confirmation failed to send is confirmed on the retry, once', async () => {
+    const h = harness();
+    const stop = h.text('BAJA');
+    h.failSends(new RetryableError('down', 'graph_http_503'));
+    expect(await h.deliver(stop)).toEqual({ ack: false, outcome: 'retry' });
+    expect(await h.optOuts.get(stop.phoneNumberId, stop.userId)).toBeDefined();
+    expect(await h.deliver(stop)).toEqual({ ack: true, outcome: 'answered' });
+    expect(await h.deliver(stop)).toEqual({ ack: true, outcome: 'duplicate' });
+    expect(h.sends.map((s) => s.text)).toEqual(['You are unsubscribed']);
+  });
+
+  it('STOP drops held replies and blocks the template', async () => {
+    const h = harness({ reengageTemplate: { name: 'welcome_back', language: 'es' } });
+    h.failSends(graphError(400, { error: { code: 131047 } }));
+    await h.deliver(h.text('Hola'));
+    expect(h.held.records.size).toBe(1);
+    await h.deliver(h.text('stop'));
+    expect(h.held.records.size).toBe(0);
+    expect(h.sends.map((s) => s.text)).toEqual(['You are unsubscribed']);
+  });
+
+  it('notes when the user last wrote to the business number (the window for proactive messages)', async () => {
+    const h = harness();
+    const m = h.text('hi');
+    await h.deliver(m);
+    expect(await h.windows.get(m.phoneNumberId, m.userId)).toMatchObject({
+      phone: '5491155550001',
+      lastUserMessageAt: new Date(m.timestamp * 1000),
+    });
+    expect([...h.outbound.records.values()]).toMatchObject([{ kind: 'reply', inReplyTo: m.wamid, chunkIndex: 0, text: 'Echo: hi' }]);
   });
 
   it('honours a short Retry-After inside the attempt', async () => {

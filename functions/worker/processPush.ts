@@ -36,6 +36,7 @@ export async function processPush(delivery: PushDelivery, deps: PushDeps): Promi
   const outcome = await handleInboundMessage(message, attempt, deps);
   switch (outcome.kind) {
     case 'answered':
+    case 'held':
     case 'ignored':
       return { ack: true, outcome: outcome.kind };
     case 'duplicate':

@@ -18,6 +18,11 @@ export function workerSettings(config: WorkerConfig): CoreSettings {
     mediaUnsupportedText: config.MEDIA_UNSUPPORTED_TEXT,
     agentAcceptsMedia: config.AGENT_ACCEPTS_MEDIA,
     resetCommands: config.RESET_COMMANDS,
+    optOutCommands: config.OPT_OUT_COMMANDS,
+    optInCommands: config.OPT_IN_COMMANDS,
+    optOutConfirmText: config.OPT_OUT_CONFIRM_TEXT,
+    optInConfirmText: config.OPT_IN_CONFIRM_TEXT,
+    ...reengagementSettings(config),
     typingRefreshMs: 20_000,
     maxInlineRetryWaitMs: 10_000,
   };

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { SandboxInputError, type SandboxChat, type SandboxUser } from './sandboxChat.js';
 import type { Timeline } from './sandboxTimeline.js';
 import type { GraphFault } from './sandboxGraphApi.js';
@@ -19,9 +21,11 @@ interface PageDependencies {
 const PAGE_DIR = new URL('./page/', import.meta.url);
 const ASSETS: Record<string, string> = {
   'chat.js': 'text/javascript; charset=utf-8',
-  'whatsappMarkup.js': 'text/javascript; charset=utf-8',
   'chat.css': 'text/css; charset=utf-8',
 };
+// chat.js imports it as ./whatsappMarkup.js; the sandbox builds it from TypeScript, bundled with
+// the worker's markup rules, so page and splitter cannot disagree on what is markup.
+const MARKUP_MODULE = 'whatsappMarkup.js';
 const MAX_JSON_BYTES = 64 * 1024;
 // Meta's own limit for audio (images are 5 MB); the sandbox takes either up to the larger one.
 const MAX_MEDIA_BYTES = 16 * 1024 * 1024;
@@ -111,6 +115,10 @@ export function createPageRoutes(deps: PageDependencies): PageRoutes {
     }
     if (req.method === 'GET' && path.startsWith('/assets/')) {
       const name = path.slice('/assets/'.length);
+      if (name === MARKUP_MODULE) {
+        res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' }).end(await bundleMarkupModule());
+        return true;
+      }
       const type = ASSETS[name];
       if (!type) return false;
       res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(await readFile(new URL(name, PAGE_DIR)));
@@ -190,4 +198,17 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+/** page/whatsappMarkup.ts and the shared/whatsapp/formatting modules it imports, as one browser module. */
+async function bundleMarkupModule(): Promise<string> {
+  const result = await build({
+    entryPoints: [fileURLToPath(new URL('whatsappMarkup.ts', PAGE_DIR))],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]?.text ?? '';
 }

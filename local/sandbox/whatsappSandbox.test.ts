@@ -5,6 +5,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isValidSignature } from '../../shared/whatsapp/signature.js';
 import { DEFAULT_DISPLAY_NUMBER } from '../webhookBodies.js';
+import * as markup from './page/whatsappMarkup.js';
 import { startWhatsAppSandbox, type WhatsAppSandbox } from './whatsappSandbox.js';
 
 const TOKEN = 'sandbox-test-token';
@@ -347,6 +348,17 @@ describe('WhatsApp sandbox: the user side', () => {
     expect(html).not.toContain('<b>Eve</b>');
     expect(unguarded.statusCode).toBe(405);
     expect(received).toHaveLength(1);
+  });
+
+  it('serves the page its markup module built from the worker\'s markup rules', async () => {
+    const response = await request(`${user.url}/assets/whatsappMarkup.js`);
+    const source = await response.body.text();
+    const served = (await import(`data:text/javascript;base64,${Buffer.from(source).toString('base64')}`)) as typeof markup;
+    const sample = `*bold* _it_ ~st~ \`code\` www.example.com/_x_ 2*3*4 \u2060*\u2060no\u2060*\u2060\n- item\n> quote\n\`\`\`\nblock *x*\n\`\`\``;
+
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/javascript/);
+    expect(served.parseMarkup(sample)).toEqual(markup.parseMarkup(sample));
   });
 
   it('runs page actions: a reaction, a button tap and a status storm', async () => {

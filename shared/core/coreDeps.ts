@@ -1,13 +1,21 @@
 import type { AgentClient } from '../agent/agentClient.js';
 import type { Logger } from '../log/logger.js';
+import type { ConversationWindowStore } from '../store/conversationWindowStore.js';
+import type { HeldReplyStore } from '../store/heldReplyStore.js';
 import type { InboundLedger, InboundRecord } from '../store/inboundLedger.js';
+import type { OptOutStore } from '../store/optOutStore.js';
+import type { OutboundMessageStore } from '../store/outboundMessageStore.js';
 import type { RateLimiter } from '../store/rateLimiter.js';
 import type { SessionStore } from '../store/sessionStore.js';
 import type { WhatsAppClient } from '../whatsapp/graphClient.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import type { ConsentSettings } from './consentCommands.js';
 import type { ActionSettings } from './decideAction.js';
+import type { ReengagementSettings } from './reengagement.js';
 
-export interface CoreSettings extends ActionSettings {
+export interface CoreSettings extends ActionSettings, ConsentSettings, ReengagementSettings {
+  optOutConfirmText: string;
+  optInConfirmText: string;
   leaseMs: number;
   retentionMs: number;
   sessionTtlMs: number;
@@ -31,6 +39,10 @@ export interface CoreDeps {
   rateLimiter: RateLimiter;
   agent: AgentClient;
   whatsapp: WhatsAppClient;
+  outbound: OutboundMessageStore;
+  optOuts: OptOutStore;
+  held: HeldReplyStore;
+  windows: ConversationWindowStore;
   log: Logger;
   settings: CoreSettings;
   now?: () => Date;
@@ -46,4 +58,6 @@ export interface MessageContext {
   /** Carries the message's wamid and masked user on every line. */
   log: Logger;
   now: () => Date;
+  /** Once known, an opted-out user gets nothing from this attempt: no receipt, no typing, no apology. */
+  optedOut: boolean;
 }

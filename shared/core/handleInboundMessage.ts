@@ -18,12 +18,14 @@ export interface AttemptInfo {
 }
 
 /**
- * How one attempt at a message ended. `answered`, `ignored`, `duplicate` and `failed` settle the
+ * How one attempt at a message ended. `answered`, `held`, `ignored`, `duplicate` and `failed` settle the
  * message; `busy` and `retry` ask for it again later; `exhausted` means it failed on its last
  * attempt and belongs with the dead letters.
  */
 export type MessageOutcome =
   | { kind: 'answered' }
+  /** The window had closed: the reply is held for the user's return (settled). */
+  | { kind: 'held' }
   | { kind: 'ignored' }
   | { kind: 'duplicate'; state: InboundState }
   | { kind: 'busy'; leaseUntil: Date | undefined }
@@ -57,7 +59,7 @@ export async function handleInboundMessage(
   if (claim.outcome === 'exhausted') return { kind: 'exhausted', reason: claim.record.failureReason ?? 'exhausted' };
   if (claim.outcome === 'busy') return { kind: 'busy', leaseUntil: claim.record.leaseUntil };
 
-  const ctx: MessageContext = { message, record: claim.record, deps, log, now };
+  const ctx: MessageContext = { message, record: claim.record, deps, log, now, optedOut: false };
   const { number, isLast } = attempt.whichAttempt(claim.record.attempts);
   try {
     return { kind: await answerMessage(ctx) };

@@ -1,295 +1,36 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse } from '@cdktf/hcl2json';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { webhookConfigSchema, workerConfigSchema } from '../../shared/config/config.js';
+import {
+  allStrings,
+  bodies,
+  type Block,
+  Evaluator,
+  functionFor,
+  isObject,
+  type Json,
+  type JsonObject,
+  loadTerraform,
+  loadTfvars,
+  resource,
+  resourcesOf,
+  ROLES,
+  type Role,
+  ROOT,
+  sub,
+  type Terraform,
+  TF_DIR,
+  variableDefaults,
+} from './terraformConfig.js';
 
 /*
  * Invariants of terraform/ that no `terraform validate` would catch, checked here because this
- * machine has no Terraform binary and no cloud: every .tf file is parsed with the real HCL
- * parser (@cdktf/hcl2json) and its values are resolved from variable defaults and from
- * terraform.tfvars.example.
+ * machine has no Google provider and no cloud: every .tf file is parsed with the real HCL parser
+ * and its values are resolved from variable defaults and from terraform.tfvars.example
+ * (terraformConfig.ts).
  */
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const TF_DIR = path.join(ROOT, 'terraform');
-
-// ---------------------------------------------------------------- the parsed configuration
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
-type Block = JsonObject;
-
-interface Terraform {
-  resources: Map<string, Map<string, Block>>;
-  dataSources: Map<string, Map<string, Block>>;
-  locals: JsonObject;
-  variables: Map<string, Block>;
-  outputs: Map<string, Block>;
-  terraformBlocks: Block[];
-  /** Every parsed file, for whole-configuration scans. */
-  files: Map<string, JsonObject>;
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** hcl2json gives each block as an array of bodies; Terraform allows one body per label. */
-function firstBody(value: Json | undefined): Block | undefined {
-  if (Array.isArray(value)) return value.find(isObject);
-  return isObject(value) ? value : undefined;
-}
-
-function bodies(value: Json | undefined): Block[] {
-  if (Array.isArray(value)) return value.filter(isObject);
-  return isObject(value) ? [value] : [];
-}
-
-async function loadTerraform(): Promise<Terraform> {
-  const tf: Terraform = {
-    resources: new Map(),
-    dataSources: new Map(),
-    locals: {},
-    variables: new Map(),
-    outputs: new Map(),
-    terraformBlocks: [],
-    files: new Map(),
-  };
-  const names = readdirSync(TF_DIR).filter((name) => name.endsWith('.tf'));
-  for (const name of names) {
-    const parsed = (await parse(name, readFileSync(path.join(TF_DIR, name), 'utf8'))) as JsonObject;
-    tf.files.set(name, parsed);
-    for (const [kind, into] of [['resource', tf.resources], ['data', tf.dataSources]] as const) {
-      const byType = parsed[kind];
-      for (const [type, byName] of Object.entries(isObject(byType) ? byType : {})) {
-        const target = into.get(type) ?? new Map<string, Block>();
-        for (const [label, body] of Object.entries(isObject(byName) ? byName : {})) {
-          const block = firstBody(body);
-          if (block) target.set(label, block);
-        }
-        into.set(type, target);
-      }
-    }
-    for (const localsBody of bodies(parsed.locals)) Object.assign(tf.locals, localsBody);
-    for (const [label, body] of Object.entries(isObject(parsed.variable) ? parsed.variable : {})) {
-      tf.variables.set(label, firstBody(body) ?? {});
-    }
-    for (const [label, body] of Object.entries(isObject(parsed.output) ? parsed.output : {})) {
-      tf.outputs.set(label, firstBody(body) ?? {});
-    }
-    tf.terraformBlocks.push(...bodies(parsed.terraform));
-  }
-  return tf;
-}
-
-async function loadTfvars(file: string): Promise<JsonObject> {
-  return (await parse(path.basename(file), readFileSync(file, 'utf8'))) as JsonObject;
-}
-
-function resourcesOf(tf: Terraform, type: string): Map<string, Block> {
-  return tf.resources.get(type) ?? new Map();
-}
-
-function resource(tf: Terraform, type: string, name: string): Block {
-  const block = resourcesOf(tf, type).get(name);
-  if (!block) throw new Error(`terraform/ has no resource ${type}.${name}`);
-  return block;
-}
-
-function sub(block: Block | undefined, ...keys: string[]): Block | undefined {
-  let current = block;
-  for (const key of keys) current = firstBody(current?.[key]);
-  return current;
-}
-
-function allStrings(value: Json | undefined, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) for (const item of value) allStrings(item, out);
-  else if (isObject(value)) for (const item of Object.values(value)) allStrings(item, out);
-  return out;
-}
-
-// ---------------------------------------------------------------- evaluating expressions
-
-/** A value Terraform only knows at apply time (a resource attribute, data source, ...). */
-const unknown = (expression: string): string => `<${expression.trim()}>`;
-
-/** Splits `a, f(b, c), [d]` at its top-level commas. */
-function splitArguments(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < text.length; i += 1) {
-    const char = text[i];
-    if (char === '"' && text[i - 1] !== '\\') quoted = !quoted;
-    if (quoted) continue;
-    if (char === '(' || char === '[' || char === '{') depth += 1;
-    else if (char === ')' || char === ']' || char === '}') depth -= 1;
-    else if (char === ',' && depth === 0) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  const last = text.slice(start);
-  if (last.trim() !== '') parts.push(last);
-  return parts.map((part) => part.trim());
-}
-
-/** `name(args)` when the whole expression is one call, else undefined. */
-function asCall(expression: string): { name: string; args: string[] } | undefined {
-  const match = /^([a-z_]+)\(([\s\S]*)\)$/.exec(expression);
-  if (!match?.[1] || match[2] === undefined) return undefined;
-  let depth = 0;
-  for (const char of match[2]) {
-    if (char === '(') depth += 1;
-    if (char === ')') depth -= 1;
-    if (depth < 0) return undefined;
-  }
-  return { name: match[1], args: splitArguments(match[2]) };
-}
-
-/**
- * Resolves the small subset of Terraform expressions this configuration uses for the values the
- * invariants depend on: var./local. references, tostring/toset/merge, list literals, integer
- * arithmetic and string templates. Anything else resolves to an `<unknown>` marker.
- */
-class Evaluator {
-  constructor(
-    private readonly tf: Terraform,
-    private readonly vars: Readonly<Record<string, Json>>,
-  ) {}
-
-  value(value: Json | undefined): Json {
-    if (value === undefined) return null;
-    if (typeof value === 'string') return this.template(value);
-    if (Array.isArray(value)) return value.map((item) => this.value(item));
-    if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.value(v)]));
-    return value;
-  }
-
-  number(value: Json | undefined): number {
-    const resolved = this.value(value);
-    const result = typeof resolved === 'number' ? resolved : Number(resolved);
-    if (!Number.isFinite(result)) throw new Error(`expected a number, got ${JSON.stringify(value)} -> ${JSON.stringify(resolved)}`);
-    return result;
-  }
-
-  object(value: Json | undefined): JsonObject {
-    const resolved = this.value(value);
-    if (!isObject(resolved)) throw new Error(`expected an object, got ${JSON.stringify(value)} -> ${JSON.stringify(resolved)}`);
-    return resolved;
-  }
-
-  private template(text: string): Json {
-    const whole = /^\$\{([\s\S]*)\}$/.exec(text);
-    if (whole?.[1] !== undefined && !whole[1].includes('${')) return this.expression(whole[1]);
-    return text.replace(/\$\{([^}]*)\}/g, (_, inner: string) => {
-      const resolved = this.expression(inner);
-      return typeof resolved === 'string' || typeof resolved === 'number' || typeof resolved === 'boolean'
-        ? String(resolved)
-        : unknown(inner);
-    });
-  }
-
-  expression(raw: string): Json {
-    const expression = raw.trim();
-    if (/^-?\d+(\.\d+)?$/.test(expression)) return Number(expression);
-    if (/^"[^"]*"$/.test(expression)) return expression.slice(1, -1);
-    if (expression === 'true' || expression === 'false') return expression === 'true';
-
-    const variable = /^var\.([a-z0-9_]+)$/.exec(expression);
-    if (variable?.[1]) {
-      const value = this.vars[variable[1]];
-      return value === undefined ? unknown(expression) : this.value(value);
-    }
-    const attribute = /^var\.([a-z0-9_]+)\.([a-z0-9_]+)$/.exec(expression);
-    if (attribute?.[1] && attribute[2]) {
-      const value = this.vars[attribute[1]];
-      return isObject(value) && value[attribute[2]] !== undefined ? this.value(value[attribute[2]]) : unknown(expression);
-    }
-    const local = /^local\.([a-z0-9_]+)$/.exec(expression);
-    if (local?.[1]) {
-      const value = this.tf.locals[local[1]];
-      if (value === undefined) throw new Error(`terraform/ references undefined local.${local[1]}`);
-      return this.value(value);
-    }
-
-    const call = asCall(expression);
-    if (call && (call.name === 'tostring' || call.name === 'toset') && call.args[0] !== undefined) {
-      const inner = this.expression(call.args[0]);
-      return call.name === 'tostring' && typeof inner === 'number' ? String(inner) : inner;
-    }
-    if (call?.name === 'merge') {
-      const merged: JsonObject = {};
-      for (const arg of call.args) {
-        const part = this.expression(arg);
-        if (!isObject(part)) return unknown(expression);
-        Object.assign(merged, part);
-      }
-      return merged;
-    }
-    if (expression.startsWith('[') && expression.endsWith(']')) {
-      return splitArguments(expression.slice(1, -1)).map((item) => this.expression(item));
-    }
-
-    // Integer arithmetic over variables and locals, e.g. `var.worker_timeout_seconds + 30`.
-    if (/[+\-*/]/.test(expression) && /^[\w.\s+\-*/()]+$/.test(expression)) {
-      const substituted = expression.replace(/\b(var|local)\.[a-z0-9_]+\b/g, (reference) => {
-        const resolved = this.expression(reference);
-        return typeof resolved === 'number' ? String(resolved) : 'NaN';
-      });
-      if (/^[\d\s.+\-*/()]+$/.test(substituted)) return Number(new Function(`return (${substituted});`)());
-    }
-    return unknown(expression);
-  }
-}
-
-function variableDefaults(tf: Terraform): Record<string, Json> {
-  const defaults: Record<string, Json> = {};
-  for (const [name, block] of tf.variables) if (block.default !== undefined) defaults[name] = block.default;
-  return defaults;
-}
-
-// ---------------------------------------------------------------- facts about the functions
-
-type Role = 'webhook' | 'worker';
-
-interface FunctionFacts {
-  label: string;
-  block: Block;
-  service: Block;
-  /** Plain environment, resolved. */
-  env: JsonObject;
-  /** Secret environment variables: key -> the secret expression. */
-  secrets: Map<string, string>;
-  serviceAccountRef: string;
-}
-
-function functionFor(tf: Terraform, evaluator: Evaluator, role: Role): FunctionFacts {
-  const matches = [...resourcesOf(tf, 'google_cloudfunctions2_function')].filter(
-    ([, block]) => sub(block, 'build_config')?.entry_point === role,
-  );
-  expect(matches.map(([label]) => label), `exactly one google_cloudfunctions2_function with entry_point "${role}"`).toHaveLength(1);
-  const [label, block] = matches[0] ?? ['', {}];
-  const service = sub(block, 'service_config');
-  if (!service) throw new Error(`google_cloudfunctions2_function.${label} has no service_config`);
-
-  const secrets = new Map<string, string>();
-  const secretBodies = [
-    ...bodies(service.secret_environment_variables),
-    ...bodies(sub(service, 'dynamic')?.secret_environment_variables).flatMap((dynamic) => bodies(dynamic.content)),
-  ];
-  for (const binding of secretBodies) {
-    if (typeof binding.key === 'string' && typeof binding.secret === 'string') secrets.set(binding.key, binding.secret);
-  }
-  const email = service.service_account_email;
-  const serviceAccountRef = typeof email === 'string' ? (/google_service_account\.([a-z0-9_]+)\.email/.exec(email)?.[1] ?? '') : '';
-  return { label, block, service, env: evaluator.object(service.environment_variables), secrets, serviceAccountRef };
-}
 
 /** Required by the schema: the field rejects `undefined` (no default, not optional). */
 function requiredKeys(shape: Readonly<Record<string, z.ZodType>>): string[] {
@@ -367,7 +108,7 @@ let defaults: Record<string, Json>;
 
 /** Scenarios whose values the configuration must satisfy. */
 const SCENARIOS = ['variable defaults', 'terraform.tfvars.example'] as const;
-type Scenario = (typeof SCENARIOS)[number] | 'shifted delivery settings';
+type Scenario = (typeof SCENARIOS)[number] | 'shifted delivery settings' | 'admin routes on';
 
 function varsFor(scenario: Scenario): Record<string, Json> {
   const required = { project_id: 'example-project', agent_engine: 'projects/example-project/locations/us-central1/reasoningEngines/1' };
@@ -376,7 +117,13 @@ function varsFor(scenario: Scenario): Record<string, Json> {
     // Values no default uses: a setting hard-coded on one side of an "equals" shows up here.
     return { ...required, ...defaults, max_delivery_attempts: 37, worker_timeout_seconds: 421, agent_timeout_seconds: 399, ack_deadline_seconds: 599 };
   }
+  if (scenario === 'admin routes on') return { ...required, ...defaults, enable_admin_api: true };
   return { ...required, ...defaults };
+}
+
+/** The label of the google_secret_manager_secret whose secret_id is `secretId`. */
+function secretLabel(secretId: string, evaluator: Evaluator): string | undefined {
+  return [...resourcesOf(tf, 'google_secret_manager_secret')].find(([, block]) => evaluator.value(block.secret_id) === secretId)?.[0];
 }
 
 beforeAll(async () => {
@@ -455,8 +202,8 @@ describe('environment contract', () => {
     worker: ['GRAPH_API_VERSION', 'MAX_DELIVERY_ATTEMPTS', 'PROCESSING_LEASE_SECONDS', 'AGENT_TIMEOUT_MS', 'PUSH_AUDIENCE'],
   };
   const secretNames = ['WHATSAPP_APP_SECRET', 'WHATSAPP_VERIFY_TOKEN', 'WHATSAPP_ACCESS_TOKEN', 'ADMIN_API_TOKEN'];
-  /** Read by Node.js itself rather than by our config. */
-  const runtimeNames = ['NODE_OPTIONS'];
+  /** Read by Node.js and Express (inside functions-framework) rather than by our config. */
+  const runtimeNames = ['NODE_OPTIONS', 'NODE_ENV'];
 
   for (const role of ['webhook', 'worker'] as const) {
     it(`sets every variable the ${role} schema requires, plus the ones the deployment decides`, () => {
@@ -486,6 +233,35 @@ describe('environment contract', () => {
         const result = schemas[role].safeParse(env);
         expect(result.success, `${role}: ${result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`).toBe(true);
       }
+    });
+  }
+
+  it('runs both functions with NODE_ENV=production (no stack traces in error pages)', () => {
+    for (const scenario of [...SCENARIOS, 'admin routes on'] as const) {
+      for (const role of ROLES) {
+        expect(functionFor(tf, new Evaluator(tf, varsFor(scenario)), role).env.NODE_ENV, `${scenario}: ${role}`).toBe('production');
+      }
+    }
+  });
+
+  for (const role of ROLES) {
+    it(`refuses a ${role}_extra_env that overrides any variable Terraform sets for the ${role}`, () => {
+      const variable = `${role}_extra_env`;
+      const preconditions = bodies(sub(functionFor(tf, new Evaluator(tf, varsFor('variable defaults')), role).block, 'lifecycle')?.precondition);
+      const guard = preconditions.find((p) => String(p.condition).includes(`var.${variable}`));
+      expect(guard, `a precondition on the ${role} function checks var.${variable}`).toBeDefined();
+      const accepts = (extra: Record<string, string>, scenario: 'variable defaults' | 'admin routes on' = 'variable defaults') =>
+        new Evaluator(tf, { ...varsFor(scenario), [variable]: extra }).value(guard?.condition);
+
+      expect(accepts({ SOME_TUNING_KNOB: '1' }), 'an unrelated variable is accepted').toBe(true);
+      for (const scenario of ['variable defaults', 'admin routes on'] as const) {
+        const facts = functionFor(tf, new Evaluator(tf, varsFor(scenario)), role);
+        const owned = [...Object.keys(facts.env), ...facts.secrets.keys()];
+        expect(owned).toContain('NODE_OPTIONS');
+        for (const key of owned) expect(accepts({ [key]: 'x' }, scenario), `${scenario}: ${variable} may not set ${key}`).toBe(false);
+      }
+      const switches = ['ALLOW_UNSIGNED_WEBHOOKS', 'PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST', ...(role === 'webhook' ? ['ADMIN_API_TOKEN'] : [])];
+      for (const key of switches) expect(accepts({ [key]: 'x' }), `${variable} may not set ${key}, even with the admin routes off`).toBe(false);
     });
   }
 
@@ -647,7 +423,7 @@ describe('IAM', () => {
   });
 
   it('runs each function as its own service account, with access to its own secrets', () => {
-    const evaluator = new Evaluator(tf, varsFor('variable defaults'));
+    const evaluator = new Evaluator(tf, varsFor('admin routes on'));
     const webhook = functionFor(tf, evaluator, 'webhook');
     const worker = functionFor(tf, evaluator, 'worker');
     expect(webhook.serviceAccountRef).not.toBe('');
@@ -655,8 +431,9 @@ describe('IAM', () => {
     expect(webhook.serviceAccountRef).not.toBe(worker.serviceAccountRef);
     const accessors = [...resourcesOf(tf, 'google_secret_manager_secret_iam_member').values()];
     for (const facts of [webhook, worker]) {
-      for (const [key, secretExpression] of facts.secrets) {
-        const secret = /google_secret_manager_secret\.([a-z0-9_]+)/.exec(secretExpression)?.[1];
+      for (const [key, secretId] of facts.secrets) {
+        const secret = secretLabel(secretId, evaluator);
+        expect(secret, `${facts.label} ${key}: secret ${secretId} is defined here`).toBeDefined();
         const granted = accessors.some(
           (b) =>
             String(b.secret_id).includes(`google_secret_manager_secret.${secret}`) &&
@@ -666,6 +443,44 @@ describe('IAM', () => {
         expect(granted, `${facts.label} may read the secret behind ${key}`).toBe(true);
       }
     }
+  });
+
+  it('gives the webhook, with the admin routes on, only read and delete on the bridge database', () => {
+    const evaluator = new Evaluator(tf, varsFor('admin routes on'));
+    const webhookSa = functionFor(tf, evaluator, 'webhook').serviceAccountRef;
+    const projectGrants = [...resourcesOf(tf, 'google_project_iam_member').entries()].filter(([, b]) =>
+      String(b.member).includes(`google_service_account.${webhookSa}.`),
+    );
+    const firestore = projectGrants.filter(([, b]) => /datastore|firestore|session_admin/.test(String(b.role)));
+    expect(firestore.map(([label]) => label), 'one Firestore grant for the webhook').toHaveLength(1);
+    const [, grant = {}] = firestore[0] ?? [];
+    const role = /google_project_iam_custom_role\.([a-z0-9_]+)/.exec(String(grant.role))?.[1];
+    expect(role, `the webhook's Firestore role is a custom role, not ${String(grant.role)}`).toBeDefined();
+    const permissions = evaluator.value(resource(tf, 'google_project_iam_custom_role', role ?? '').permissions);
+    expect([...(Array.isArray(permissions) ? permissions : [])].sort()).toEqual(['datastore.entities.delete', 'datastore.entities.get', 'datastore.entities.list']);
+    expect(String(evaluator.value(sub(grant, 'condition')?.expression))).toBe('resource.name == "projects/example-project/databases/(default)"');
+    expect(evaluator.value(grant.count), 'granted with the admin routes on').toBe(1);
+    expect(new Evaluator(tf, varsFor('variable defaults')).value(grant.count), 'not granted with them off').toBe(0);
+  });
+
+  it('lets the build account read only the two source buckets and write only the bridge repository', () => {
+    const evaluator = new Evaluator(tf, varsFor('variable defaults'));
+    const isBuild = (b: Block) => String(b.member).includes('google_service_account.build[');
+    const projectGrants = [...resourcesOf(tf, 'google_project_iam_member').values()].filter(isBuild);
+    expect(projectGrants.map((b) => b.role).sort()).toEqual(['roles/logging.logWriter', 'roles/storage.objectViewer']);
+    const reader = projectGrants.find((b) => b.role === 'roles/storage.objectViewer') ?? {};
+    const condition = String(evaluator.value(sub(reader, 'condition')?.expression));
+    for (const bucket of ['example-project-whatsapp-bridge-source', 'gcf-v2-sources-123456789012-us-central1']) {
+      expect(condition).toContain(`resource.name == "projects/_/buckets/${bucket}"`);
+      expect(condition).toContain(`resource.name.startsWith("projects/_/buckets/${bucket}/")`);
+    }
+    expect(condition.replace(/resource\.name(\.startsWith\("[^"]+"\)| == "[^"]+")|\|\||\s/g, ''), 'nothing but those clauses').toBe('');
+
+    const writers = [...resourcesOf(tf, 'google_artifact_registry_repository_iam_member').values()].filter(isBuild);
+    expect(writers.map((b) => b.role)).toEqual(['roles/artifactregistry.writer']);
+    const repository = /google_artifact_registry_repository\.([a-z0-9_]+)\./.exec(String(writers[0]?.repository))?.[1] ?? '';
+    const repositoryId = evaluator.value(`\${google_artifact_registry_repository.${repository}.id}`);
+    for (const role of ROLES) expect(functionFor(tf, evaluator, role).build.docker_repository, `${role} builds into that repository`).toBe(repositoryId);
   });
 
   it('lets the webhook publish to the inbound topic', () => {
@@ -683,15 +498,19 @@ describe('IAM', () => {
 
 describe('secrets', () => {
   it('binds every secret env var to a google_secret_manager_secret defined here', () => {
-    const evaluator = new Evaluator(tf, varsFor('variable defaults'));
-    const defined = resourcesOf(tf, 'google_secret_manager_secret');
-    for (const role of ['webhook', 'worker'] as const) {
-      for (const [key, expression] of functionFor(tf, evaluator, role).secrets) {
-        const label = /^\$\{google_secret_manager_secret\.([a-z0-9_]+)(\[0\])?\.secret_id\}$/.exec(expression)?.[1];
-        expect(label, `${role} ${key} references a google_secret_manager_secret (got ${expression})`).toBeDefined();
-        expect(defined.has(label ?? ''), `google_secret_manager_secret.${label} exists`).toBe(true);
+    for (const scenario of ['variable defaults', 'admin routes on'] as const) {
+      const evaluator = new Evaluator(tf, varsFor(scenario));
+      for (const role of ROLES) {
+        for (const [key, secretId] of functionFor(tf, evaluator, role).secrets) {
+          expect(secretLabel(secretId, evaluator), `${scenario}: ${role} ${key} reads secret ${secretId}, defined here`).toBeDefined();
+        }
       }
     }
+  });
+
+  it('binds the admin token to the webhook only with the admin routes on', () => {
+    expect([...functionFor(tf, new Evaluator(tf, varsFor('variable defaults')), 'webhook').secrets.keys()]).not.toContain('ADMIN_API_TOKEN');
+    expect(functionFor(tf, new Evaluator(tf, varsFor('admin routes on')), 'webhook').secrets.get('ADMIN_API_TOKEN')).toBe('whatsapp-admin-api-token');
   });
 
   it('references only secrets that exist, and never holds a secret value', () => {
@@ -802,6 +621,19 @@ describe('alerts', () => {
     expect(String(evaluator.value(metricFilter ?? ''))).toContain(`service_name="${webhook}"`);
   });
 
+  it('alerts on failed deliveries by failure class, through a labelled log-based metric on the worker', () => {
+    const evaluator = new Evaluator(tf, varsFor('variable defaults'));
+    const worker = String(evaluator.value(functionFor(tf, evaluator, 'worker').block.name));
+    const metric = resource(tf, 'google_logging_metric', 'delivery_failures');
+    expect(String(evaluator.value(metric.filter))).toContain(`service_name="${worker}"`);
+    expect(String(metric.filter)).toContain('delivery failure recorded');
+    expect(JSON.stringify(metric.label_extractors)).toContain('EXTRACT(jsonPayload.failureClass)');
+    const policy = resource(tf, 'google_monitoring_alert_policy', 'delivery_failures');
+    expect(filters(policy).join(' ')).toContain('metric.label.failure_class');
+    const classes = Object.keys(evaluator.value(tf.locals.delivery_failure_alerts) as Record<string, unknown>).sort();
+    expect(classes).toEqual(['auth_or_policy', 'ecosystem', 'rate_limit', 'template', 'undeliverable', 'window']);
+  });
+
   it('sends every alert to the configured notification channels', () => {
     for (const policy of policies()) expect(String(policy.notification_channels)).toContain('local.notification_channels');
     expect(String(tf.locals.notification_channels)).toContain('var.notification_channels');
@@ -809,6 +641,21 @@ describe('alerts', () => {
 });
 
 describe('outputs', () => {
+  it('gives npm run deploy each function as applied', () => {
+    for (const scenario of [...SCENARIOS, 'admin routes on'] as const) {
+      const evaluator = new Evaluator(tf, varsFor(scenario));
+      const functions = evaluator.object(tf.outputs.get('functions')?.value);
+      expect(evaluator.value(tf.outputs.get('project_id')?.value)).toBe(varsFor(scenario).project_id);
+      for (const role of ROLES) {
+        const facts = functionFor(tf, evaluator, role);
+        const output = functions[role];
+        expect(isObject(output) && output.name, `${scenario}: functions.${role}.name`).toBe(evaluator.value(facts.block.name));
+        expect(isObject(output) && output.service_config, `${scenario}: functions.${role}.service_config`).toEqual(facts.service);
+        expect(isObject(output) && output.build_config, `${scenario}: functions.${role}.build_config`).toEqual(facts.build);
+      }
+    }
+  });
+
   it('gives the callback URL, the verify-token secret and the dead-letter subscription', () => {
     const value = (name: string) => {
       const output = tf.outputs.get(name);

@@ -54,7 +54,7 @@ function renderMarkup(nodes) {
       case 'pre':
         return el('pre', {}, el('code', {}, node.text));
       case 'link':
-        return el('a', { href: node.text, target: '_blank', rel: 'noopener noreferrer' }, node.text);
+        return el('a', { href: node.href, target: '_blank', rel: 'noopener noreferrer' }, node.text);
       case 'list':
         return el(node.ordered ? 'ol' : 'ul', { start: node.ordered && node.start !== 1 ? String(node.start) : undefined }, ...renderMarkup(node.children));
       default:

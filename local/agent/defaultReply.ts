@@ -1,0 +1,134 @@
+import { isObject } from './aiplatformGrpc.js';
+import type { LocalAgentPart, LocalAgentReply } from './localAgent.js';
+
+/** What the local agent reads from a query and what it answers by default. */
+
+export interface AgentMessage {
+  text: string;
+  inlineData: { mimeType: string; bytes: number }[];
+}
+
+/** `message` is a string or a google.genai Content dict, as AdkApp.async_stream_query accepts. */
+export function readMessage(message: unknown): AgentMessage {
+  if (typeof message === 'string') return { text: message, inlineData: [] };
+  const parts = isObject(message) && Array.isArray(message.parts) ? message.parts.filter(isObject) : [];
+  return {
+    text: parts
+      .map((part) => (typeof part.text === 'string' ? part.text : ''))
+      .filter(Boolean)
+      .join('\n'),
+    inlineData: parts.flatMap((part) => {
+      const blob = part.inline_data ?? part.inlineData;
+      if (!isObject(blob)) return [];
+      const data = typeof blob.data === 'string' ? blob.data : '';
+      return [{ mimeType: String(blob.mime_type ?? blob.mimeType ?? ''), bytes: Buffer.from(data, 'base64').length }];
+    }),
+  };
+}
+
+/** The answer when no test overrides it: a tapped option, a Markdown sample, a WhatsApp tool on its keyword, or an echo with the turn number. */
+export function defaultReply(turn: number, message: AgentMessage): LocalAgentReply {
+  const tap = TAPPED_OPTION.exec(message.text);
+  if (tap) return `You chose "${tap[1]}" (option id: ${tap[2]}).`;
+  if (/\bmarkdown\b/i.test(message.text)) return MARKDOWN_REPLY;
+  const offer = WHATSAPP_OFFERS.find(({ keyword }) => keyword.test(message.text));
+  if (offer) return offer.reply;
+  const media = message.inlineData.map((blob) => ` [+ ${blob.mimeType}, ${blob.bytes} bytes]`).join('');
+  return `Echo #${turn}: ${message.text}${media}`;
+}
+
+/** How the bridge passes a tapped button or list row (see decideAction): the title's line, then the id's. */
+const TAPPED_OPTION = /([^\n]*)\n\[option id: ([^\]\n]*)\]$/;
+
+/** A keyword in the user's message makes the fake call the matching WhatsApp tool, as an ADK agent with them would. */
+const WHATSAPP_OFFERS: { keyword: RegExp; reply: LocalAgentPart[] }[] = [
+  {
+    keyword: /\bbuttons\b/i,
+    reply: [
+      { text: 'Sure, here are some buttons.' },
+      {
+        call: 'whatsapp_buttons',
+        args: { text: 'Which size would you like?', options: ['Small', 'Medium', { id: 'size-large', title: 'Large' }] },
+      },
+    ],
+  },
+  {
+    keyword: /\blist\b/i,
+    reply: [
+      {
+        call: 'whatsapp_buttons',
+        args: {
+          text: 'When should we deliver?',
+          button: 'Pick a day',
+          header: 'Delivery',
+          footer: 'Free delivery over €20',
+          options: [
+            { title: 'Monday', description: 'Morning, 9:00–12:00' },
+            { title: 'Tuesday', description: 'Afternoon, 14:00–18:00' },
+            { title: 'Wednesday' },
+            { title: 'Thursday' },
+            { id: 'later', title: 'Later this month', description: 'We will ask you again' },
+          ],
+        },
+      },
+    ],
+  },
+  {
+    keyword: /\bphoto\b/i,
+    reply: [
+      { call: 'whatsapp_media', args: { type: 'image', url: 'https://picsum.photos/seed/whatsapp-bridge/640/400', caption: 'Fresh from the oven' } },
+      { text: 'Anything else?' },
+    ],
+  },
+  {
+    keyword: /\bdocument\b/i,
+    reply: [
+      { text: 'Here is our menu.' },
+      {
+        call: 'whatsapp_media',
+        args: { type: 'document', url: 'https://www.w3.org/WAI/ER/tests/xhtml/testfiles/resources/pdf/dummy.pdf', filename: 'menu.pdf', caption: 'Menu' },
+      },
+    ],
+  },
+  {
+    keyword: /\blocation\b/i,
+    reply: [
+      { text: 'We are here:' },
+      { call: 'whatsapp_location', args: { latitude: -34.6037, longitude: -58.3816, name: 'Example Bakery', address: 'Av. Corrientes 1234, Buenos Aires' } },
+    ],
+  },
+  {
+    keyword: /\blink\b/i,
+    reply: [{ call: 'whatsapp_link', args: { text: 'Order online and skip the queue.', url: 'https://example.com/order', label: 'Order now' } }],
+  },
+];
+
+const MARKDOWN_REPLY = [
+  '# Trip checklist',
+  '',
+  'Here is **everything** you need, with a few *optional* extras.',
+  '',
+  '## Before you go',
+  '',
+  '1. Check your **passport** expiry date',
+  '2. Book the airport transfer',
+  '   - shared shuttle: cheapest',
+  '   - taxi: fastest',
+  '3. Download the offline map',
+  '',
+  '## Useful snippet',
+  '',
+  '```bash',
+  'curl -s "https://api.example.com/flights?from=LIS&to=NYC" | jq .price',
+  '```',
+  '',
+  '| Item | Price | Notes |',
+  '| --- | ---: | --- |',
+  '| Flight | €420 | economy |',
+  '| Hotel | €95/night | breakfast incl. |',
+  '',
+  '> Tip: keep a copy of your documents offline.',
+  '',
+  'More at [the travel guide](https://example.com/guide) or ~~the old page~~.',
+].join('\n');
+
