@@ -10,6 +10,8 @@ export interface LocalStackOptions {
   env?: Record<string, string | undefined>;
   /** Use emulators that are already running at PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST. */
   reuseEmulators?: boolean;
+  /** The sandbox POSTs Meta's status webhooks for what the bot sends (npm start does; tests opt in). */
+  sandboxStatusWebhooks?: boolean;
   /** Run the compiled `dist/` instead of the TypeScript sources. */
   compiled?: boolean;
   /** Where the stack's and the sandbox's notes go, and the functions' lines unless `functionLog` is set; silent when omitted. */
@@ -104,6 +106,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         accessToken: LOCAL_DEFAULTS.LOCAL_ACCESS_TOKEN,
         appSecret,
         webhookUrl,
+        statusWebhooks: options.sandboxStatusWebhooks ?? false,
         log: say,
       });
       cleanups.push(() => sandbox!.close());

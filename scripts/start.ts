@@ -36,6 +36,7 @@ if (unavailable) {
 note('Starting the local stack (emulators take a few seconds)…');
 const stack = await startLocalStack({
   env,
+  sandboxStatusWebhooks: true,
   log: note,
   functionLog: (target, line) => {
     const printed = printedFunctionLine(logFormat, target, line);

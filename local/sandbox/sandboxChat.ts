@@ -49,6 +49,8 @@ interface ChatDependencies {
   mediaUrl(id: string): string;
   /** Ids and recipients of what the bot has sent, for quoting and status callbacks. */
   botMessages(): { id: string; phone: string | undefined }[];
+  /** The user wrote (which reopens their 24-hour window). */
+  userWrote?(phone: string): void;
   log(line: string): void;
 }
 
@@ -120,7 +122,8 @@ export function createSandboxChat(deps: ChatDependencies): SandboxChat {
     return { wamid, ...result };
   }
 
-  function deliver(body: unknown, wamid: string): Promise<SentWebhook> {
+  function deliver(body: unknown, wamid: string, phone: string): Promise<SentWebhook> {
+    deps.userWrote?.(phone);
     const webhook = signWebhook(body, deps.appSecret);
     lastMessage = { wamid, webhook };
     return post(webhook, wamid, false);
@@ -135,7 +138,7 @@ export function createSandboxChat(deps: ChatDependencies): SandboxChat {
       kind: 'inbound', wamid, phone: from.phone, name: from.name, type: 'text', text,
       ...(options.replyTo ? { replyTo: options.replyTo } : {}), time: Date.now(),
     });
-    return deliver(textWebhook(from, text, { wamid, ...quoting(from.phone, options.replyTo) }), wamid);
+    return deliver(textWebhook(from, text, { wamid, ...quoting(from.phone, options.replyTo) }), wamid, from.phone);
   }
 
   forgetAll();
@@ -177,7 +180,7 @@ export function createSandboxChat(deps: ChatDependencies): SandboxChat {
         },
         { wamid, ...quoting(from.phone, options.replyTo) },
       );
-      return { ...(await deliver(body, wamid)), mediaId };
+      return { ...(await deliver(body, wamid, from.phone)), mediaId };
     },
     async react(user, messageId, emoji) {
       requireWebhookUrl();
@@ -187,7 +190,7 @@ export function createSandboxChat(deps: ChatDependencies): SandboxChat {
         kind: 'inbound', wamid, phone: from.phone, name: from.name, type: 'reaction',
         reaction: { messageId, ...(emoji ? { emoji } : {}) }, time: Date.now(),
       });
-      return deliver(reactionWebhook(from, messageId, emoji, { wamid }), wamid);
+      return deliver(reactionWebhook(from, messageId, emoji, { wamid }), wamid, from.phone);
     },
     async tapButton(user, messageId, reply) {
       requireWebhookUrl();
@@ -198,7 +201,7 @@ export function createSandboxChat(deps: ChatDependencies): SandboxChat {
         replyTo: messageId, time: Date.now(),
       });
       const context = { from: DEFAULT_DISPLAY_NUMBER, id: messageId };
-      return deliver(interactiveReplyWebhook(from, reply, { wamid, context }), wamid);
+      return deliver(interactiveReplyWebhook(from, reply, { wamid, context }), wamid, from.phone);
     },
     async sendBurst(user, count) {
       if (!Number.isInteger(count) || count < 1 || count > MAX_BURST) {

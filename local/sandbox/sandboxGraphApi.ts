@@ -72,6 +72,8 @@ interface GraphApiOptions {
   phoneFor(address: string): string | undefined;
   /** Called after every Graph call, so waiters can look again. */
   onCall(): void;
+  /** Called for every send Graph accepted, with the business number it left from. */
+  onAccepted?(message: SentMessage, phone: string | undefined, phoneNumberId: string): void;
   log(line: string): void;
 }
 
@@ -180,7 +182,7 @@ export function createGraphApi(options: GraphApiOptions): GraphApi {
     return { success: true };
   }
 
-  function acceptSend(body: Json): Json {
+  function acceptSend(body: Json, phoneNumberId: string): Json {
     const to = nonEmptyString(body.to);
     const recipient = nonEmptyString(body.recipient);
     const address = to ?? recipient;
@@ -211,6 +213,7 @@ export function createGraphApi(options: GraphApiOptions): GraphApi {
     sent.push(message);
     const { to: _, ...event } = message;
     timeline.append({ kind: 'sent', phone: options.phoneFor(address) ?? address, ...event });
+    options.onAccepted?.(message, options.phoneFor(address), phoneNumberId);
     log(`sandbox → ${address} [${type}] ${text ?? ''}`);
     return {
       messaging_product: 'whatsapp',
@@ -302,7 +305,7 @@ export function createGraphApi(options: GraphApiOptions): GraphApi {
     if (isDownload) return download(url);
     if (isMediaInfo) return { status: 200, body: mediaInfo(nodeId) };
     if (body.messaging_product !== 'whatsapp') throw new GraphError(400, 100, 'The parameter messaging_product is required.');
-    return { status: 200, body: call.kind === 'read' ? acceptRead(body) : acceptSend(body) };
+    return { status: 200, body: call.kind === 'read' ? acceptRead(body) : acceptSend(body, nodeId) };
   }
 
   /** Puts a refused send or read on the page, so faults are visible where the user would miss the reply. */

@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import { SandboxInputError, type SandboxChat, type SandboxUser } from './sandboxChat.js';
 import type { Timeline } from './sandboxTimeline.js';
 import type { GraphFault } from './sandboxGraphApi.js';
+import type { SandboxStatuses } from './sandboxStatuses.js';
 
 /** The chat page's routes: `/`, its assets, the `/events` stream and the `/api/*` actions. */
 
@@ -16,6 +17,7 @@ interface PageDependencies {
   media(id: string): { bytes: Buffer; mimeType: string } | undefined;
   failNext(fault: GraphFault): void;
   clearFaults(): void;
+  statuses: Pick<SandboxStatuses, 'closeWindow' | 'chatRead'>;
 }
 
 const PAGE_DIR = new URL('./page/', import.meta.url);
@@ -94,6 +96,12 @@ export function createPageRoutes(deps: PageDependencies): PageRoutes {
         deps.failNext({ status, code, count, only });
         return { ok: true };
       }
+      case 'window/close':
+        deps.statuses.closeWindow(userFrom(body).phone.replace(/\D/g, ''));
+        return { ok: true };
+      case 'read':
+        deps.statuses.chatRead(userFrom(body).phone.replace(/\D/g, ''));
+        return { ok: true };
       case 'faults/clear':
         deps.clearFaults();
         return { ok: true };

@@ -26,6 +26,10 @@ export type TimelineEvent =
       time: number;
     }
   | { kind: 'read'; messageId: string; typing: boolean; time: number }
+  /** Meta's status of a message the bot sent, as the sandbox reports it in a status webhook. */
+  | { kind: 'status'; messageId: string; phone: string; status: 'sent' | 'delivered' | 'read' | 'failed'; code?: number; time: number }
+  /** A chat's 24-hour window closed (from the page) or reopened (the user wrote). */
+  | { kind: 'window'; phone: string; open: boolean; time: number }
   | {
       kind: 'graph-failed';
       call: 'send' | 'read' | 'media';

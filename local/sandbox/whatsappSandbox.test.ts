@@ -391,3 +391,72 @@ async function graphAs(target: WhatsAppSandbox, body: unknown): Promise<any> {
   });
   return response.body.json();
 }
+
+describe('WhatsApp sandbox: status webhooks and the 24-hour window', () => {
+  const APP_SECRET = 'sandbox-status-secret';
+  const received: { raw: Buffer; signature: string | undefined; body: any }[] = [];
+  const receiver = createServer(async (req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    received.push({ raw, signature: req.headers['x-hub-signature-256'] as string | undefined, body: JSON.parse(raw.toString()) });
+    res.writeHead(200).end();
+  });
+  let meta: WhatsAppSandbox;
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhook`;
+    meta = await startWhatsAppSandbox({ accessToken: TOKEN, appSecret: APP_SECRET, webhookUrl, statusWebhooks: true });
+  });
+  afterAll(async () => {
+    await meta.close();
+    await new Promise((resolve) => receiver.close(resolve));
+  });
+  beforeEach(() => {
+    meta.reset();
+    received.length = 0;
+  });
+
+  const statuses = () =>
+    received.flatMap((d) => d.body.entry[0].changes[0].value.statuses ?? []).map((s: any) => ({
+      id: s.id,
+      status: s.status,
+      code: s.errors?.[0]?.code,
+    }));
+  const until = async (count: number) => {
+    for (let i = 0; i < 100 && statuses().length < count; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    return statuses();
+  };
+
+  it('reports each accepted message sent and delivered, and read once the user reads the chat, in signed webhooks', async () => {
+    const sent = await graphAs(meta, { messaging_product: 'whatsapp', to: '+5491155550001', type: 'text', text: { body: 'Hi' } });
+    const id = sent.messages[0].id;
+    expect((await until(2)).map((s) => s.status)).toEqual(['sent', 'delivered']);
+    meta.readChat('5491155550001');
+    expect(await until(3)).toMatchObject([{ id }, { id }, { id, status: 'read' }]);
+    expect(received.every((d) => isValidSignature(d.raw, d.signature, APP_SECRET))).toBe(true);
+    expect(received[0]!.body.entry[0].changes[0].value.metadata.phone_number_id).toBe(PHONE_NUMBER_ID);
+  });
+
+  it('fails free-form messages to a chat whose window is closed with 131047, lets templates through, and reopens when the user writes', async () => {
+    await meta.sendText({ phone: '5491155550002' }, 'hola');
+    received.length = 0;
+    meta.closeWindow('5491155550002');
+    const text = await graphAs(meta, { messaging_product: 'whatsapp', to: '+5491155550002', type: 'text', text: { body: 'late' } });
+    const template = await graphAs(meta, {
+      messaging_product: 'whatsapp',
+      to: '+5491155550002',
+      type: 'template',
+      template: { name: 'reengage', language: { code: 'en_US' } },
+    });
+    const reported = await until(3);
+    expect(reported.filter((s) => s.id === text.messages[0].id)).toEqual([expect.objectContaining({ status: 'failed', code: 131047 })]);
+    expect(reported.filter((s) => s.id === template.messages[0].id).map((s) => s.status)).toEqual(['sent', 'delivered']);
+    expect(meta.sent().find((m) => m.type === 'template')?.text).toBe('Hi! We have an answer for you. Reply to this message to see it.');
+
+    await meta.sendText({ phone: '5491155550002' }, 'volví');
+    received.length = 0;
+    await graphAs(meta, { messaging_product: 'whatsapp', to: '+5491155550002', type: 'text', text: { body: 'now it goes' } });
+    expect((await until(2)).map((s) => s.status)).toEqual(['sent', 'delivered']);
+  });
+});

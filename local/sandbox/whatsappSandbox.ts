@@ -12,6 +12,7 @@ import {
   type SentMessage,
 } from './sandboxGraphApi.js';
 import { createPageRoutes } from './sandboxPageRoutes.js';
+import { createSandboxStatuses } from './sandboxStatuses.js';
 import { createTimeline } from './sandboxTimeline.js';
 
 /**
@@ -35,6 +36,12 @@ export interface WhatsAppSandboxOptions {
   webhookUrl?: string;
   /** Templates the sandbox accepts (default: DEFAULT_TEMPLATES); any other is refused with 132001, as Meta does. */
   templates?: Record<string, SandboxTemplate>;
+  /**
+   * POST the status webhooks Meta would send for each accepted message (sent, delivered, read when
+   * the chat page shows it; failed with 131047 when the chat's window was closed). Off by default:
+   * tests that count webhooks or Pub/Sub messages see only what they send; `npm start` turns it on.
+   */
+  statusWebhooks?: boolean;
   /** Receives one human-readable line per thing the bot did; silent when omitted. */
   log?: (line: string) => void;
 }
@@ -65,6 +72,10 @@ export interface WhatsAppSandbox {
   ): Promise<SentWebhook>;
   /** POSTs the last message webhook again, same bytes and signature, as Meta does when unsure it landed. */
   redeliverLast(): Promise<SentWebhook>;
+  /** Closes the chat's 24-hour window: free-form sends to it fail with 131047 (in a status webhook) until the user writes. */
+  closeWindow(phone: string): void;
+  /** The user reads the chat: every message the bot sent there gets its `read` status. */
+  readChat(phone: string): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -73,6 +84,13 @@ export async function startWhatsAppSandbox(options: WhatsAppSandboxOptions): Pro
   const log = options.log ?? (() => {});
   const changes = new EventEmitter();
   const timeline = createTimeline();
+  const statuses = createSandboxStatuses({
+    timeline,
+    webhookUrl: options.webhookUrl,
+    appSecret: options.appSecret,
+    sendWebhooks: options.statusWebhooks ?? false,
+    log,
+  });
   const chat = createSandboxChat({
     timeline,
     webhookUrl: options.webhookUrl,
@@ -80,6 +98,7 @@ export async function startWhatsAppSandbox(options: WhatsAppSandboxOptions): Pro
     addMedia: (bytes, mimeType) => graph.addMedia(bytes, mimeType),
     mediaUrl: (id) => graph.mediaUrl(id),
     botMessages: () => graph.sent.map((message) => ({ id: message.id, phone: chat.phoneFor(message.to) })),
+    userWrote: (phone) => statuses.userWrote(phone),
     log,
   });
   const graph = createGraphApi({
@@ -89,6 +108,7 @@ export async function startWhatsAppSandbox(options: WhatsAppSandboxOptions): Pro
     timeline,
     phoneFor: (address) => chat.phoneFor(address),
     onCall: () => changes.emit('change'),
+    onAccepted: (message, phone, phoneNumberId) => statuses.accepted({ id: message.id, phone, type: message.type, phoneNumberId }),
     log,
   });
   const page = createPageRoutes({
@@ -99,6 +119,7 @@ export async function startWhatsAppSandbox(options: WhatsAppSandboxOptions): Pro
     media: (id) => graph.media(id),
     failNext: (fault) => graph.failNext(fault),
     clearFaults: () => graph.clearFaults(),
+    statuses,
   });
 
   const server = createServer((req, res) => {
@@ -134,9 +155,12 @@ export async function startWhatsAppSandbox(options: WhatsAppSandboxOptions): Pro
     sendMedia: chat.sendMedia,
     tapButton: chat.tapButton,
     redeliverLast: chat.redeliverLast,
+    closeWindow: (phone) => statuses.closeWindow(phone),
+    readChat: (phone) => statuses.chatRead(phone),
     reset() {
       graph.reset();
       chat.reset();
+      statuses.reset();
       timeline.clear();
     },
     close() {

@@ -97,7 +97,7 @@ function bubble(id, fromBot, time, content, replyId, extra = {}) {
     { class: `msg ${fromBot ? 'bot' : 'user'}`, dataset: { id, ...extra } },
     replyId ? quoteOf(replyId) : undefined,
     ...content,
-    el('div', { class: 'meta' }, el('time', {}, clock(time)), fromBot ? undefined : el('span', { class: 'ticks' })),
+    el('div', { class: 'meta' }, el('time', {}, clock(time)), el('span', { class: 'ticks' })),
     el('div', { class: 'reactions' }),
     actions(id, fromBot),
   );
@@ -141,7 +141,7 @@ function botContent(event) {
       ];
     }
     case 'template':
-      return [el('div', { class: 'text' }, `📄 Template “${content.name ?? '?'}”`)];
+      return [el('div', { class: 'template-name' }, `📄 ${content.name ?? '?'}`), event.text ? formatted(event.text) : el('div', { class: 'text' }, '')];
     default:
       return [el('div', { class: 'text' }, `[${event.type}] `, webUrl(content.link) ? link(content.link, content.link) : content.caption ?? '')];
   }
@@ -181,7 +181,7 @@ function setStatus(node, status, title) {
   if (node.dataset.status === 'read' && status !== 'failed') return;
   node.dataset.status = status;
   const ticks = node.querySelector('.ticks');
-  ticks.textContent = { pending: '🕓', delivered: '✓✓', read: '✓✓', failed: '⚠' }[status];
+  ticks.textContent = { pending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠' }[status];
   ticks.title = title ?? status;
 }
 
@@ -253,7 +253,10 @@ function draw(event, live) {
       return;
     }
     case 'sent':
-      if (live) setTyping(false);
+      if (live) {
+        setTyping(false);
+        if (user && document.visibilityState === 'visible') void send('/api/read', { user });
+      }
       if (event.type === 'reaction') return showReaction(event.body.reaction?.message_id ?? '', event.text, true);
       messagesEl.append(bubble(event.id, true, event.time, botContent(event), event.replyTo, { type: event.type }));
       return;
@@ -265,6 +268,21 @@ function draw(event, live) {
       );
       return;
     }
+    case 'status': {
+      // Ticks driven by the status webhooks the sandbox sent, as Meta reports them to the business.
+      const node = messagesEl.querySelector(`.msg.bot[data-id="${CSS.escape(event.messageId)}"]`);
+      if (!node) return;
+      if (event.status === 'failed') {
+        setStatus(node, 'failed', `failed · ${event.code}`);
+        node.classList.add('failed');
+        node.append(el('div', { class: 'error' }, `⚠ Failed · ${event.code}${event.code === 131047 ? ' (outside the 24-hour window)' : ''}`));
+        return;
+      }
+      if (node.dataset.status !== 'failed') setStatus(node, event.status);
+      return;
+    }
+    case 'window':
+      return note(event.open ? '⏱ The user wrote: the 24-hour window is open again' : '⏱ 24-hour window closed: free-form messages now fail with 131047');
     case 'note':
       return note(event.text);
     case 'reset':
@@ -302,6 +320,7 @@ function selectUser(next) {
   cancelReply();
   addChat(user.phone, user.name);
   redraw();
+  void send('/api/read', { user });
 }
 
 function showFaults(pending) {
@@ -391,6 +410,7 @@ $('#new-chat').addEventListener('submit', (event) => {
 
 $('#redeliver').addEventListener('click', () => send('/api/redeliver', {}));
 $('#storm').addEventListener('click', () => send('/api/status-storm', { user }));
+$('#close-window').addEventListener('click', () => send('/api/window/close', { user }));
 $('#burst').addEventListener('submit', (event) => {
   event.preventDefault();
   void send('/api/burst', { user, count: Number(new FormData(event.target).get('count')) });
