@@ -70,6 +70,8 @@ locals {
   # Bound to the webhook only with the admin routes on (the secret exists only then).
   admin_secret_env = {
     ADMIN_API_TOKEN = { secret = one(google_secret_manager_secret.admin_api_token[*].secret_id), version = var.secret_versions.admin_api_token }
+    # Proactive messages (POST /whatsapp/messages) leave from the webhook's admin routes.
+    WHATSAPP_ACCESS_TOKEN = { secret = google_secret_manager_secret.access_token.secret_id, version = var.secret_versions.access_token }
   }
   worker_secret_env = {
     WHATSAPP_ACCESS_TOKEN = { secret = google_secret_manager_secret.access_token.secret_id, version = var.secret_versions.access_token }

@@ -272,6 +272,9 @@ describe('environment contract', () => {
     expect([...webhook.secrets.keys()]).toEqual(expect.arrayContaining(['WHATSAPP_APP_SECRET', 'WHATSAPP_VERIFY_TOKEN']));
     expect([...webhook.secrets.keys()]).not.toContain('WHATSAPP_ACCESS_TOKEN');
     expect([...worker.secrets.keys()]).toEqual(['WHATSAPP_ACCESS_TOKEN']);
+    // With the admin routes on, the webhook sends proactive messages (POST /whatsapp/messages).
+    const admin = functionFor(tf, new Evaluator(tf, varsFor('admin routes on')), 'webhook');
+    expect([...admin.secrets.keys()]).toEqual(expect.arrayContaining(['ADMIN_API_TOKEN', 'WHATSAPP_ACCESS_TOKEN']));
     expect(webhook.env.ALLOW_UNSIGNED_WEBHOOKS, 'production never allows unsigned webhooks').toBeUndefined();
   });
 
@@ -445,7 +448,7 @@ describe('IAM', () => {
     }
   });
 
-  it('gives the webhook, with the admin routes on, only read and delete on the bridge database', () => {
+  it('gives the webhook, with the admin routes on, only document access on the bridge database', () => {
     const evaluator = new Evaluator(tf, varsFor('admin routes on'));
     const webhookSa = functionFor(tf, evaluator, 'webhook').serviceAccountRef;
     const projectGrants = [...resourcesOf(tf, 'google_project_iam_member').entries()].filter(([, b]) =>
@@ -457,7 +460,14 @@ describe('IAM', () => {
     const role = /google_project_iam_custom_role\.([a-z0-9_]+)/.exec(String(grant.role))?.[1];
     expect(role, `the webhook's Firestore role is a custom role, not ${String(grant.role)}`).toBeDefined();
     const permissions = evaluator.value(resource(tf, 'google_project_iam_custom_role', role ?? '').permissions);
-    expect([...(Array.isArray(permissions) ? permissions : [])].sort()).toEqual(['datastore.entities.delete', 'datastore.entities.get', 'datastore.entities.list']);
+    // Read, query and delete sessions; create and update for proactive sends (outbound_messages, proactive_requests).
+    expect([...(Array.isArray(permissions) ? permissions : [])].sort()).toEqual([
+      'datastore.entities.create',
+      'datastore.entities.delete',
+      'datastore.entities.get',
+      'datastore.entities.list',
+      'datastore.entities.update',
+    ]);
     expect(String(evaluator.value(sub(grant, 'condition')?.expression))).toBe('resource.name == "projects/example-project/databases/(default)"');
     expect(evaluator.value(grant.count), 'granted with the admin routes on').toBe(1);
     expect(new Evaluator(tf, varsFor('variable defaults')).value(grant.count), 'not granted with them off').toBe(0);
