@@ -1,9 +1,18 @@
+import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+
 /**
  * The idempotency record of one inbound message (`inbound_messages/{wamid}`): who owns it now,
  * what the agent answered, which chunks went out. It is what makes at-least-once delivery from
  * Meta and Pub/Sub produce exactly one reply.
  */
-export type InboundState = 'processing' | 'answered' | 'failed';
+export type InboundState =
+  /** Waiting in its conversation's burst buffer for its turn (bursts on). */
+  | 'buffered'
+  /** Answered as part of the turn named by `turnId`, whose record holds the outcome (bursts on). */
+  | 'merged'
+  | 'processing'
+  | 'answered'
+  | 'failed';
 
 export interface SentChunk {
   index: number;
@@ -25,6 +34,10 @@ export interface InboundRecord {
   exhausted?: boolean;
   /** The dead-letter replay that last reopened this record. */
   replayId?: string;
+  /** With bursts on: the turn this message belongs to, named by the turn's first wamid. */
+  turnId?: string;
+  /** On a turn's record (its first message's): every message of the turn, in order. */
+  turnMessages?: InboundMessage[];
   createdAt: Date;
   updatedAt: Date;
   expiresAt: Date;
@@ -85,7 +98,10 @@ export function decideClaim(existing: InboundRecord | undefined, request: ClaimR
     };
   }
   const seen = { ...existing, attempts: existing.attempts + 1, updatedAt: now };
-  if (existing.state === 'answered') return { outcome: 'settled', record: existing };
+  // A buffered or merged message is the burst path's to answer, through its turn's record.
+  if (existing.state === 'answered' || existing.state === 'buffered' || existing.state === 'merged') {
+    return { outcome: 'settled', record: existing };
+  }
   if (existing.state === 'failed') {
     const isNewReplay = request.replayId !== undefined && request.replayId !== existing.replayId;
     if (isNewReplay) {
