@@ -2,7 +2,10 @@ import { Firestore } from '@google-cloud/firestore';
 import { createVertexAgentClient } from '../../shared/agent/vertexAgentClient.js';
 import { createDeadLetterPublisher } from '../../shared/queue/deadLetterPublisher.js';
 import type { WorkerConfig } from '../../shared/config/config.js';
+import type { BurstDeps } from '../../shared/core/bufferDelivery.js';
 import type { WorkerDeps } from '../../shared/core/processDelivery.js';
+import { createTurnDuePublisher, type TurnDuePublisher } from '../../shared/queue/turnDue.js';
+import { createFirestoreBurstBuffer } from '../../shared/store/firestoreBurstBuffer.js';
 import type { StatusDeps } from '../../shared/core/recordDeliveryStatus.js';
 import type { Logger } from '../../shared/log/logger.js';
 import { createFirestoreConversationWindowStore } from '../../shared/store/firestoreConversationWindowStore.js';
@@ -20,6 +23,8 @@ export interface WorkerAdapters {
   deliveries: WorkerDeps;
   /** For delivery statuses of what the bridge sent. */
   statuses: Omit<StatusDeps, 'log'>;
+  /** Bursts: the buffer, where turn-dues are queued (only with bursts on) and, without Pub/Sub's policy, dead-lettered. */
+  bursts: Pick<BurstDeps, 'bursts'> & Partial<Pick<BurstDeps, 'turns'>> & { turnDeadLetters?: TurnDuePublisher };
 }
 
 /** The worker's adapters, built once per instance. Loaded lazily: it pulls in Firestore and aiplatform. */
@@ -34,7 +39,14 @@ export function createWorkerDeps(config: WorkerConfig, log: Logger): WorkerAdapt
   const outbound = createFirestoreOutboundMessageStore(db, config.OUTBOUND_RECORD_TTL_DAYS * 24 * 3600 * 1000);
   const optOuts = createFirestoreOptOutStore(db);
   const held = createFirestoreHeldReplyStore(db);
+  const turnsTopic = (topic: string) => createTurnDuePublisher({ projectId: config.GOOGLE_CLOUD_PROJECT, topic });
   return {
+    // The turns subscription may still push turns queued before bursts were switched off: the buffer always serves them.
+    bursts: {
+      bursts: createFirestoreBurstBuffer(db),
+      ...(config.BURST_WINDOW_MS > 0 ? { turns: turnsTopic(config.PUBSUB_TURNS_TOPIC) } : {}),
+      ...(config.TURNS_DEAD_LETTER_TOPIC ? { turnDeadLetters: turnsTopic(config.TURNS_DEAD_LETTER_TOPIC) } : {}),
+    },
     deliveries: {
       ledger: createFirestoreInboundLedger(db),
       sessions: createFirestoreSessionStore(db),

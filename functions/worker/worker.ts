@@ -3,7 +3,9 @@ import type { WorkerConfig } from '../../shared/config/config.js';
 import type { WorkerAdapters } from './createWorkerDeps.js';
 import type { Logger } from '../../shared/log/logger.js';
 import { newTrace, traceFromHeaders, traceLogFields } from '../../shared/log/traceContext.js';
-import { decodePushEnvelope, InvalidPushError } from '../../shared/queue/pushEnvelope.js';
+import type { DeliveryOutcome } from '../../shared/core/processDelivery.js';
+import { decodePushEnvelope, InvalidPushError, type TurnDueDelivery } from '../../shared/queue/pushEnvelope.js';
+import type { TurnDuePublisher } from '../../shared/queue/turnDue.js';
 
 /**
  * The `worker` entry: one Pub/Sub push request → one processed message. 2xx acknowledges;
@@ -18,7 +20,8 @@ export function createWorkerHandler(
     ? import('./verifyPushToken.js').then((m) => m.createPushTokenVerifier(config.PUSH_AUDIENCE!, config.PUSH_SERVICE_ACCOUNT))
     : undefined;
   // The core pulls in the Markdown parser: keep it off the webhook's start-up path.
-  const core = import('../../shared/core/processDelivery.js');
+  const core = import('../../shared/core/bufferDelivery.js');
+  const turnCore = import('../../shared/core/processTurnDue.js');
   const statusCore = import('../../shared/core/recordDeliveryStatus.js');
   // Surface a broken start-up once, in the log, rather than as an unhandled rejection.
   deps.catch((error: unknown) => log.error({ err: error }, 'worker failed to start'));
@@ -62,13 +65,45 @@ export function createWorkerHandler(
       }
       return;
     }
+    if ('due' in delivery) {
+      try {
+        const { processTurnDue } = await turnCore;
+        const adapters = await deps;
+        let result = await processTurnDue(delivery.due, attemptOf(delivery), { ...adapters.deliveries, ...adapters.bursts, log: requestLog });
+        if (result.outcome === 'dead-letter') result = await deadLetterTurn(delivery, adapters.bursts.turnDeadLetters);
+        res.status(result.ack ? 204 : result.outcome === 'busy' ? 429 : 503).send(result.ack ? undefined : result.outcome);
+      } catch (error) {
+        requestLog.error({ err: error, wamid: delivery.due.wamid }, 'worker error: Pub/Sub will retry');
+        res.status(500).send('retry');
+      }
+      return;
+    }
     try {
-      const { processDelivery } = await core;
-      const result = await processDelivery(delivery, { ...(await deps).deliveries, log: requestLog });
+      const { receiveInbound } = await core;
+      const adapters = await deps;
+      const result = await receiveInbound(delivery, { ...adapters.deliveries, ...adapters.bursts, log: requestLog });
       res.status(result.ack ? 204 : result.outcome === 'busy' ? 429 : 503).send(result.ack ? undefined : result.outcome);
     } catch (error) {
       requestLog.error({ err: error, wamid: delivery.message.wamid }, 'worker error: Pub/Sub will retry');
       res.status(500).send('retry');
     }
   };
+}
+
+function attemptOf(delivery: TurnDueDelivery) {
+  return {
+    ...(delivery.deliveryAttempt ? { deliveryAttempt: delivery.deliveryAttempt } : {}),
+    ...(delivery.attributes.replayId ? { replayId: delivery.attributes.replayId } : {}),
+  };
+}
+
+/**
+ * Where pushes carry no deliveryAttempt (the emulator, which also never dead-letters from an
+ * ordered subscription), the worker moves the exhausted turn-due message itself; in production
+ * the refusal lets Pub/Sub's dead-letter policy do it.
+ */
+async function deadLetterTurn(delivery: TurnDueDelivery, deadLetters: TurnDuePublisher | undefined): Promise<DeliveryOutcome> {
+  if (delivery.deliveryAttempt !== undefined || !deadLetters) return { ack: false, outcome: 'dead-letter' };
+  await deadLetters.publish(delivery.due, { ...delivery.attributes, deadLetteredBy: 'worker' });
+  return { ack: true, outcome: 'dead-letter' };
 }

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { InboundContent, InboundMessage } from '../whatsapp/inboundMessage.js';
+import type { ConsentSettings } from './consentCommands.js';
 import type { ActionSettings } from './decideAction.js';
 import { decideTurnAction, endsBurst } from './decideTurnAction.js';
 
-const settings: ActionSettings = {
+const settings: ActionSettings & ConsentSettings = {
+  optOutCommands: ['stop', 'baja'],
+  optInCommands: ['start'],
   agentAcceptsMedia: false,
   unsupportedText: 'Text only please',
   mediaUnsupportedText: 'No media please',
@@ -82,6 +85,10 @@ describe('endsBurst', () => {
     ['  Reiniciar ', true],
     ['reset the order please', false],
     ['hola', false],
+    ['STOP', true],
+    [' Baja ', true],
+    ['start', true],
+    ['stop sending me the menu', false],
   ])('%j → %s', (body, expected) => {
     expect(endsBurst(text(body), settings)).toBe(expected);
   });

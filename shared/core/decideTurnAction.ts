@@ -1,4 +1,5 @@
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import { consentCommandOf, type ConsentSettings } from './consentCommands.js';
 import { decideAction, type ActionSettings } from './decideAction.js';
 
 export interface MediaRef {
@@ -24,9 +25,9 @@ export type TurnAction =
 /** Actions that are commands: such a message closes the burst before it and is handled alone. */
 const BURST_ENDING_ACTIONS: ReadonlySet<TurnAction['kind']> = new Set(['reset-session']);
 
-/** The hook for the burst state machine: does this message end a burst? */
-export function endsBurst(message: InboundMessage, settings: ActionSettings): boolean {
-  return BURST_ENDING_ACTIONS.has(decideAction(message, settings).kind);
+/** The hook for the burst state machine: does this message end a burst? Commands and opt-out/opt-in words do. */
+export function endsBurst(message: InboundMessage, settings: ActionSettings & ConsentSettings): boolean {
+  return BURST_ENDING_ACTIONS.has(decideAction(message, settings).kind) || consentCommandOf(message, settings) !== undefined;
 }
 
 /**

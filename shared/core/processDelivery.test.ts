@@ -41,6 +41,8 @@ const settings: WorkerSettings = {
   optOutConfirmText: 'You are unsubscribed',
   optInConfirmText: 'Welcome back',
   heldReplyTtlMs: 72 * 3600_000,
+  burstWindowMs: 0,
+  burstMaxWaitMs: 0,
 };
 
 function harness(overrides: Partial<WorkerSettings> = {}) {

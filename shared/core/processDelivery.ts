@@ -22,7 +22,8 @@ import type { HeldReplyStore } from '../store/heldReplyStore.js';
 import type { OptOutStore } from '../store/optOutStore.js';
 import type { OutboundMessageStore } from '../store/outboundMessageStore.js';
 import type { ConsentSettings } from './consentCommands.js';
-import { decideAction, type ActionSettings } from './decideAction.js';
+import type { ActionSettings } from './decideAction.js';
+import { decideTurnAction, type AgentPart } from './decideTurnAction.js';
 import type { ReengagementSettings } from './reengagement.js';
 
 export interface WorkerSettings extends ActionSettings, ConsentSettings, ReengagementSettings {
@@ -43,6 +44,9 @@ export interface WorkerSettings extends ActionSettings, ConsentSettings, Reengag
   typingRefreshMs: number;
   /** Longest Retry-After worth waiting for inside one attempt; longer ones go back to Pub/Sub. */
   maxInlineRetryWaitMs: number;
+  /** Bursts: quiet time after a user's latest message before the turn runs; 0 = one turn per message. */
+  burstWindowMs: number;
+  burstMaxWaitMs: number;
 }
 
 export interface WorkerDeps {
@@ -66,7 +70,7 @@ export interface WorkerDeps {
 /** `ack` → 2xx (Pub/Sub forgets the message); otherwise non-2xx (Pub/Sub retries or dead-letters). */
 export interface DeliveryOutcome {
   ack: boolean;
-  outcome: 'answered' | 'held' | 'ignored' | 'duplicate' | 'failed' | 'busy' | 'retry' | 'dead-letter';
+  outcome: 'answered' | 'held' | 'ignored' | 'duplicate' | 'failed' | 'busy' | 'retry' | 'dead-letter' | 'buffered';
 }
 
 const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -104,10 +108,35 @@ export async function processDelivery(delivery: PushDelivery, deps: WorkerDeps):
     return { ack: false, outcome: 'busy' };
   }
 
-  const record = claim.record;
-  const attempt = delivery.deliveryAttempt ?? record.attempts;
+  return runTurn({ id: message.wamid, messages: [message] }, claim.record, delivery.deliveryAttempt, deps, log, (reason) =>
+    deadLetter(delivery, reason, deps),
+  );
+}
+
+/** A turn: one message, or a burst of one user's messages answered together. */
+export interface TurnInput {
+  /** The ledger record that owns the turn: its first message's wamid. */
+  id: string;
+  messages: InboundMessage[];
+}
+
+/**
+ * Runs a claimed turn to an outcome: answered, failed for good (acknowledged), failed for now
+ * (retry), or failed on the last attempt (apology, then `deadLetterIt`).
+ */
+export async function runTurn(
+  input: TurnInput,
+  record: InboundRecord,
+  deliveryAttempt: number | undefined,
+  deps: WorkerDeps,
+  log: Logger,
+  deadLetterIt: (reason: string) => Promise<DeliveryOutcome>,
+): Promise<DeliveryOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const { settings, ledger } = deps;
+  const attempt = deliveryAttempt ?? record.attempts;
   const isLastAttempt = attempt >= settings.maxDeliveryAttempts;
-  const turn = new Turn(message, record, deps, log, now);
+  const turn = new Turn(input, record, deps, log, now);
 
   try {
     const outcome = await turn.run();
@@ -117,19 +146,19 @@ export async function processDelivery(delivery: PushDelivery, deps: WorkerDeps):
     const fields = { reason, attempt, err: error, ...(error as { fields?: object }).fields };
     if (isPermanent(error)) {
       const apologySent = await turn.apologiseFor(error);
-      await ledger.markFailed(message.wamid, reason, { exhausted: false, apologySent });
+      await ledger.markFailed(input.id, reason, { exhausted: false, apologySent });
       log.error(fields, 'message failed permanently: acknowledged, will not retry');
       return { ack: true, outcome: 'failed' };
     }
     if (!isLastAttempt) {
-      await ledger.releaseLease(message.wamid, reason);
+      await ledger.releaseLease(input.id, reason);
       log.warn(fields, 'attempt failed: Pub/Sub will retry');
       return { ack: false, outcome: 'retry' };
     }
     const apologySent = await turn.apologiseFor(error);
-    await ledger.markFailed(message.wamid, reason, { exhausted: true, apologySent });
+    await ledger.markFailed(input.id, reason, { exhausted: true, apologySent });
     log.error(fields, 'final attempt failed: message goes to the dead-letter topic');
-    return deadLetter(delivery, reason, deps);
+    return deadLetterIt(reason);
   }
 }
 
@@ -140,26 +169,31 @@ async function deadLetter(delivery: PushDelivery, reason: string, deps: WorkerDe
   return { ack: true, outcome: 'dead-letter' };
 }
 
-/** One attempt at one message. */
+/** One attempt at one turn. */
 class Turn {
   private readonly sleep: (ms: number) => Promise<void>;
   private agentAnswered = false;
   /** Once known, an opted-out user gets nothing from this turn: no receipt, no typing, no apology. */
   private optedOut = false;
+  /** Consent, replies, read receipts and the session follow the turn's latest message. */
+  private readonly message: InboundMessage;
 
   constructor(
-    private readonly message: InboundMessage,
+    private readonly input: TurnInput,
     private readonly record: InboundRecord,
     private readonly deps: WorkerDeps,
     private readonly log: Logger,
     private readonly now: () => Date,
   ) {
     this.sleep = deps.sleep ?? wait;
+    const latest = input.messages[input.messages.length - 1];
+    if (!latest) throw new Error('a turn has at least one message');
+    this.message = latest;
   }
 
   async run(): Promise<DeliveryOutcome['outcome']> {
     const { ledger, settings } = this.deps;
-    const { wamid } = this.message;
+    const wamid = this.input.id;
     const [optOut, hold] = await Promise.all([
       this.deps.optOuts.get(this.message.phoneNumberId, this.message.userId),
       this.deps.held.get(this.message.phoneNumberId, this.message.userId, this.now()),
@@ -181,7 +215,7 @@ class Turn {
         this.optedOut = consent === 'opt-out';
       } else {
         if (hold) await this.deliverHeld(hold);
-        const action = decideAction(this.message, settings);
+        const action = decideTurnAction(this.input.messages, settings);
         if (action.kind === 'ignore') {
           await ledger.markAnswered(wamid);
           this.log.info({ reason: action.reason }, 'nothing to answer');
@@ -193,7 +227,7 @@ class Turn {
             ? action.text
             : action.kind === 'reset-session'
               ? await this.resetSession()
-              : await this.askAgent(await this.withQuotedContext(action.text), action.media);
+              : await this.askAgent(action.parts);
         // The session's activity is bookkeeping: it must not make a retry ask the agent again.
         await Promise.all([ledger.saveReply(wamid, replyText), this.agentAnswered && this.touchSession()]);
         this.record.replyText = replyText;
@@ -292,10 +326,11 @@ class Turn {
     });
   }
 
-  private async askAgent(text: string, media?: { mediaId: string; mimeType?: string }): Promise<string> {
+  private async askAgent(parts: AgentPart[]): Promise<string> {
     const { settings, rateLimiter, agent, sessions } = this.deps;
+    // A turn counts once, however many messages it answers.
     const [hits, existing] = await Promise.all([
-      rateLimiter.hit(this.message.userId, this.message.wamid, this.now()),
+      rateLimiter.hit(this.message.userId, this.input.id, this.now()),
       sessions.get(this.message.userId),
     ]);
     if (hits > settings.rateLimitPerMinute) {
@@ -303,7 +338,12 @@ class Turn {
       if (hits === settings.rateLimitPerMinute + 1) return settings.slowDownText;
       return '';
     }
-    const inlineData = media ? [await this.deps.whatsapp.downloadMedia(media.mediaId, settings.maxMediaBytes)] : undefined;
+    const text = (await Promise.all(parts.map((part) => this.withQuotedContext(part.text, part.quotes)))).join('\n');
+    const media = parts.flatMap((part) => (part.media ? [part.media] : []));
+    const inlineData =
+      media.length > 0
+        ? await Promise.all(media.map((ref) => this.deps.whatsapp.downloadMedia(ref.mediaId, settings.maxMediaBytes)))
+        : undefined;
     const typing = setInterval(() => this.markRead(), settings.typingRefreshMs);
     try {
       const isFirstContact = existing === undefined;
@@ -333,9 +373,9 @@ class Turn {
   }
 
   /** A reply to one of the bot's messages tells the agent which message it answers. */
-  private async withQuotedContext(text: string): Promise<string> {
-    if (!this.message.contextWamid) return text;
-    const quoted = await this.deps.ledger.findBySentMessageId(this.message.contextWamid).catch((error: unknown) => {
+  private async withQuotedContext(text: string, quotes: string | undefined): Promise<string> {
+    if (!quotes) return text;
+    const quoted = await this.deps.ledger.findBySentMessageId(quotes).catch((error: unknown) => {
       this.log.warn({ err: error }, 'could not look up the quoted message');
       return undefined;
     });
@@ -389,7 +429,7 @@ class Turn {
     const chunks = replyText ? splitMessage(markdownToWhatsApp(replyText), settings.maxReplyChars) : [];
     const alreadySent = new Set(this.record.sentChunks.map((chunk) => chunk.index));
     if (chunks.length === 0) {
-      await ledger.markAnswered(this.message.wamid);
+      await ledger.markAnswered(this.input.id);
       return 'answered';
     }
     const userWroteAt = new Date(this.message.timestamp * 1000);
@@ -406,9 +446,9 @@ class Turn {
         throw error;
       }
       await Promise.all([
-        ledger.recordChunkSent(this.message.wamid, { index, graphMessageId }, index === chunks.length - 1),
+        ledger.recordChunkSent(this.input.id, { index, graphMessageId }, index === chunks.length - 1),
         outbound.recordSent(
-          { wamid: graphMessageId, ...this.user(), kind: 'reply', inReplyTo: this.message.wamid, chunkIndex: index, text },
+          { wamid: graphMessageId, ...this.user(), kind: 'reply', inReplyTo: this.input.id, chunkIndex: index, text },
           this.now(),
         ),
       ]);
@@ -421,10 +461,10 @@ class Turn {
   /** The rest of the reply cannot go out as free text: hold it for the user's return, and settle the message. */
   private async holdFrom(chunks: string[], from: number, why: string): Promise<'held'> {
     const heldAt = this.now();
-    const replies = chunks.slice(from).map((text, offset) => ({ id: `${this.message.wamid}#${from + offset}`, text, heldAt }));
+    const replies = chunks.slice(from).map((text, offset) => ({ id: `${this.input.id}#${from + offset}`, text, heldAt }));
     this.log.info({ why, chunks: replies.length }, 'the 24-hour window has closed: holding the reply');
     await holdReplies(this.user(), replies, this.reengagement());
-    await this.deps.ledger.markAnswered(this.message.wamid);
+    await this.deps.ledger.markAnswered(this.input.id);
     return 'held';
   }
 

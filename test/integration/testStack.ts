@@ -27,6 +27,8 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
       PUBSUB_EMULATOR_HOST: emulators.pubsubHost,
       FIRESTORE_EMULATOR_HOST: emulators.firestoreHost,
       LOG_LEVEL: 'debug',
+      // Suites of the one-turn-per-message path; burst suites set their own window.
+      BURST_WINDOW_MS: '0',
       ...env,
     },
     ...(process.env.STACK_LOGS ? { log: (line: string) => console.log(line) } : {}),

@@ -1,0 +1,56 @@
+import { reasonOf } from '../errors.js';
+import { maskUserId } from '../log/maskUserId.js';
+import type { TurnDuePublisher } from '../queue/turnDue.js';
+import type { BurstBuffer } from '../store/burstBuffer.js';
+import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import { decideAction } from './decideAction.js';
+import type { PushDelivery } from '../queue/pushEnvelope.js';
+import { processDelivery, type DeliveryOutcome, type WorkerDeps } from './processDelivery.js';
+
+export interface BurstDeps extends WorkerDeps {
+  bursts: BurstBuffer;
+  turns: TurnDuePublisher;
+}
+
+/**
+ * One inbound message: with bursts off, or for a message with nothing to answer (a reaction), the
+ * turn is the message itself and runs now; otherwise it joins its burst.
+ */
+export async function receiveInbound(delivery: PushDelivery, deps: WorkerDeps & Partial<BurstDeps>): Promise<DeliveryOutcome> {
+  const { bursts, turns } = deps;
+  const joinsBurst = deps.settings.burstWindowMs > 0 && decideAction(delivery.message, deps.settings).kind !== 'ignore';
+  if (!joinsBurst || !bursts || !turns) return processDelivery(delivery, deps);
+  return bufferDelivery(delivery, { ...deps, bursts, turns });
+}
+
+/**
+ * The inbound step with bursts on. The ordered subscription holds a user's next message until
+ * this one is acknowledged, so nothing waits here: the message joins its conversation's buffer
+ * (idempotently, with its record), the user sees it read and the bot typing, and a turn-due
+ * message is queued for the turns subscription, which runs the turn once the burst is over.
+ * Everything is awaited before the acknowledgement: an instance gets no CPU after it.
+ */
+export async function bufferDelivery(delivery: PushDelivery, deps: BurstDeps): Promise<DeliveryOutcome> {
+  const { message } = delivery;
+  const now = deps.now ?? (() => new Date());
+  const log = deps.log.child({ wamid: message.wamid, user: maskUserId(message.userId) });
+  const result = await deps.bursts.add(message, now(), deps.settings.retentionMs);
+  // A buffered record may be a retry after a failed publish: queue the turn-due again (extras are harmless).
+  // A dead letter of the one-turn-per-message path, replayed: it reopens there.
+  if (!result.added && result.state === 'failed' && delivery.attributes.replayId) return processDelivery(delivery, deps);
+  if (!result.added && result.state !== 'buffered') {
+    log.info({ state: result.state }, 'duplicate delivery of a message already in a turn: acknowledged');
+    return { ack: true, outcome: 'duplicate' };
+  }
+  const due = { v: 1 as const, kind: 'turn-due' as const, wamid: message.wamid, userId: message.userId, phoneNumberId: message.phoneNumberId };
+  await Promise.all([deps.turns.publish(due), result.added && markRead(message, deps, log)]);
+  log.info({ added: result.added }, 'message buffered: its turn runs when the burst is over');
+  return { ack: true, outcome: 'buffered' };
+}
+
+/** Read receipt and typing indicator at once, so the user sees the bot is there during the wait. */
+async function markRead(message: InboundMessage, deps: BurstDeps, log: WorkerDeps['log']): Promise<void> {
+  await deps.whatsapp.markReadWithTyping(message.phoneNumberId, message.wamid).catch((error: unknown) => {
+    log.warn({ err: error, reason: reasonOf(error) }, 'read receipt / typing indicator failed');
+  });
+}
