@@ -81,6 +81,13 @@ resource "google_project_iam_member" "webhook_agent_project" {
 
 # ---------------------------------------------------------------- worker
 
+# Bursts: the worker queues turn-due messages for its own turns subscription.
+resource "google_pubsub_topic_iam_member" "worker_turns_publisher" {
+  topic  = google_pubsub_topic.turns.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.worker.member
+}
+
 resource "google_project_iam_member" "worker_firestore" {
   project = var.project_id
   role    = "roles/datastore.user"

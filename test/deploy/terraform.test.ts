@@ -287,9 +287,20 @@ describe('environment contract', () => {
   });
 });
 
+/** The push subscription of the inbound topic (the other one brings the worker its turns). */
 function pushSubscription(tf: Terraform): Block {
-  const pushes = [...resourcesOf(tf, 'google_pubsub_subscription').values()].filter((block) => sub(block, 'push_config'));
-  expect(pushes, 'exactly one push subscription').toHaveLength(1);
+  const pushes = [...resourcesOf(tf, 'google_pubsub_subscription').values()].filter(
+    (block) => sub(block, 'push_config') && !String(block.topic).includes('google_pubsub_topic.turns.'),
+  );
+  expect(pushes, 'exactly one push subscription on the inbound topic').toHaveLength(1);
+  return pushes[0] ?? {};
+}
+
+function turnsSubscription(tf: Terraform): Block {
+  const pushes = [...resourcesOf(tf, 'google_pubsub_subscription').values()].filter((block) =>
+    String(block.topic).includes('google_pubsub_topic.turns.'),
+  );
+  expect(pushes, 'exactly one subscription on the turns topic').toHaveLength(1);
   return pushes[0] ?? {};
 }
 
@@ -373,6 +384,37 @@ describe('delivery settings', () => {
       (b) => String(b.subscription).includes(`google_pubsub_subscription.${pushLabel}.`) && b.role === 'roles/pubsub.subscriber' && isAgent(b.member),
     );
     expect(subscriber, 'roles/pubsub.subscriber for the service agent on the push subscription').toBeDefined();
+  });
+});
+
+describe('bursts: the turns topic', () => {
+  it('pushes turns to the worker like messages: ordered, same deadline, retries and attempts, its own kept dead letters', () => {
+    const evaluator = new Evaluator(tf, varsFor('variable defaults'));
+    const turns = turnsSubscription(tf);
+    const inbound = pushSubscription(tf);
+    expect(turns.enable_message_ordering).toBe(true);
+    expect(evaluator.value(sub(turns, 'push_config')?.push_endpoint)).toBe(evaluator.value(sub(inbound, 'push_config')?.push_endpoint));
+    for (const key of ['ack_deadline_seconds'] as const) expect(evaluator.value(turns[key])).toBe(evaluator.value(inbound[key]));
+    expect(evaluator.number(sub(turns, 'dead_letter_policy')?.max_delivery_attempts)).toBe(
+      Number(functionFor(tf, evaluator, 'worker').env.MAX_DELIVERY_ATTEMPTS),
+    );
+    const dlqTopic = /google_pubsub_topic\.([a-z0-9_]+)\./.exec(String(sub(turns, 'dead_letter_policy')?.dead_letter_topic))?.[1];
+    expect(dlqTopic).toBe('turns_dead_letter');
+    const kept = [...resourcesOf(tf, 'google_pubsub_subscription').values()].filter((b) => String(b.topic).includes('google_pubsub_topic.turns_dead_letter.'));
+    expect(kept).toHaveLength(1);
+    expect(evaluator.value(kept[0]!.message_retention_duration)).toBe('604800s');
+  });
+
+  it('tells the worker the topic and the burst settings, lets it publish there, and expires burst buffers', () => {
+    const evaluator = new Evaluator(tf, varsFor('variable defaults'));
+    const worker = functionFor(tf, evaluator, 'worker');
+    expect(worker.env).toMatchObject({ BURST_WINDOW_MS: '2000', BURST_MAX_WAIT_MS: '8000' });
+    expect(worker.env.PUBSUB_TURNS_TOPIC).toBe(evaluator.value(resource(tf, 'google_pubsub_topic', 'turns').name));
+    const publisher = [...resourcesOf(tf, 'google_pubsub_topic_iam_member').values()].find(
+      (b) => String(b.topic).includes('google_pubsub_topic.turns.') && b.role === 'roles/pubsub.publisher',
+    );
+    expect(String(publisher?.member)).toContain(`google_service_account.${worker.serviceAccountRef}.`);
+    expect(String(tf.locals.ttl_collections)).toContain('burst_buffers');
   });
 });
 
@@ -552,7 +594,7 @@ describe('Firestore', () => {
       for (const name of Array.isArray(each) ? each : []) collections.add(String(name));
     }
     expect([...collections].sort()).toEqual(
-      ['conversation_windows', 'held_replies', 'inbound_messages', 'outbound_messages', 'proactive_requests', 'rate_limits', 'whatsapp_sessions'],
+      ['burst_buffers', 'conversation_windows', 'held_replies', 'inbound_messages', 'outbound_messages', 'proactive_requests', 'rate_limits', 'whatsapp_sessions'],
     );
     // An opt-out lasts until the user opts back in: never expired by TTL.
     expect(collections.has('opt_outs')).toBe(false);
