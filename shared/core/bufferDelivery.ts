@@ -43,7 +43,9 @@ export async function bufferDelivery(delivery: PushDelivery, deps: BurstDeps): P
     return { ack: true, outcome: 'duplicate' };
   }
   const due = { v: 1 as const, kind: 'turn-due' as const, wamid: message.wamid, userId: message.userId, phoneNumberId: message.phoneNumberId };
-  await Promise.all([deps.turns.publish(due), result.added && markRead(message, deps, log)]);
+  // The turn's log lines keep the trace of Meta's callback.
+  const traceparent: Record<string, string> = delivery.attributes.traceparent ? { traceparent: delivery.attributes.traceparent } : {};
+  await Promise.all([deps.turns.publish(due, traceparent), result.added && markRead(message, deps, log)]);
   log.info({ added: result.added }, 'message buffered: its turn runs when the burst is over');
   return { ack: true, outcome: 'buffered' };
 }

@@ -37,31 +37,48 @@ export async function processTurnDue(due: TurnDue, attempt: TurnDueAttempt, deps
     nextTurn(pending, now(), burst, (message) => endsBurst(message, settings));
   const deadLetter = async (): Promise<DeliveryOutcome> => ({ ack: false, outcome: 'dead-letter' });
 
+  // After a wait the buffer alone says whether this message still waits; its record is read again
+  // only when it has left the buffer (another delivery took its turn).
+  let readRecord = true;
+  let missing = 0;
   for (;;) {
-    const record = await ledger.get(due.wamid);
-    if (!record) {
-      log.error('turn due for a message with no record: nothing to run');
-      return { ack: true, outcome: 'ignored' };
+    if (readRecord) {
+      const record = await ledger.get(due.wamid);
+      if (!record) {
+        log.error('turn due for a message with no record: nothing to run');
+        return { ack: true, outcome: 'ignored' };
+      }
+      if (record.turnId) return resumeTurn(record.turnId, due, attempt, deps, log, deadLetter);
+      // Twice buffered yet not in the buffer (not a take racing our reads): nothing can run it.
+      if (record.state !== 'buffered' || missing >= 2) {
+        log.error({ state: record.state }, 'message is neither waiting in its buffer nor in a turn: nothing to run');
+        return { ack: true, outcome: 'ignored' };
+      }
     }
-    if (record.turnId) return resumeTurn(record.turnId, due, attempt, deps, log, deadLetter);
-
-    const step = decide(await bursts.pending(due));
+    const pending = await bursts.pending(due);
+    readRecord = !pending.some((buffered) => buffered.message.wamid === due.wamid);
+    if (readRecord) {
+      missing += 1;
+      continue;
+    }
+    const step = decide(pending);
     if (step.kind === 'wait') {
       await sleep(step.until.getTime() - now().getTime());
       continue;
     }
-    if (step.kind === 'idle') {
-      log.error({ state: record.state }, 'message is neither buffered nor in a turn: nothing to run');
-      return { ack: true, outcome: 'ignored' };
-    }
+    if (step.kind === 'idle') continue;
     const taken = await bursts.takeTurn(due, decide, { now: now(), leaseMs: settings.leaseMs, retentionMs: settings.retentionMs });
     // Another delivery took it, or a message arrived and reopened the window: look again.
-    if (taken.kind !== 'taken') continue;
+    if (taken.kind !== 'taken') {
+      readRecord = true;
+      continue;
+    }
     const turnLog = log.child({ turnId: taken.record.wamid, turnMessages: taken.record.turnMessages?.length });
     turnLog.info('burst over: one turn for its messages');
     const outcome = await runTurn(turnOf(taken.record), taken.record, attempt.deliveryAttempt, deps, turnLog, deadLetter);
     const holdsThisMessage = taken.record.turnMessages?.some((message) => message.wamid === due.wamid);
     if (!outcome.ack || holdsThisMessage) return outcome;
+    readRecord = true;
   }
 }
 

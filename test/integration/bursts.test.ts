@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { newWamid, reactionWebhook, textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
@@ -62,6 +63,22 @@ describeWithEmulators('bursts: quick messages become one agent turn (emulators)'
     } finally {
       await close();
     }
+  });
+
+  it('the sandbox’s "Send burst" control: five quick messages, one answer', async () => {
+    const [user] = makeUsers('sandboxburst', 1);
+    const response = await request(`${stack.sandboxUrl}api/burst`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: { phone: user!.phone, name: user!.name }, count: 5 }),
+    });
+    expect(response.statusCode).toBe(200);
+    await response.body.dump();
+    await stack.sandbox!.waitFor(() => textsTo(stack.sandbox!, user!.phone).length > 0, 60_000);
+    await sleep(WINDOW_MS + 1000);
+    const burst = [1, 2, 3, 4, 5].map((i) => `Burst message ${i} of 5`).join('\n');
+    expect(agentCallsFor(stack.agent!, user!.phone).map((call) => call.text)).toEqual([burst]);
+    expect(textsTo(stack.sandbox!, user!.phone)).toEqual([`Echo #1: ${burst}`]);
   });
 
   it('a lone message is answered once the window has passed', async () => {
