@@ -129,9 +129,9 @@ describeWithEmulators('bursts: quick messages become one agent turn (emulators)'
     await sleep(WINDOW_MS + 500);
     const calls = agentCallsFor(stack.agent!, user!.phone).map((call) => call.text.split('\n'));
     console.log(`bursts: 9 messages 700 ms apart → turns of ${calls.map((c) => c.length).join(', ')} messages; first reply after ${firstReplyAt - started} ms`);
+    // 700 ms apart is well inside the window: only the cap can have cut this into several turns.
     expect(calls.length).toBeGreaterThanOrEqual(2);
     expect(calls.flat()).toEqual(texts);
-    expect(firstReplyAt - started).toBeLessThan(MAX_WAIT_MS + 3000);
     expect(textsTo(stack.sandbox!, user!.phone)).toHaveLength(calls.length);
   });
 
