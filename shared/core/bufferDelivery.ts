@@ -3,6 +3,7 @@ import { maskUserId } from '../log/maskUserId.js';
 import type { TurnDuePublisher } from '../queue/turnDue.js';
 import type { BurstBuffer } from '../store/burstBuffer.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import { decideConsent } from './consentCommands.js';
 import { decideAction } from './decideAction.js';
 import type { PushDelivery } from '../queue/pushEnvelope.js';
 import { processDelivery, type DeliveryOutcome, type WorkerDeps } from './processDelivery.js';
@@ -34,7 +35,10 @@ export async function bufferDelivery(delivery: PushDelivery, deps: BurstDeps): P
   const { message } = delivery;
   const now = deps.now ?? (() => new Date());
   const log = deps.log.child({ wamid: message.wamid, user: maskUserId(message.userId) });
-  const result = await deps.bursts.add(message, now(), deps.settings.retentionMs);
+  const [result, optOut] = await Promise.all([
+    deps.bursts.add(message, now(), deps.settings.retentionMs),
+    deps.optOuts.get(message.phoneNumberId, message.userId),
+  ]);
   // A buffered record may be a retry after a failed publish: queue the turn-due again (extras are harmless).
   // A dead letter of the one-turn-per-message path, replayed: it reopens there.
   if (!result.added && result.state === 'failed' && delivery.attributes.replayId) return processDelivery(delivery, deps);
@@ -45,7 +49,9 @@ export async function bufferDelivery(delivery: PushDelivery, deps: BurstDeps): P
   const due = { v: 1 as const, kind: 'turn-due' as const, wamid: message.wamid, userId: message.userId, phoneNumberId: message.phoneNumberId };
   // The turn's log lines keep the trace of Meta's callback.
   const traceparent: Record<string, string> = delivery.attributes.traceparent ? { traceparent: delivery.attributes.traceparent } : {};
-  await Promise.all([deps.turns.publish(due, traceparent), result.added && markRead(message, deps, log)]);
+  // An opted-out user gets nothing, not even a read receipt; a STOP or START gets its confirmation in its turn.
+  const seen = result.added && decideConsent(message, optOut !== undefined, deps.settings) === 'proceed';
+  await Promise.all([deps.turns.publish(due, traceparent), seen && markRead(message, deps, log)]);
   log.info({ added: result.added }, 'message buffered: its turn runs when the burst is over');
   return { ack: true, outcome: 'buffered' };
 }

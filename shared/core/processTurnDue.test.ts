@@ -266,6 +266,26 @@ describe('bursts in the worker', () => {
     expect(texts(h.sends)).toEqual(['Sorry!', 'Echo: uno\ndos']);
   });
 
+  it('an opt-out word ends the burst and is handled alone; after it the user gets nothing, not even a read receipt', async () => {
+    const h = harness();
+    const [hola, pedido, stop, later] = [h.text('hola'), h.text('pedido'), h.text('STOP'), h.text('otra cosa')];
+    for (const m of [hola, pedido, stop, later]) {
+      await h.receive(m);
+      h.advance(100);
+    }
+    await h.drain();
+    expect(h.agentCalls.map((call) => call.text)).toEqual(['hola\npedido']);
+    expect(texts(h.sends)).toEqual(['Echo: hola\npedido', 'You are unsubscribed']);
+    const afterStop = h.text('¿hola?');
+    await h.receive(afterStop);
+    await h.drain();
+    expect(texts(h.sends)).toHaveLength(2);
+    // The STOP gets its confirmation, not a read receipt; nothing written after it is read.
+    expect(h.reads).toContain(pedido.wamid);
+    expect(h.reads).not.toContain(stop.wamid);
+    expect(h.reads).not.toContain(afterStop.wamid);
+  });
+
   it('the rate limit counts agent turns, not messages', async () => {
     const h = harness();
     for (let turn = 1; turn <= 2; turn += 1) {
