@@ -1,8 +1,10 @@
 import { http, type HttpFunction } from '@google-cloud/functions-framework';
 import { loadConfig, webhookConfigSchema, workerConfigSchema } from '../shared/config/config.js';
-import { createLogger } from '../shared/log/logger.js';
+import { createLogger, type Logger } from '../shared/log/logger.js';
 import { createRestPublisher } from '../shared/queue/restPublisher.js';
-import { createWebhookHandler } from './webhook/webhook.js';
+import { answerFailuresPlainly } from './answerFailuresPlainly.js';
+import { installRequestGuard } from './requestGuard.js';
+import { createWebhookHandler, MAX_WEBHOOK_BYTES } from './webhook/webhook.js';
 import { createWorkerHandler } from './worker/worker.js';
 
 function buildWebhook(): HttpFunction {
@@ -14,22 +16,24 @@ function buildWebhook(): HttpFunction {
     timeoutMs: config.PUBLISH_TIMEOUT_MS,
     ...(config.PUBSUB_EMULATOR_HOST ? { emulatorHost: config.PUBSUB_EMULATOR_HOST } : {}),
   });
-  return createWebhookHandler(config, {
+  const handler = createWebhookHandler(config, {
     publisher,
     log,
     adminRoutes: () => import('./webhook/admin/loadAdminRoutes.js').then((m) => m.loadAdminRoutes(config, log)),
   });
+  return answerFailuresPlainly(handler, log);
 }
 
 function buildWorker(): HttpFunction {
   const config = loadConfig(workerConfigSchema);
-  return createWorkerHandler(config, createLogger('worker', config.LOG_LEVEL));
+  const log = createLogger('worker', config.LOG_LEVEL);
+  return answerFailuresPlainly(createWorkerHandler(config, log), log);
 }
 
 /** Builds on the first request, so an instance that never serves this function never needs its settings. */
-function onFirstRequest(build: () => HttpFunction): HttpFunction {
+function onFirstRequest(build: () => HttpFunction, log: Logger): HttpFunction {
   let handler: HttpFunction | undefined;
-  return (req, res) => (handler ??= build())(req, res);
+  return answerFailuresPlainly(async (req, res) => (handler ??= build())(req, res), log);
 }
 
 /**
@@ -40,9 +44,16 @@ function onFirstRequest(build: () => HttpFunction): HttpFunction {
  */
 const target = process.env.FUNCTION_TARGET ?? /--target[= ](\S+)/.exec(process.argv.join(' '))?.[1];
 
-if (target === 'webhook') http('webhook', buildWebhook());
-else if (target === 'worker') http('worker', buildWorker());
-else {
-  http('webhook', onFirstRequest(buildWebhook));
-  http('worker', onFirstRequest(buildWorker));
+if (target === 'webhook') {
+  // Only the webhook is public: its bodies are capped before the framework reads them.
+  installRequestGuard({ log: createLogger('webhook'), maxBodyBytes: MAX_WEBHOOK_BYTES });
+  http('webhook', buildWebhook());
+} else if (target === 'worker') {
+  installRequestGuard({ log: createLogger('worker') });
+  http('worker', buildWorker());
+} else {
+  const log = createLogger('functions');
+  installRequestGuard({ log });
+  http('webhook', onFirstRequest(buildWebhook, log));
+  http('worker', onFirstRequest(buildWorker, log));
 }

@@ -1,0 +1,110 @@
+import { subscribe } from 'node:diagnostics_channel';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../shared/log/logger.js';
+
+export interface RequestGuardOptions {
+  log: Logger;
+  /**
+   * Read every request body here, refusing compressed bodies (415) and bodies over this many bytes
+   * (413) before they are read or while they stream. The framework's body parsers then find the
+   * body consumed and leave it alone: `req.rawBody` holds the bytes, `req.body` stays unset, and
+   * the handler parses it (after authenticating it). Unset: bodies are left to the framework.
+   */
+  maxBodyBytes?: number;
+}
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
+/**
+ * Puts a guard in front of every HTTP server this process runs, i.e. functions-framework's.
+ *
+ * Why here and this way: the framework's Express app starts with body parsers that read, inflate
+ * (gzip, deflate, br) and JSON-parse up to 1 GB before our function runs, and it has no hook
+ * before them. Our module is the only code of ours that runs before the server is built, so it
+ * subscribes to Node's `http.server.request.start` diagnostics channel, which Node publishes just
+ * before it emits `request` to the app, and on a server's first request wraps its listener. This
+ * works however the framework is started (`gcloud functions deploy`, the CLI, the local stack)
+ * and needs no preload flag in the deployment.
+ *
+ * The guard also hands the app our own final error handler: Express's default one answers an
+ * error it catches (a malformed JSON body on the worker, an undecodable URL) with an HTML page
+ * carrying the stack trace and file paths unless NODE_ENV is `production`.
+ */
+export function installRequestGuard(options: RequestGuardOptions): void {
+  const guarded = new WeakSet<Server>();
+  subscribe('http.server.request.start', (message) => {
+    const { server } = message as { server: Server };
+    if (guarded.has(server)) return;
+    guarded.add(server);
+    const listeners = server.listeners('request') as RequestListener[];
+    server.removeAllListeners('request');
+    for (const listener of listeners) server.on('request', guard(listener, options));
+  });
+}
+
+function guard(listener: RequestListener, { log, maxBodyBytes }: RequestGuardOptions): RequestListener {
+  return function guardedListener(this: Server, req, res) {
+    const pass = () => listener.call(this, req, res, (err) => answerPlainly(req, res, err, log));
+    if (maxBodyBytes === undefined || !hasBody(req)) return pass();
+
+    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity') {
+      log.warn({ contentEncoding: encoding.slice(0, 40) }, 'request refused: compressed body');
+      return refuse(res, 415, 'Unsupported Media Type: Content-Encoding must be identity');
+    }
+    const declared = Number(req.headers['content-length']);
+    if (declared > maxBodyBytes) {
+      log.warn({ bytes: declared }, 'request refused: declared body over the limit');
+      return refuse(res, 413, STATUS_CODES[413]!);
+    }
+
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= maxBodyBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData).off('end', onEnd);
+      chunks.length = 0;
+      log.warn({ bytes: received }, 'request refused: streamed body over the limit');
+      refuse(res, 413, STATUS_CODES[413]!);
+    };
+    const onEnd = () => {
+      (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.concat(chunks, received);
+      pass();
+    };
+    req.on('data', onData).on('end', onEnd);
+  };
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
+}
+
+/** Answers without reading the rest of the body; `connection: close` makes Node drop the connection once the answer is out. */
+function refuse(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+  res.end(text);
+}
+
+/** The app's final handler: the status and its standard text, never the error's message or stack. */
+function answerPlainly(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger): void {
+  const status = errorStatus(err);
+  if (status >= 500) log.error({ err, status, method: req.method }, 'request failed before the function ran');
+  else if (err !== undefined) log.warn({ reason: (err as Error).message, status, method: req.method }, 'request refused before the function ran');
+  if (res.headersSent) {
+    req.socket.destroy();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
+  res.end(STATUS_CODES[status]);
+}
+
+function errorStatus(err: unknown): number {
+  if (err === undefined) return 404;
+  const { status, statusCode } = (err ?? {}) as { status?: unknown; statusCode?: unknown };
+  const code = typeof status === 'number' ? status : typeof statusCode === 'number' ? statusCode : 500;
+  return code >= 400 && code <= 599 ? code : 500;
+}
