@@ -13,6 +13,9 @@ export interface RequestGuardOptions {
   maxBodyBytes?: number;
 }
 
+/** How long the rest of a refused body is read and dropped before the connection is cut. */
+const DISCARD_FOR_MS = 5000;
+
 type RequestListener = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
 
 /**
@@ -50,12 +53,12 @@ function guard(listener: RequestListener, { log, maxBodyBytes }: RequestGuardOpt
     const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (encoding !== 'identity') {
       log.warn({ contentEncoding: encoding.slice(0, 40) }, 'request refused: compressed body');
-      return refuse(res, 415, 'Unsupported Media Type: Content-Encoding must be identity');
+      return refuse(req, res, 415, 'Unsupported Media Type: Content-Encoding must be identity');
     }
     const declared = Number(req.headers['content-length']);
     if (declared > maxBodyBytes) {
       log.warn({ bytes: declared }, 'request refused: declared body over the limit');
-      return refuse(res, 413, STATUS_CODES[413]!);
+      return refuse(req, res, 413, STATUS_CODES[413]!);
     }
 
     const chunks: Buffer[] = [];
@@ -69,7 +72,7 @@ function guard(listener: RequestListener, { log, maxBodyBytes }: RequestGuardOpt
       req.off('data', onData).off('end', onEnd);
       chunks.length = 0;
       log.warn({ bytes: received }, 'request refused: streamed body over the limit');
-      refuse(res, 413, STATUS_CODES[413]!);
+      refuse(req, res, 413, STATUS_CODES[413]!);
     };
     const onEnd = () => {
       (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.concat(chunks, received);
@@ -83,10 +86,17 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }
 
-/** Answers without reading the rest of the body; `connection: close` makes Node drop the connection once the answer is out. */
-function refuse(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+/**
+ * Answers at once and keeps nothing of the body. The rest is read and dropped, so a client that
+ * sends its whole body before reading (most do) gets the answer instead of a reset connection;
+ * one that keeps sending is cut off after a few seconds.
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
   res.end(text);
+  req.resume();
+  const cutOff = setTimeout(() => req.socket.destroy(), DISCARD_FOR_MS).unref();
+  req.once('end', () => clearTimeout(cutOff));
 }
 
 /** The app's final handler: the status and its standard text, never the error's message or stack. */
