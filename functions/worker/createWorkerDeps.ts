@@ -55,6 +55,7 @@ export function createWorkerDeps(config: WorkerConfig, log: Logger): WorkerAdapt
         engine: config.AGENT_ENGINE,
         ...(config.VERTEX_API_ENDPOINT ? { apiEndpoint: config.VERTEX_API_ENDPOINT } : {}),
         timeoutMs: config.AGENT_TIMEOUT_MS,
+        maxReplyChars: config.MAX_AGENT_REPLY_CHARS,
       }),
       whatsapp,
       outbound,

@@ -92,6 +92,8 @@ export const workerConfigSchema = z.object({
   SESSION_TTL_HOURS: positiveInt(24),
   USER_RATE_LIMIT_PER_MINUTE: positiveInt(10),
   MAX_REPLY_CHARS: z.coerce.number().int().min(100).max(4096).default(4096),
+  /** Longer agent replies are cut (and end in …); 200,000 keeps the stored reply under Firestore's 1 MiB. */
+  MAX_AGENT_REPLY_CHARS: z.coerce.number().int().min(1000).max(200_000).default(32_000),
   APOLOGY_TEXT: z
     .string()
     .min(1)

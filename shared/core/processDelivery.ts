@@ -8,8 +8,7 @@ import type { PushDelivery } from '../queue/pushEnvelope.js';
 import type { InboundLedger, InboundRecord } from '../store/inboundLedger.js';
 import type { RateLimiter } from '../store/rateLimiter.js';
 import type { SessionRecord, SessionStore } from '../store/sessionStore.js';
-import { markdownToWhatsApp } from '../whatsapp/formatting/markdownToWhatsApp.js';
-import { splitMessage } from '../whatsapp/formatting/splitMessage.js';
+import { formatReply } from '../whatsapp/formatting/formatReply.js';
 import type { WhatsAppClient } from '../whatsapp/graphClient.js';
 import { OUTSIDE_CUSTOMER_SERVICE_WINDOW } from '../whatsapp/graphErrors.js';
 import type { HeldReplies } from '../store/heldReplyStore.js';
@@ -426,7 +425,7 @@ class Turn {
 
   private async sendReply(replyText: string): Promise<'answered' | 'held'> {
     const { whatsapp, ledger, settings, outbound } = this.deps;
-    const chunks = replyText ? splitMessage(markdownToWhatsApp(replyText), settings.maxReplyChars) : [];
+    const chunks = replyText ? formatReply(replyText, settings.maxReplyChars) : [];
     const alreadySent = new Set(this.record.sentChunks.map((chunk) => chunk.index));
     if (chunks.length === 0) {
       await ledger.markAnswered(this.input.id);
