@@ -7,8 +7,10 @@ export interface RequestGuardOptions {
   /**
    * Read every request body here, refusing compressed bodies (415) and bodies over this many bytes
    * (413) before they are read or while they stream. The framework's body parsers then find the
-   * body consumed and leave it alone: `req.rawBody` holds the bytes, `req.body` stays unset, and
-   * the handler parses it (after authenticating it). Unset: bodies are left to the framework.
+   * body consumed and leave it alone: `req.rawBody` holds the bytes, and `req.body` is the JSON
+   * they hold (undefined when they are not JSON), parsed on first use, so a handler that
+   * authenticates the raw bytes first never parses what an anonymous caller sent. Unset: bodies
+   * are left to the framework.
    */
   maxBodyBytes?: number;
 }
@@ -75,11 +77,37 @@ function guard(listener: RequestListener, { log, maxBodyBytes }: RequestGuardOpt
       refuse(req, res, 413, STATUS_CODES[413]!);
     };
     const onEnd = () => {
-      (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.concat(chunks, received);
+      const raw = Buffer.concat(chunks, received);
+      Object.assign(req, { rawBody: raw });
+      defineLazyJsonBody(req, raw);
       pass();
     };
     req.on('data', onData).on('end', onEnd);
   };
+}
+
+function defineLazyJsonBody(req: IncomingMessage, raw: Buffer): void {
+  const isJson = /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(req.headers['content-type'] ?? '');
+  let parsed: { value: unknown } | undefined;
+  Object.defineProperty(req, 'body', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      parsed ??= { value: isJson ? parseJson(raw) : undefined };
+      return parsed.value;
+    },
+    set(value: unknown) {
+      parsed = { value };
+    },
+  });
+}
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 function hasBody(req: IncomingMessage): boolean {
