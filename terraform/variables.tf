@@ -513,6 +513,17 @@ variable "delivery_failure_threshold" {
   }
 }
 
+variable "reply_latency_p95_threshold_ms" {
+  description = "Alert when the 95th percentile of the time from Meta's callback to the agent's first reply chunk stays above this many milliseconds for 10 minutes. Agent Engine turns with tool calls often take 5-20 s; set it from what the dashboard shows for your agent."
+  type        = number
+  default     = 30000
+
+  validation {
+    condition     = var.reply_latency_p95_threshold_ms >= 1000
+    error_message = "reply_latency_p95_threshold_ms must be at least 1000 (1 s): the time includes the agent's turn."
+  }
+}
+
 variable "labels" {
   description = "Extra labels on every resource that supports them."
   type        = map(string)
