@@ -3,6 +3,7 @@ import type { WorkerConfig } from '../../shared/config/config.js';
 import type { WorkerAdapters } from './createWorkerDeps.js';
 import type { Logger } from '../../shared/log/logger.js';
 import { newTrace, traceFromHeaders, traceLogFields } from '../../shared/log/traceContext.js';
+import { receiptFrom } from '../../shared/queue/messageReceipt.js';
 import type { DeliveryOutcome } from '../../shared/core/processDelivery.js';
 import { decodePushEnvelope, InvalidPushError, type TurnDueDelivery } from '../../shared/queue/pushEnvelope.js';
 import type { TurnDuePublisher } from '../../shared/queue/turnDue.js';
@@ -27,7 +28,8 @@ export function createWorkerHandler(
   deps.catch((error: unknown) => log.error({ err: error }, 'worker failed to start'));
 
   return async (req, res) => {
-    const requestLog = log.child(traceLogFields(config.GOOGLE_CLOUD_PROJECT, traceFromHeaders(req.headers) ?? newTrace()));
+    const pushTrace = traceFromHeaders(req.headers) ?? newTrace();
+    const requestLog = log.child(traceLogFields(config.GOOGLE_CLOUD_PROJECT, pushTrace));
     if (req.method !== 'POST') {
       res.status(405).send('Method Not Allowed');
       return;
@@ -78,13 +80,18 @@ export function createWorkerHandler(
       }
       return;
     }
+    // From here on every line belongs to the message: it carries the trace of Meta's callback, which
+    // the webhook put in the attributes, so Cloud Logging shows the whole path under one trace. The
+    // worker opens no span of its own, so its lines name no span.
+    const { traceId, sampled } = receiptFrom(delivery.attributes).trace ?? pushTrace;
+    const messageLog = log.child(traceLogFields(config.GOOGLE_CLOUD_PROJECT, { traceId, sampled }));
     try {
       const { receiveInbound } = await core;
       const adapters = await deps;
-      const result = await receiveInbound(delivery, { ...adapters.deliveries, ...adapters.bursts, log: requestLog });
+      const result = await receiveInbound(delivery, { ...adapters.deliveries, ...adapters.bursts, log: messageLog });
       res.status(result.ack ? 204 : result.outcome === 'busy' ? 429 : 503).send(result.ack ? undefined : result.outcome);
     } catch (error) {
-      requestLog.error({ err: error, wamid: delivery.message.wamid }, 'worker error: Pub/Sub will retry');
+      messageLog.error({ err: error, wamid: delivery.message.wamid }, 'worker error: Pub/Sub will retry');
       res.status(500).send('retry');
     }
   };

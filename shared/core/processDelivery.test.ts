@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SessionNotFoundError, type AgentClient, type AgentTurn } from '../agent/agentClient.js';
 import { PermanentError, RetryableError } from '../errors.js';
@@ -153,8 +154,92 @@ function harness(overrides: Partial<WorkerSettings> = {}) {
     failSends: (...errors: Error[]) => (sendFailures = errors),
     setAgentLatency: (ms: number) => (agentLatencyMs = ms),
     advance: (ms: number) => (clock += ms),
+    /** Attributes as the webhook writes them, for a message it received `ms` before the harness's clock. */
+    receivedAgo: (ms: number) => ({ receivedAt: new Date(clock - ms).toISOString() }),
+    /** From now on, the JSON lines the worker logs. */
+    captureLog() {
+      const lines: Record<string, unknown>[] = [];
+      const sink = new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+          done();
+        },
+      });
+      deps.log = createLogger('test', 'info', sink);
+      return lines;
+    },
   };
 }
+
+const firstReplyLines = (lines: Record<string, unknown>[]) => lines.filter((line) => line.message === 'first reply chunk accepted');
+
+describe('processDelivery: the reply-latency line (what the whatsapp_reply_latency metric reads)', () => {
+  it('logs, once, the time from the webhook’s receipt to the first chunk Meta accepted, the agent’s share and the outcome', async () => {
+    const h = harness({ maxReplyChars: 100 });
+    const lines = h.captureLog();
+    h.setAgentLatency(25);
+    const m = h.text(`${'palabra '.repeat(30)}fin`);
+    expect(await h.deliver(m, { attributes: h.receivedAgo(1500) })).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sends.length).toBeGreaterThan(1);
+    const [line, ...more] = firstReplyLines(lines);
+    expect(more).toEqual([]);
+    expect(line).toMatchObject({ outcome: 'answered', replyLatencyMs: 1500, attempt: 1, wamid: m.wamid });
+    expect(line!.agentMs).toBeGreaterThanOrEqual(25);
+  });
+
+  it('after a failed send, logs it on the attempt whose first chunk went out, with the agent’s share from the first attempt', async () => {
+    const h = harness();
+    const lines = h.captureLog();
+    h.setAgentLatency(25);
+    const m = h.text('Hola');
+    const attributes = h.receivedAgo(800);
+    h.failSends(graphError(500, undefined));
+    expect(await h.deliver(m, { attributes })).toEqual({ ack: false, outcome: 'retry' });
+    expect(firstReplyLines(lines)).toEqual([]);
+    h.advance(10_000);
+    expect(await h.deliver(m, { attributes })).toEqual({ ack: true, outcome: 'answered' });
+    const [line, ...more] = firstReplyLines(lines);
+    expect(more).toEqual([]);
+    expect(line).toMatchObject({ outcome: 'answered', replyLatencyMs: 10_800, attempt: 2 });
+    expect(line!.agentMs).toBeGreaterThanOrEqual(25);
+    expect(h.agentCalls).toHaveLength(1);
+  });
+
+  it('marks a fixed reply as such, without an agent share', async () => {
+    const h = harness();
+    const lines = h.captureLog();
+    await h.deliver(h.message({ kind: 'unsupported', type: 'poll' }), { attributes: h.receivedAgo(300) });
+    expect(firstReplyLines(lines)).toEqual([expect.objectContaining({ outcome: 'fixed_reply', replyLatencyMs: 300 })]);
+    expect(firstReplyLines(lines)[0]).not.toHaveProperty('agentMs');
+  });
+
+  it('counts the apology as the first reply when nothing else reached the user', async () => {
+    const h = harness();
+    const lines = h.captureLog();
+    const m = h.text('Hola');
+    const attributes = h.receivedAgo(100);
+    h.failAgent(...Array.from({ length: 5 }, () => new RetryableError('down', 'agent_unavailable')));
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      h.advance(1000);
+      await h.deliver(m, { deliveryAttempt: attempt, attributes });
+    }
+    expect(h.sends.map((s) => s.text)).toEqual(['Sorry!']);
+    expect(firstReplyLines(lines)).toEqual([expect.objectContaining({ outcome: 'apology', replyLatencyMs: 5100, attempt: 5 })]);
+  });
+
+  it('leaves the latency out for a replayed dead letter: its user already had the apology', async () => {
+    const h = harness();
+    const lines = h.captureLog();
+    const m = h.text('Hola');
+    h.failAgent(new RetryableError('down', 'agent_unavailable'));
+    await h.deliver(m, { deliveryAttempt: 5, attributes: h.receivedAgo(100) });
+    await h.deliver(m, { attributes: { ...h.receivedAgo(100), replayId: 'r1' } });
+    expect(firstReplyLines(lines).map((line) => [line.outcome, line.replyLatencyMs])).toEqual([
+      ['apology', 100],
+      ['answered', undefined],
+    ]);
+  });
+});
 
 describe('processDelivery', () => {
   it('answers a text: read receipt, one agent call in a new session, one reply, record answered', async () => {

@@ -4,6 +4,7 @@ import { failedSystemOf, isPermanent, reasonOf, RetryableError } from '../errors
 import type { Logger } from '../log/logger.js';
 import { maskUserId } from '../log/maskUserId.js';
 import type { DeadLetterPublisher } from '../queue/deadLetterPublisher.js';
+import { receiptFrom } from '../queue/messageReceipt.js';
 import type { PushDelivery } from '../queue/pushEnvelope.js';
 import type { InboundLedger, InboundRecord } from '../store/inboundLedger.js';
 import type { RateLimiter } from '../store/rateLimiter.js';
@@ -107,7 +108,10 @@ export async function processDelivery(delivery: PushDelivery, deps: WorkerDeps):
     return { ack: false, outcome: 'busy' };
   }
 
-  return runTurn({ id: message.wamid, messages: [message] }, claim.record, delivery.deliveryAttempt, deps, log, (reason) =>
+  // A replay carries the original receipt time: its user waited through the apology and an
+  // operator's fix, which says nothing about how fast the bot answers.
+  const receivedAt = delivery.attributes.replayId ? undefined : receiptFrom(delivery.attributes).receivedAt;
+  return runTurn({ id: message.wamid, messages: [message], receivedAt }, claim.record, delivery.deliveryAttempt, deps, log, (reason) =>
     deadLetter(delivery, reason, deps),
   );
 }
@@ -117,6 +121,8 @@ export interface TurnInput {
   /** The ledger record that owns the turn: its first message's wamid. */
   id: string;
   messages: InboundMessage[];
+  /** When the webhook received the turn's first message, when known: the reply latency runs from it. */
+  receivedAt?: Date;
 }
 
 /**
@@ -135,7 +141,7 @@ export async function runTurn(
   const { settings, ledger } = deps;
   const attempt = deliveryAttempt ?? record.attempts;
   const isLastAttempt = attempt >= settings.maxDeliveryAttempts;
-  const turn = new Turn(input, record, deps, log, now);
+  const turn = new Turn(input, record, deps, log, now, { receivedAt: input.receivedAt, attempt });
 
   try {
     const outcome = await turn.run();
@@ -165,6 +171,7 @@ export async function runTurn(
 async function deadLetter(delivery: PushDelivery, reason: string, deps: WorkerDeps): Promise<DeliveryOutcome> {
   if (delivery.deliveryAttempt !== undefined || !deps.deadLetters) return { ack: false, outcome: 'dead-letter' };
   await deps.deadLetters.publish(delivery, reason);
+  deps.log.child({ wamid: delivery.message.wamid, user: maskUserId(delivery.message.userId) }).info({ reason }, 'moved to the dead-letter topic');
   return { ack: true, outcome: 'dead-letter' };
 }
 
@@ -183,6 +190,8 @@ class Turn {
     private readonly deps: WorkerDeps,
     private readonly log: Logger,
     private readonly now: () => Date,
+    /** When the webhook received the message (unknown for a replay), and this attempt's number. */
+    private readonly receipt: { receivedAt: Date | undefined; attempt: number },
   ) {
     this.sleep = deps.sleep ?? wait;
     const latest = input.messages[input.messages.length - 1];
@@ -228,7 +237,7 @@ class Turn {
               ? await this.resetSession()
               : await this.askAgent(action.parts);
         // The session's activity is bookkeeping: it must not make a retry ask the agent again.
-        await Promise.all([ledger.saveReply(wamid, replyText), this.agentAnswered && this.touchSession()]);
+        await Promise.all([ledger.saveReply(wamid, replyText, this.record.agentMs), this.agentAnswered && this.touchSession()]);
         this.record.replyText = replyText;
       }
     } else {
@@ -302,6 +311,7 @@ class Turn {
         to: this.recipient(),
         text: this.deps.settings.apologyText,
       });
+      if (this.record.sentChunks.length === 0) this.logFirstReply('apology');
       return true;
     } catch (apologyError) {
       this.log.error({ err: apologyError }, 'could not send the apology');
@@ -363,8 +373,10 @@ class Turn {
         sessionId = await this.newSession();
         reply = await agent.query(turn());
       }
-      this.log.info({ agentMs: Date.now() - started, replyChars: reply.length }, 'agent answered');
+      const agentMs = Date.now() - started;
+      this.log.info({ agentMs, replyChars: reply.length }, 'agent answered');
       this.agentAnswered = true;
+      this.record.agentMs = agentMs;
       return isFirstContact && settings.welcomeText ? `${settings.welcomeText}\n\n${reply}` : reply;
     } finally {
       clearInterval(typing);
@@ -423,6 +435,18 @@ class Turn {
     return new Date(this.now().getTime() + this.deps.settings.sessionTtlMs);
   }
 
+  /**
+   * The line the reply-latency metric reads, once per message: the first thing the user gets was
+   * accepted by WhatsApp. `replyLatencyMs` runs from the webhook's receipt (unknown for a dead-letter
+   * replay); `agentMs` is the agent's part of it, kept in the record so a retry after a failed send
+   * still knows it.
+   */
+  private logFirstReply(outcome: 'answered' | 'fixed_reply' | 'apology'): void {
+    const { receivedAt, attempt } = this.receipt;
+    const replyLatencyMs = receivedAt ? this.now().getTime() - receivedAt.getTime() : undefined;
+    this.log.info({ outcome, replyLatencyMs, agentMs: this.record.agentMs, attempt }, 'first reply chunk accepted');
+  }
+
   private async sendReply(replyText: string): Promise<'answered' | 'held'> {
     const { whatsapp, ledger, settings, outbound } = this.deps;
     const chunks = replyText ? formatReply(replyText, settings.maxReplyChars) : [];
@@ -444,6 +468,7 @@ class Turn {
         if (reasonOf(error) === OUTSIDE_CUSTOMER_SERVICE_WINDOW) return this.holdFrom(chunks, index, 'Meta answered 131047');
         throw error;
       }
+      if (index === 0) this.logFirstReply(this.record.agentMs === undefined ? 'fixed_reply' : 'answered');
       await Promise.all([
         ledger.recordChunkSent(this.input.id, { index, graphMessageId }, index === chunks.length - 1),
         outbound.recordSent(

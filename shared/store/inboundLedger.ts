@@ -27,6 +27,8 @@ export interface InboundRecord {
   attempts: number;
   leaseUntil?: Date;
   replyText?: string;
+  /** How long the agent took to produce replyText; unset for a fixed reply. Kept for the reply-latency log line of a later attempt. */
+  agentMs?: number;
   sentChunks: SentChunk[];
   apologySent?: boolean;
   failureReason?: string;
@@ -64,7 +66,7 @@ export interface ClaimRequest {
 
 export interface InboundLedger {
   claim(request: ClaimRequest): Promise<ClaimResult>;
-  saveReply(wamid: string, replyText: string): Promise<void>;
+  saveReply(wamid: string, replyText: string, agentMs?: number): Promise<void>;
   /** Records one sent chunk; with `answered` the record is settled in the same write. */
   recordChunkSent(wamid: string, chunk: SentChunk, answered: boolean): Promise<void>;
   markAnswered(wamid: string): Promise<void>;
