@@ -1,4 +1,5 @@
 import type { HttpFunction, Request, Response } from '@google-cloud/functions-framework';
+import { requireAdminToken } from './admin/requireAdminToken.js';
 import { constantTimeEqual } from '../../shared/auth/constantTimeEqual.js';
 import type { WebhookConfig } from '../../shared/config/config.js';
 import type { Logger } from '../../shared/log/logger.js';
@@ -36,6 +37,10 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
       adminRoutes = undefined;
       throw error;
     }));
+  // The token is checked before the admin routes (Firestore, aiplatform) are loaded.
+  const guardedAdminRoutes = config.ADMIN_API_TOKEN && deps.adminRoutes
+    ? requireAdminToken(config.ADMIN_API_TOKEN, () => loadAdminRoutes(deps.adminRoutes!), log)
+    : undefined;
 
   return async (req, res) => {
     const path = req.path.replace(/\/+$/, '') || '/';
@@ -44,11 +49,11 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
       return;
     }
     if (/^\/whatsapp\/(sessions|messages)(\/|$)/.test(path)) {
-      if (!config.ADMIN_API_TOKEN || !deps.adminRoutes) {
+      if (!guardedAdminRoutes) {
         res.status(404).send('Not Found');
         return;
       }
-      await (await loadAdminRoutes(deps.adminRoutes))(req, res);
+      await guardedAdminRoutes(req, res);
       return;
     }
     if (path !== '/' && path !== '/webhook') {
