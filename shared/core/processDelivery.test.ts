@@ -479,6 +479,20 @@ describe('processDelivery', () => {
     expect(h.agentCalls.at(-1)?.text).toBe('later');
   });
 
+  it('counts fixed replies (unsupported type, media not accepted) against the same limit as agent turns', async () => {
+    const h = harness({ rateLimitPerMinute: 2 });
+    await h.deliver(h.message({ kind: 'unsupported', type: 'sticker', fromMeta: false }));
+    await h.deliver(h.message({ kind: 'media', mediaType: 'image', mediaId: 'media-1' }));
+    await h.deliver(h.message({ kind: 'unsupported', type: 'sticker', fromMeta: false }));
+    await h.deliver(h.message({ kind: 'media', mediaType: 'image', mediaId: 'media-2' }));
+    await h.deliver(h.text('Hola'));
+    expect(h.sends.map((s) => s.text)).toEqual(['Text only please', 'No media please', 'Slow down']);
+    expect(h.agentCalls).toHaveLength(0);
+    h.advance(60_000);
+    await h.deliver(h.message({ kind: 'unsupported', type: 'sticker', fromMeta: false }));
+    expect(h.sends.at(-1)?.text).toBe('Text only please');
+  });
+
   it('counts a message once against the rate limit however often it is retried', async () => {
     const h = harness({ rateLimitPerMinute: 2 });
     const m = h.text('flaky');

@@ -232,7 +232,7 @@ class Turn {
         this.markRead();
         const replyText =
           action.kind === 'reply'
-            ? action.text
+            ? ((await this.rateLimited()) ?? action.text)
             : action.kind === 'reset-session'
               ? await this.resetSession()
               : await this.askAgent(action.parts);
@@ -336,17 +336,9 @@ class Turn {
   }
 
   private async askAgent(parts: AgentPart[]): Promise<string> {
-    const { settings, rateLimiter, agent, sessions } = this.deps;
-    // A turn counts once, however many messages it answers.
-    const [hits, existing] = await Promise.all([
-      rateLimiter.hit(this.message.userId, this.input.id, this.now()),
-      sessions.get(this.message.userId),
-    ]);
-    if (hits > settings.rateLimitPerMinute) {
-      this.log.warn({ hits, limit: settings.rateLimitPerMinute }, 'user over the rate limit: agent not called');
-      if (hits === settings.rateLimitPerMinute + 1) return settings.slowDownText;
-      return '';
-    }
+    const { settings, agent, sessions } = this.deps;
+    const [limitedReply, existing] = await Promise.all([this.rateLimited(), sessions.get(this.message.userId)]);
+    if (limitedReply !== undefined) return limitedReply;
     const text = (await Promise.all(parts.map((part) => this.withQuotedContext(part.text, part.quotes)))).join('\n');
     const media = parts.flatMap((part) => (part.media ? [part.media] : []));
     const inlineData =
@@ -381,6 +373,19 @@ class Turn {
     } finally {
       clearInterval(typing);
     }
+  }
+
+  /**
+   * Counts the turn against the user's per-minute limit (once, however many messages it answers or
+   * how often it is retried). Over the limit: the slow-down text the first time, then '' (nothing sent);
+   * within it: undefined. Fixed replies count too, or a flood of stickers would get a reply each.
+   */
+  private async rateLimited(): Promise<string | undefined> {
+    const { settings, rateLimiter } = this.deps;
+    const hits = await rateLimiter.hit(this.message.userId, this.input.id, this.now());
+    if (hits <= settings.rateLimitPerMinute) return undefined;
+    this.log.warn({ hits, limit: settings.rateLimitPerMinute }, 'user over the rate limit: no agent call, no fixed reply');
+    return hits === settings.rateLimitPerMinute + 1 ? settings.slowDownText : '';
   }
 
   /** A reply to one of the bot's messages tells the agent which message it answers. */
