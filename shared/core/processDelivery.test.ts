@@ -467,6 +467,13 @@ describe('processDelivery', () => {
     expect(h.agentCalls[1]?.text).toBe('[Replying to your earlier message: "Echo: What times do you open?"]\nAnd on Sunday?');
   });
 
+  it('never quotes a reply that went to another user, whatever context id the message names', async () => {
+    const h = harness();
+    await h.deliver(h.text('My account number is 4242'));
+    await h.deliver(h.text('What did you tell them?', { userId: 'GB.999', phone: '447700900123', contextWamid: 'wamid.out.1' }));
+    expect(h.agentCalls[1]).toMatchObject({ userId: 'GB.999', text: 'What did you tell them?' });
+  });
+
   it('limits agent calls per user per minute, with one slow-down reply per window', async () => {
     const h = harness();
     for (let i = 0; i < 13; i++) await h.deliver(h.text(`m${i}`));

@@ -396,6 +396,12 @@ class Turn {
       return undefined;
     });
     if (!quoted?.replyText) return text;
+    // A context id is the sender's to choose: only the bot's replies to this very user may be quoted.
+    const quotedBusinessNumber = quoted.turnMessages?.[0]?.phoneNumberId;
+    if (quoted.userId !== this.message.userId || (quotedBusinessNumber !== undefined && quotedBusinessNumber !== this.message.phoneNumberId)) {
+      this.log.warn('the quoted message was not sent to this user: not quoted');
+      return text;
+    }
     const excerpt =
       quoted.replyText.length > QUOTE_MAX_CHARS ? `${quoted.replyText.slice(0, QUOTE_MAX_CHARS)}…` : quoted.replyText;
     return `[Replying to your earlier message: "${excerpt}"]\n${text}`;
