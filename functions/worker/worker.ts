@@ -17,6 +17,12 @@ export function createWorkerHandler(
   log: Logger,
   deps: Promise<WorkerAdapters> = import('./createWorkerDeps.js').then((m) => m.createWorkerDeps(config, log)),
 ): HttpFunction {
+  if (!config.PUSH_AUDIENCE && !config.PUBSUB_EMULATOR_HOST) {
+    log.warn(
+      { setting: 'PUSH_AUDIENCE' },
+      'PUSH_AUDIENCE is not set: the worker accepts push requests WITHOUT checking their OIDC token; anyone who can reach its URL can make it answer. Set PUSH_AUDIENCE to the push subscription audience.',
+    );
+  }
   const verifyPush = config.PUSH_AUDIENCE
     ? import('./verifyPushToken.js').then((m) => m.createPushTokenVerifier(config.PUSH_AUDIENCE!, config.PUSH_SERVICE_ACCOUNT))
     : undefined;
