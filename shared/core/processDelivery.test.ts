@@ -13,6 +13,7 @@ import {
   createMemoryRateLimiter,
   createMemorySessionStore,
 } from '../../test/fakes/memoryStores.js';
+import { testWorkerSettings } from '../../test/fakes/workerSettings.js';
 import type { OutboundTemplate, OutboundText, WhatsAppClient } from '../whatsapp/graphClient.js';
 import { markdownToWhatsApp } from '../whatsapp/formatting/markdownToWhatsApp.js';
 import { splitMessage } from '../whatsapp/formatting/splitMessage.js';
@@ -20,31 +21,7 @@ import { graphError } from '../whatsapp/graphErrors.js';
 import type { InboundContent, InboundMessage } from '../whatsapp/inboundMessage.js';
 import { processDelivery, type WorkerDeps, type WorkerSettings } from './processDelivery.js';
 
-const settings: WorkerSettings = {
-  maxDeliveryAttempts: 5,
-  leaseMs: 60_000,
-  retentionMs: 7 * 24 * 3600_000,
-  sessionTtlMs: 24 * 3600_000,
-  rateLimitPerMinute: 10,
-  maxReplyChars: 4096,
-  maxMediaBytes: 1024,
-  apologyText: 'Sorry!',
-  slowDownText: 'Slow down',
-  resetConfirmText: 'Fresh start',
-  unsupportedText: 'Text only please',
-  mediaUnsupportedText: 'No media please',
-  agentAcceptsMedia: false,
-  resetCommands: ['/reset', 'reiniciar'],
-  typingRefreshMs: 20_000,
-  maxInlineRetryWaitMs: 10_000,
-  optOutCommands: ['stop', 'baja'],
-  optInCommands: ['start', 'alta'],
-  optOutConfirmText: 'You are unsubscribed',
-  optInConfirmText: 'Welcome back',
-  heldReplyTtlMs: 72 * 3600_000,
-  burstWindowMs: 0,
-  burstMaxWaitMs: 0,
-};
+const settings = testWorkerSettings();
 
 function harness(overrides: Partial<WorkerSettings> = {}) {
   let clock = Date.parse('2026-11-25T12:00:00Z');

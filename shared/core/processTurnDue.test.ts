@@ -13,37 +13,21 @@ import {
   createMemoryRateLimiter,
   createMemorySessionStore,
 } from '../../test/fakes/memoryStores.js';
+import { testWorkerSettings } from '../../test/fakes/workerSettings.js';
 import type { OutboundText, WhatsAppClient } from '../whatsapp/graphClient.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
 import { receiveInbound, type BurstDeps } from './bufferDelivery.js';
-import type { WorkerSettings } from './processDelivery.js';
 import { processTurnDue } from './processTurnDue.js';
 
-const settings: WorkerSettings = {
+const settings = testWorkerSettings({
   maxDeliveryAttempts: 3,
-  leaseMs: 60_000,
-  retentionMs: 7 * 24 * 3600_000,
-  sessionTtlMs: 24 * 3600_000,
   rateLimitPerMinute: 2,
-  maxReplyChars: 4096,
-  maxMediaBytes: 1024,
-  apologyText: 'Sorry!',
-  slowDownText: 'Slow down',
-  resetConfirmText: 'Fresh start',
-  unsupportedText: 'Text only please',
-  mediaUnsupportedText: 'No media please',
-  agentAcceptsMedia: false,
   resetCommands: ['/reset'],
-  typingRefreshMs: 20_000,
-  maxInlineRetryWaitMs: 10_000,
   burstWindowMs: 2000,
   burstMaxWaitMs: 8000,
   optOutCommands: ['stop'],
   optInCommands: ['start'],
-  optOutConfirmText: 'You are unsubscribed',
-  optInConfirmText: 'Welcome back',
-  heldReplyTtlMs: 72 * 3600_000,
-};
+});
 
 /**
  * The worker's two burst steps over memory stores with the Firestore adapters' rules, on a fake
