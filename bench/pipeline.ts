@@ -108,6 +108,9 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
       FIRESTORE_EMULATOR_HOST: options.firestoreHost,
       WHATSAPP_APP_SECRET: options.appSecret,
       PUBSUB_TOPIC: 'bench-inbound',
+      PUBSUB_TURNS_TOPIC: 'bench-turns',
+      // This phase measures the one-turn-per-message path; the bursty workload has its own.
+      BURST_WINDOW_MS: '0',
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
       METADATA_SERVER_DETECTION: '',

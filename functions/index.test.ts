@@ -26,7 +26,20 @@ describe('functions/index without a known target', () => {
       // The worker's settings are missing: its requests fail (and Pub/Sub would retry) but nothing crashed.
       const push = await request(url(worker), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       expect(push.statusCode).toBe(500);
-      await push.body.dump();
+      // The failure stays in the log: the caller learns nothing about settings, files or code.
+      expect(await push.body.text()).toBe('Internal Server Error');
+
+      // Malformed JSON fails in the framework's parser, before any function runs. NODE_ENV is
+      // `test` here, so Express's own error page would carry the stack and the file paths.
+      for (const server of [webhook, worker]) {
+        const malformed = await request(url(server), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"message":',
+        });
+        expect(malformed.statusCode).toBe(400);
+        expect(await malformed.body.text()).toBe('Bad Request');
+      }
     } finally {
       webhook.close();
       worker.close();

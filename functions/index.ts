@@ -1,6 +1,10 @@
 import { http, type HttpFunction } from '@google-cloud/functions-framework';
 import { loadConfig, webhookConfigSchema, workerConfigSchema } from '../shared/config/config.js';
+import { createLogger } from '../shared/log/logger.js';
+import { answerFailuresPlainly } from './answerFailuresPlainly.js';
 import { lazy } from './lazy.js';
+import { installRequestGuard } from './requestGuard.js';
+import { MAX_WEBHOOK_BYTES } from './webhook/webhook.js';
 
 type FunctionName = 'webhook' | 'worker';
 
@@ -21,7 +25,7 @@ async function build(name: FunctionName): Promise<HttpFunction> {
 /** A handler that builds its function on the first request, so an instance needs only that function's settings. */
 function onFirstRequest(name: FunctionName): HttpFunction {
   const handler = lazy(() => build(name));
-  return async (req, res) => (await handler())(req, res);
+  return answerFailuresPlainly(async (req, res) => (await handler())(req, res), createLogger('functions'));
 }
 
 /**
@@ -31,9 +35,15 @@ function onFirstRequest(name: FunctionName): HttpFunction {
  */
 const target = process.env.FUNCTION_TARGET ?? /--target[= ](\S+)/.exec(process.argv.join(' '))?.[1];
 
-if (target === 'webhook') http('webhook', await build('webhook'));
-else if (target === 'worker') http('worker', await build('worker'));
-else {
+if (target === 'webhook') {
+  // Only the webhook is public: its bodies are capped before the framework reads them.
+  installRequestGuard({ log: createLogger('webhook'), maxBodyBytes: MAX_WEBHOOK_BYTES });
+  http('webhook', await build('webhook'));
+} else if (target === 'worker') {
+  installRequestGuard({ log: createLogger('worker') });
+  http('worker', await build('worker'));
+} else {
+  installRequestGuard({ log: createLogger('functions') });
   http('webhook', onFirstRequest('webhook'));
   http('worker', onFirstRequest('worker'));
 }

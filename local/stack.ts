@@ -25,6 +25,8 @@ export interface LocalStack {
   workerUrl: string;
   projectId: string;
   layout: PubSubLayout;
+  /** The turns topic and its subscription (bursts of messages becoming one turn). */
+  turnsLayout: PubSubLayout;
   /** The settings the functions run with. */
   env: Record<string, string>;
   webhook: FunctionProcess;
@@ -86,6 +88,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       WHATSAPP_VERIFY_TOKEN: given.WHATSAPP_VERIFY_TOKEN || LOCAL_DEFAULTS.WHATSAPP_VERIFY_TOKEN,
       WHATSAPP_APP_SECRET: appSecret,
       PUBSUB_TOPIC: given.PUBSUB_TOPIC || 'whatsapp-inbound',
+      PUBSUB_TURNS_TOPIC: given.PUBSUB_TURNS_TOPIC || 'whatsapp-turns',
       MAX_DELIVERY_ATTEMPTS: given.MAX_DELIVERY_ATTEMPTS || '5',
     };
 
@@ -119,13 +122,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // (it stalls it instead), so the worker dead-letters by its own count and the subscription's
     // policy is only a backstop at the maximum.
     env.DEAD_LETTER_TOPIC = layout.deadLetterTopic;
-    await ensurePubSubResources({
-      projectId,
-      layout,
-      pushEndpoint: `http://127.0.0.1:${workerPort}/`,
-      maxDeliveryAttempts: 100,
-      ackDeadlineSeconds: Number(given.ACK_DEADLINE_SECONDS) || 60,
-    });
+    const turnsLayout = pubsubLayout(env.PUBSUB_TURNS_TOPIC!);
+    env.TURNS_DEAD_LETTER_TOPIC = turnsLayout.deadLetterTopic;
+    for (const each of [layout, turnsLayout]) {
+      await ensurePubSubResources({
+        projectId,
+        layout: each,
+        pushEndpoint: `http://127.0.0.1:${workerPort}/`,
+        maxDeliveryAttempts: 100,
+        ackDeadlineSeconds: Number(given.ACK_DEADLINE_SECONDS) || 60,
+      });
+    }
 
     const processes: Record<'webhook' | 'worker', FunctionProcess | undefined> = { webhook: undefined, worker: undefined };
     const launch = async (target: 'webhook' | 'worker') => {
@@ -152,6 +159,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       workerUrl: processes.worker!.url,
       projectId,
       layout,
+      turnsLayout,
       env,
       get webhook() {
         return processes.webhook!;

@@ -1,7 +1,8 @@
 /**
  * `npm run dlq -- list` shows what the worker gave up on; `npm run dlq -- replay --all` or
  * `npm run dlq -- replay <wamid>…` sends it back to the inbound topic. Uses GOOGLE_CLOUD_PROJECT,
- * PUBSUB_TOPIC and, locally, PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST.
+ * PUBSUB_TOPIC and, locally, PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST. With `--turns`, the same for
+ * the turns topic (PUBSUB_TURNS_TOPIC): bursts that failed as one turn.
  */
 import { existsSync } from 'node:fs';
 import { pubsubLayout } from '../local/pubsubResources.js';
@@ -10,9 +11,12 @@ import { LOCAL_DEFAULTS } from '../local/stack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
-const [command, ...args] = process.argv.slice(2);
+const turns = process.argv.includes('--turns');
+const [command, ...args] = process.argv.slice(2).filter((arg) => arg !== '--turns');
 const projectId = process.env.GOOGLE_CLOUD_PROJECT || LOCAL_DEFAULTS.GOOGLE_CLOUD_PROJECT;
-const layout = pubsubLayout(process.env.PUBSUB_TOPIC || 'whatsapp-inbound');
+const layout = turns
+  ? pubsubLayout(process.env.PUBSUB_TURNS_TOPIC || 'whatsapp-turns')
+  : pubsubLayout(process.env.PUBSUB_TOPIC || 'whatsapp-inbound');
 const options = {
   projectId,
   inboundTopic: layout.topic,
@@ -30,6 +34,6 @@ if (command === 'list') {
   for (const letter of replayed) console.log(`replayed ${describeDeadLetter(letter)}`);
   console.log(`${replayed.length} message(s) re-published to ${options.inboundTopic}`);
 } else {
-  console.error('usage: npm run dlq -- list | replay --all | replay <wamid> [<wamid>…]');
+  console.error('usage: npm run dlq -- [--turns] list | replay --all | replay <wamid> [<wamid>…]');
   process.exit(2);
 }

@@ -35,18 +35,19 @@ resource "google_pubsub_topic_iam_member" "webhook_publisher" {
 }
 
 # The admin routes read and delete whatsapp_sessions documents and delete the user's agent
-# session, so the webhook gets Firestore and agent access only when they are switched on, and
-# then only what those routes do. Firestore IAM cannot name a collection (a condition sees the
-# database, never a document path), so the limits are: the verbs (get, list/query, delete; no
-# create or update) and the database. README.md here (Design decisions) says what that leaves
+# session; proactive sends (POST /whatsapp/messages) record the sent message in
+# outbound_messages and claim its Idempotency-Key in proactive_requests. So the webhook gets
+# Firestore and agent access only when they are switched on, and then only what those routes do.
+# Firestore IAM cannot name a collection (a condition sees the database, never a document path),
+# so the limits are: the verbs (get, list/query, create, update, delete) and the database. README.md here (Design decisions) says what that leaves
 # open and why admin is not a separate function.
 resource "google_project_iam_custom_role" "session_admin" {
   count       = var.enable_admin_api ? 1 : 0
   project     = var.project_id
   role_id     = "whatsappBridgeSessionAdmin"
   title       = "WhatsApp bridge session admin"
-  description = "Read, query and delete Firestore documents: what the webhook's admin routes do."
-  permissions = ["datastore.entities.get", "datastore.entities.list", "datastore.entities.delete"]
+  description = "Read, query, write and delete Firestore documents: what the webhook's admin routes do (sessions, proactive sends)."
+  permissions = ["datastore.entities.get", "datastore.entities.list", "datastore.entities.create", "datastore.entities.update", "datastore.entities.delete"]
 }
 
 resource "google_project_iam_member" "webhook_firestore" {
@@ -79,6 +80,13 @@ resource "google_project_iam_member" "webhook_agent_project" {
 }
 
 # ---------------------------------------------------------------- worker
+
+# Bursts: the worker queues turn-due messages for its own turns subscription.
+resource "google_pubsub_topic_iam_member" "worker_turns_publisher" {
+  topic  = google_pubsub_topic.turns.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.worker.member
+}
 
 resource "google_project_iam_member" "worker_firestore" {
   project = var.project_id

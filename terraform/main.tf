@@ -12,6 +12,10 @@ locals {
   dead_letter_subscription = "${var.pubsub_topic}-dlq-sub"
   push_subscription        = "${var.pubsub_topic}-worker"
 
+  turns_dead_letter_topic        = "${var.pubsub_turns_topic}-dlq"
+  turns_dead_letter_subscription = "${var.pubsub_turns_topic}-dlq-sub"
+  turns_push_subscription        = "${var.pubsub_turns_topic}-worker"
+
   # The worker's deterministic Cloud Run URL. It is known before the function exists, which
   # lets the same value be the push endpoint, the OIDC audience Pub/Sub puts in its token,
   # and PUSH_AUDIENCE, the audience the worker checks, without a dependency cycle.
@@ -28,7 +32,7 @@ locals {
 
   # Collections whose documents carry an `expiresAt` timestamp for Firestore TTL.
   # opt_outs has no TTL on purpose: an opt-out lasts until the user opts back in.
-  ttl_collections = toset(["whatsapp_sessions", "inbound_messages", "rate_limits", "outbound_messages", "held_replies", "conversation_windows", "proactive_requests"])
+  ttl_collections = toset(["whatsapp_sessions", "inbound_messages", "rate_limits", "outbound_messages", "held_replies", "conversation_windows", "proactive_requests", "burst_buffers"])
 
   # Plain (non-secret) environment of each function. Secrets are in *_secret_env below.
   webhook_env = {
@@ -58,6 +62,9 @@ locals {
     SESSION_TTL_HOURS          = tostring(var.session_ttl_hours)
     USER_RATE_LIMIT_PER_MINUTE = tostring(var.user_rate_limit_per_minute)
     INBOUND_RECORD_TTL_DAYS    = tostring(var.inbound_record_ttl_days)
+    BURST_WINDOW_MS            = tostring(var.burst_window_ms)
+    BURST_MAX_WAIT_MS          = tostring(var.burst_max_wait_ms)
+    PUBSUB_TURNS_TOPIC         = var.pubsub_turns_topic
     LOG_LEVEL                  = var.log_level
   }
 
@@ -70,6 +77,8 @@ locals {
   # Bound to the webhook only with the admin routes on (the secret exists only then).
   admin_secret_env = {
     ADMIN_API_TOKEN = { secret = one(google_secret_manager_secret.admin_api_token[*].secret_id), version = var.secret_versions.admin_api_token }
+    # Proactive messages (POST /whatsapp/messages) leave from the webhook's admin routes.
+    WHATSAPP_ACCESS_TOKEN = { secret = google_secret_manager_secret.access_token.secret_id, version = var.secret_versions.access_token }
   }
   worker_secret_env = {
     WHATSAPP_ACCESS_TOKEN = { secret = google_secret_manager_secret.access_token.secret_id, version = var.secret_versions.access_token }

@@ -98,3 +98,96 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_source_subscriber"
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_service_agent
 }
+
+# Bursts: for every buffered message the worker publishes "a turn may be due" to the turns
+# topic, ordered per conversation (business number + user). This push subscription brings it
+# back to the worker, which waits out the burst's window, then runs the burst as one turn. It
+# has the same ordering, ack deadline, retry and dead-letter settings as the inbound one: a turn
+# is retried, apologised for and dead-lettered like a message.
+
+resource "google_pubsub_topic" "turns" {
+  name       = var.pubsub_turns_topic
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_pubsub_topic" "turns_dead_letter" {
+  name       = local.turns_dead_letter_topic
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_pubsub_subscription" "turns_worker" {
+  name  = local.turns_push_subscription
+  topic = google_pubsub_topic.turns.id
+
+  push_config {
+    push_endpoint = local.worker_url
+    oidc_token {
+      service_account_email = google_service_account.push.email
+      audience              = local.worker_url
+    }
+  }
+
+  # One conversation's turns run one at a time, in order; the handler holding a burst's window
+  # holds only that conversation's turns, while its inbound messages keep filling the buffer.
+  enable_message_ordering = true
+  # The wait (at most burst_max_wait_ms) and the agent share one delivery: same deadline as inbound.
+  ack_deadline_seconds = var.ack_deadline_seconds
+
+  retry_policy {
+    minimum_backoff = "${var.retry_minimum_backoff_seconds}s"
+    maximum_backoff = "${var.retry_maximum_backoff_seconds}s"
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.turns_dead_letter.id
+    max_delivery_attempts = var.max_delivery_attempts
+  }
+
+  message_retention_duration = "604800s"
+
+  expiration_policy {
+    ttl = ""
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.burst_max_wait_ms >= var.burst_window_ms || var.burst_window_ms == 0
+      error_message = "burst_max_wait_ms must be at least burst_window_ms."
+    }
+    precondition {
+      condition     = var.burst_max_wait_ms < (var.worker_timeout_seconds - var.agent_timeout_seconds) * 1000
+      error_message = "burst_max_wait_ms must leave the agent its whole agent_timeout_seconds within worker_timeout_seconds."
+    }
+  }
+
+  depends_on = [
+    google_cloud_run_v2_service_iam_member.worker_push_invoker,
+    google_service_account_iam_member.pubsub_agent_token_creator,
+    google_pubsub_topic_iam_member.turns_dead_letter_publisher,
+  ]
+}
+
+resource "google_pubsub_subscription" "turns_dead_letter" {
+  name  = local.turns_dead_letter_subscription
+  topic = google_pubsub_topic.turns_dead_letter.id
+
+  message_retention_duration = "604800s"
+  retain_acked_messages      = false
+  ack_deadline_seconds       = 60
+
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+resource "google_pubsub_topic_iam_member" "turns_dead_letter_publisher" {
+  topic  = google_pubsub_topic.turns_dead_letter.id
+  role   = "roles/pubsub.publisher"
+  member = local.pubsub_service_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "turns_dead_letter_source_subscriber" {
+  subscription = google_pubsub_subscription.turns_worker.id
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_service_agent
+}

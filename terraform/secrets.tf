@@ -59,6 +59,13 @@ resource "google_secret_manager_secret_iam_member" "webhook_verify_token" {
   member    = google_service_account.webhook.member
 }
 
+resource "google_secret_manager_secret_iam_member" "webhook_access_token" {
+  count     = var.enable_admin_api ? 1 : 0
+  secret_id = google_secret_manager_secret.access_token.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.webhook.member
+}
+
 resource "google_secret_manager_secret_iam_member" "webhook_admin_api_token" {
   count     = var.enable_admin_api ? 1 : 0
   secret_id = google_secret_manager_secret.admin_api_token[0].id

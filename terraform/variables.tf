@@ -97,6 +97,39 @@ variable "pubsub_topic" {
   }
 }
 
+variable "pubsub_turns_topic" {
+  description = "Topic where the worker queues \"a turn may be due\" per conversation (bursts). Its dead-letter topic is TOPIC-dlq, its subscription TOPIC-dlq-sub, the worker's push subscription TOPIC-worker."
+  type        = string
+  default     = "whatsapp-turns"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z][-a-zA-Z0-9_.~+%]{2,200}$", var.pubsub_turns_topic)) && !startswith(var.pubsub_turns_topic, "goog")
+    error_message = "pubsub_turns_topic must be a valid Pub/Sub topic id (3-201 chars, starts with a letter, not with \"goog\")."
+  }
+}
+
+variable "burst_window_ms" {
+  description = "BURST_WINDOW_MS: a user's messages that follow each other within this quiet time become one agent turn; 0 = one turn per message."
+  type        = number
+  default     = 2000
+
+  validation {
+    condition     = var.burst_window_ms >= 0 && var.burst_window_ms <= 60000
+    error_message = "burst_window_ms must be between 0 and 60000."
+  }
+}
+
+variable "burst_max_wait_ms" {
+  description = "BURST_MAX_WAIT_MS: the longest a burst waits from its first message; at least burst_window_ms, and far below worker_timeout_seconds (the wait and the agent share one delivery)."
+  type        = number
+  default     = 8000
+
+  validation {
+    condition     = var.burst_max_wait_ms >= 0 && var.burst_max_wait_ms <= 120000
+    error_message = "burst_max_wait_ms must be between 0 and 120000."
+  }
+}
+
 # ---------------------------------------------------------------- runtime and sizing
 
 variable "runtime" {
@@ -477,6 +510,17 @@ variable "delivery_failure_threshold" {
   validation {
     condition     = var.delivery_failure_threshold >= 0
     error_message = "delivery_failure_threshold must be >= 0."
+  }
+}
+
+variable "reply_latency_p95_threshold_ms" {
+  description = "Alert when the 95th percentile of the time from Meta's callback to the agent's first reply chunk stays above this many milliseconds for 10 minutes. Agent Engine turns with tool calls often take 5-20 s; set it from what the dashboard shows for your agent."
+  type        = number
+  default     = 30000
+
+  validation {
+    condition     = var.reply_latency_p95_threshold_ms >= 1000
+    error_message = "reply_latency_p95_threshold_ms must be at least 1000 (1 s): the time includes the agent's turn."
   }
 }
 

@@ -2,6 +2,7 @@ import type { HttpFunction } from '@google-cloud/functions-framework';
 import type { WebhookConfig } from '../../shared/config/config.js';
 import { createLogger, type Logger } from '../../shared/log/logger.js';
 import { createRestPublisher } from '../../shared/queue/restPublisher.js';
+import { answerFailuresPlainly } from '../answerFailuresPlainly.js';
 import { lazy } from '../lazy.js';
 import { requireAdminToken } from './admin/requireAdminToken.js';
 import { createWebhookHandler } from './webhook.js';
@@ -22,7 +23,7 @@ export function composeWebhook(config: WebhookConfig): HttpFunction {
   const adminRoutes = config.ADMIN_API_TOKEN
     ? requireAdminToken(config.ADMIN_API_TOKEN, lazy(() => composeAdminRoutes(config, log)), log)
     : undefined;
-  return createWebhookHandler(config, { publisher, log, adminRoutes });
+  return answerFailuresPlainly(createWebhookHandler(config, { publisher, log, adminRoutes }), log);
 }
 
 async function composeAdminRoutes(config: WebhookConfig, log: Logger): Promise<HttpFunction> {

@@ -93,9 +93,10 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
     }
     let parsed: ParsedWebhook;
     try {
-      parsed = parseWebhookBody(req.body);
+      // Parsed only once the signature holds: an anonymous caller gets no JSON.parse out of us.
+      parsed = parseWebhookBody(JSON.parse(raw.toString('utf8')));
     } catch (error) {
-      if (!(error instanceof InvalidWebhookError)) throw error;
+      if (!(error instanceof InvalidWebhookError || error instanceof SyntaxError)) throw error;
       requestLog.warn({ reason: error.message }, 'webhook body rejected');
       res.status(400).send('Bad Request: not a WhatsApp webhook');
       return;

@@ -2,8 +2,10 @@ import type { HttpFunction } from '@google-cloud/functions-framework';
 import type { WorkerConfig } from '../../shared/config/config.js';
 import { createLogger, type Logger } from '../../shared/log/logger.js';
 import { createDeadLetterPublisher } from '../../shared/queue/deadLetterPublisher.js';
-import { createRestPublisher } from '../../shared/queue/restPublisher.js';
+import { createRestPublisher, createRestTopic } from '../../shared/queue/restPublisher.js';
+import { createTurnDuePublisher } from '../../shared/queue/turnDue.js';
 import { createGraphClient } from '../../shared/whatsapp/graphClient.js';
+import { answerFailuresPlainly } from '../answerFailuresPlainly.js';
 import { lazy } from '../lazy.js';
 import type { StatusDeps } from '../../shared/core/recordDeliveryStatus.js';
 import type { PushDeps } from './processPush.js';
@@ -27,10 +29,20 @@ export function composeWorker(config: WorkerConfig): HttpFunction {
   const log = createLogger('worker', config.LOG_LEVEL);
   const deps = lazy(() => composeAdapters(config, log));
   deps().catch((error: unknown) => log.error({ err: error }, 'worker failed to start'));
+  warnIfPushUnchecked(config, log);
   const verifyPush = config.PUSH_AUDIENCE
     ? createPushTokenVerifier(config.PUSH_AUDIENCE, config.PUSH_SERVICE_ACCOUNT)
     : undefined;
-  return createWorkerHandler({ projectId: config.GOOGLE_CLOUD_PROJECT, log, deps, verifyPush });
+  return answerFailuresPlainly(createWorkerHandler({ projectId: config.GOOGLE_CLOUD_PROJECT, log, deps, verifyPush }), log);
+}
+
+/** Without PUSH_AUDIENCE (outside the emulator) anyone who can reach the worker's URL can make it answer. */
+export function warnIfPushUnchecked(config: Partial<Pick<WorkerConfig, 'PUSH_AUDIENCE' | 'PUBSUB_EMULATOR_HOST'>>, log: Logger): void {
+  if (config.PUSH_AUDIENCE || config.PUBSUB_EMULATOR_HOST) return;
+  log.warn(
+    { setting: 'PUSH_AUDIENCE' },
+    'PUSH_AUDIENCE is not set: the worker accepts push requests WITHOUT checking their OIDC token; anyone who can reach its URL can make it answer. Set PUSH_AUDIENCE to the push subscription audience.',
+  );
 }
 
 async function composeAdapters(config: WorkerConfig, log: Logger): Promise<WorkerAdapters> {
@@ -44,6 +56,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
     { createFirestoreHeldReplyStore },
     { createFirestoreConversationWindowStore },
     { createVertexAgentClient },
+    { createFirestoreBurstBuffer },
   ] = await Promise.all([
     import('../../shared/store/openFirestore.js'),
     import('../../shared/store/firestoreInboundLedger.js'),
@@ -54,6 +67,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
     import('../../shared/store/firestoreHeldReplyStore.js'),
     import('../../shared/store/firestoreConversationWindowStore.js'),
     import('../../shared/agent/vertexAgentClient.js'),
+    import('../../shared/store/firestoreBurstBuffer.js'),
   ]);
   const db = openFirestore(config.GOOGLE_CLOUD_PROJECT);
   const whatsapp = createGraphClient({
@@ -65,6 +79,9 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
   const outbound = createFirestoreOutboundMessageStore(db, config.OUTBOUND_RECORD_TTL_DAYS * 24 * 3600 * 1000);
   const optOuts = createFirestoreOptOutStore(db);
   const held = createFirestoreHeldReplyStore(db);
+  const topic = (name: string) =>
+    createRestTopic({ projectId: config.GOOGLE_CLOUD_PROJECT, topic: name, timeoutMs: 10_000, emulatorHost: config.PUBSUB_EMULATOR_HOST });
+  const turnsTopic = (name: string) => createTurnDuePublisher(topic(name));
   return {
     deliveries: {
       ledger: createFirestoreInboundLedger(db),
@@ -74,6 +91,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
         engine: config.AGENT_ENGINE,
         apiEndpoint: config.VERTEX_API_ENDPOINT,
         timeoutMs: config.AGENT_TIMEOUT_MS,
+        maxReplyChars: config.MAX_AGENT_REPLY_CHARS,
       }),
       whatsapp,
       outbound,
@@ -83,6 +101,9 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
       log,
       settings: workerSettings(config),
       maxDeliveryAttempts: config.MAX_DELIVERY_ATTEMPTS,
+      // The turns subscription may still push turns queued before bursts were switched off: the buffer always serves them.
+      bursts: createFirestoreBurstBuffer(db),
+      turns: config.BURST_WINDOW_MS > 0 ? turnsTopic(config.PUBSUB_TURNS_TOPIC) : undefined,
       deadLetters: config.DEAD_LETTER_TOPIC
         ? createDeadLetterPublisher(
             createRestPublisher({
@@ -93,6 +114,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
             }),
           )
         : undefined,
+      turnDeadLetters: config.TURNS_DEAD_LETTER_TOPIC ? turnsTopic(config.TURNS_DEAD_LETTER_TOPIC) : undefined,
     },
     statuses: {
       outbound,

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SessionNotFoundError, type AgentClient, type AgentTurn } from '../../shared/agent/agentClient.js';
 import type { CoreSettings } from '../../shared/core/coreDeps.js';
@@ -5,6 +6,7 @@ import { PermanentError, RetryableError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log/logger.js';
 import type { PushDelivery } from '../../shared/queue/pushEnvelope.js';
 import {
+  createMemoryBurstBuffer,
   createMemoryConversationWindowStore,
   createMemoryHeldReplyStore,
   createMemoryInboundLedger,
@@ -13,6 +15,7 @@ import {
   createMemoryRateLimiter,
   createMemorySessionStore,
 } from '../../test/fakes/memoryStores.js';
+import { testCoreSettings } from '../../test/fakes/workerSettings.js';
 import type { OutboundTemplate, OutboundText, WhatsAppClient } from '../../shared/whatsapp/graphClient.js';
 import { markdownToWhatsApp } from '../../shared/whatsapp/formatting/markdownToWhatsApp.js';
 import { splitMessage } from '../../shared/whatsapp/formatting/splitMessage.js';
@@ -20,28 +23,7 @@ import { graphError } from '../../shared/whatsapp/graphErrors.js';
 import type { InboundContent, InboundMessage } from '../../shared/whatsapp/inboundMessage.js';
 import { processPush, type PushDeps } from './processPush.js';
 
-const settings: CoreSettings = {
-  leaseMs: 60_000,
-  retentionMs: 7 * 24 * 3600_000,
-  sessionTtlMs: 24 * 3600_000,
-  rateLimitPerMinute: 10,
-  maxReplyChars: 4096,
-  maxMediaBytes: 1024,
-  apologyText: 'Sorry!',
-  slowDownText: 'Slow down',
-  resetConfirmText: 'Fresh start',
-  unsupportedText: 'Text only please',
-  mediaUnsupportedText: 'No media please',
-  agentAcceptsMedia: false,
-  resetCommands: ['/reset', 'reiniciar'],
-  typingRefreshMs: 20_000,
-  maxInlineRetryWaitMs: 10_000,
-  optOutCommands: ['stop', 'baja'],
-  optInCommands: ['start', 'alta'],
-  optOutConfirmText: 'You are unsubscribed',
-  optInConfirmText: 'Welcome back',
-  heldReplyTtlMs: 72 * 3600_000,
-};
+const settings = testCoreSettings();
 
 function harness(overrides: Partial<CoreSettings> = {}) {
   let clock = Date.parse('2026-11-25T12:00:00Z');
@@ -101,6 +83,7 @@ function harness(overrides: Partial<CoreSettings> = {}) {
   const sleeps: number[] = [];
   const deps: PushDeps = {
     maxDeliveryAttempts: 5,
+    bursts: createMemoryBurstBuffer(ledger.records),
     ledger,
     sessions,
     rateLimiter: createMemoryRateLimiter(),
@@ -152,8 +135,92 @@ function harness(overrides: Partial<CoreSettings> = {}) {
     failSends: (...errors: Error[]) => (sendFailures = errors),
     setAgentLatency: (ms: number) => (agentLatencyMs = ms),
     advance: (ms: number) => (clock += ms),
+    /** Attributes as the webhook writes them, for a message it received `ms` before the harness's clock. */
+    receivedAgo: (ms: number) => ({ receivedAt: new Date(clock - ms).toISOString() }),
+    /** From now on, the JSON lines the worker logs. */
+    captureLog() {
+      const lines: Record<string, unknown>[] = [];
+      const sink = new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+          done();
+        },
+      });
+      deps.log = createLogger('test', 'info', sink);
+      return lines;
+    },
   };
 }
+
+const firstReplyLines = (lines: Record<string, unknown>[]) => lines.filter((line) => line.message === 'first reply chunk accepted');
+
+describe('processPush: the reply-latency line (what the whatsapp_reply_latency metric reads)', () => {
+  it('logs, once, the time from the webhook’s receipt to the first chunk Meta accepted, the agent’s share and the outcome', async () => {
+    const h = harness({ maxReplyChars: 100 });
+    const lines = h.captureLog();
+    h.setAgentLatency(25);
+    const m = h.text(`${'palabra '.repeat(30)}fin`);
+    expect(await h.deliver(m, { attributes: h.receivedAgo(1500) })).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sends.length).toBeGreaterThan(1);
+    const [line, ...more] = firstReplyLines(lines);
+    expect(more).toEqual([]);
+    expect(line).toMatchObject({ outcome: 'answered', replyLatencyMs: 1500, attempt: 1, wamid: m.wamid });
+    expect(line!.agentMs).toBeGreaterThanOrEqual(25);
+  });
+
+  it('after a failed send, logs it on the attempt whose first chunk went out, with the agent’s share from the first attempt', async () => {
+    const h = harness();
+    const lines = h.captureLog();
+    h.setAgentLatency(25);
+    const m = h.text('Hola');
+    const attributes = h.receivedAgo(800);
+    h.failSends(graphError(500, undefined));
+    expect(await h.deliver(m, { attributes })).toEqual({ ack: false, outcome: 'retry' });
+    expect(firstReplyLines(lines)).toEqual([]);
+    h.advance(10_000);
+    expect(await h.deliver(m, { attributes })).toEqual({ ack: true, outcome: 'answered' });
+    const [line, ...more] = firstReplyLines(lines);
+    expect(more).toEqual([]);
+    expect(line).toMatchObject({ outcome: 'answered', replyLatencyMs: 10_800, attempt: 2 });
+    expect(line!.agentMs).toBeGreaterThanOrEqual(25);
+    expect(h.agentCalls).toHaveLength(1);
+  });
+
+  it('marks a fixed reply as such, without an agent share', async () => {
+    const h = harness();
+    const lines = h.captureLog();
+    await h.deliver(h.message({ kind: 'unsupported', type: 'poll' }), { attributes: h.receivedAgo(300) });
+    expect(firstReplyLines(lines)).toEqual([expect.objectContaining({ outcome: 'fixed_reply', replyLatencyMs: 300 })]);
+    expect(firstReplyLines(lines)[0]).not.toHaveProperty('agentMs');
+  });
+
+  it('counts the apology as the first reply when nothing else reached the user', async () => {
+    const h = harness();
+    const lines = h.captureLog();
+    const m = h.text('Hola');
+    const attributes = h.receivedAgo(100);
+    h.failAgent(...Array.from({ length: 5 }, () => new RetryableError('down', 'agent_unavailable')));
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      h.advance(1000);
+      await h.deliver(m, { deliveryAttempt: attempt, attributes });
+    }
+    expect(h.sends.map((s) => s.text)).toEqual(['Sorry!']);
+    expect(firstReplyLines(lines)).toEqual([expect.objectContaining({ outcome: 'apology', replyLatencyMs: 5100, attempt: 5 })]);
+  });
+
+  it('leaves the latency out for a replayed dead letter: its user already had the apology', async () => {
+    const h = harness();
+    const lines = h.captureLog();
+    const m = h.text('Hola');
+    h.failAgent(new RetryableError('down', 'agent_unavailable'));
+    await h.deliver(m, { deliveryAttempt: 5, attributes: h.receivedAgo(100) });
+    await h.deliver(m, { attributes: { ...h.receivedAgo(100), replayId: 'r1' } });
+    expect(firstReplyLines(lines).map((line) => [line.outcome, line.replyLatencyMs])).toEqual([
+      ['apology', 100],
+      ['answered', undefined],
+    ]);
+  });
+});
 
 describe('processPush: the delivery state machine, from a decoded push to the reply', () => {
   it('answers a text: read receipt, one agent call in a new session, one reply, record answered', async () => {
@@ -381,6 +448,13 @@ describe('processPush: the delivery state machine, from a decoded push to the re
     expect(h.agentCalls[1]?.text).toBe('[Replying to your earlier message: "Echo: What times do you open?"]\nAnd on Sunday?');
   });
 
+  it('never quotes a reply that went to another user, whatever context id the message names', async () => {
+    const h = harness();
+    await h.deliver(h.text('My account number is 4242'));
+    await h.deliver(h.text('What did you tell them?', { userId: 'GB.999', phone: '447700900123', contextWamid: 'wamid.out.1' }));
+    expect(h.agentCalls[1]).toMatchObject({ userId: 'GB.999', text: 'What did you tell them?' });
+  });
+
   it('limits agent calls per user per minute, with one slow-down reply per window', async () => {
     const h = harness();
     for (let i = 0; i < 13; i++) await h.deliver(h.text(`m${i}`));
@@ -391,6 +465,20 @@ describe('processPush: the delivery state machine, from a decoded push to the re
     h.advance(60_000);
     await h.deliver(h.text('later'));
     expect(h.agentCalls.at(-1)?.text).toBe('later');
+  });
+
+  it('counts fixed replies (unsupported type, media not accepted) against the same limit as agent turns', async () => {
+    const h = harness({ rateLimitPerMinute: 2 });
+    await h.deliver(h.message({ kind: 'unsupported', type: 'sticker', fromMeta: false }));
+    await h.deliver(h.message({ kind: 'media', mediaType: 'image', mediaId: 'media-1' }));
+    await h.deliver(h.message({ kind: 'unsupported', type: 'sticker', fromMeta: false }));
+    await h.deliver(h.message({ kind: 'media', mediaType: 'image', mediaId: 'media-2' }));
+    await h.deliver(h.text('Hola'));
+    expect(h.sends.map((s) => s.text)).toEqual(['Text only please', 'No media please', 'Slow down']);
+    expect(h.agentCalls).toHaveLength(0);
+    h.advance(60_000);
+    await h.deliver(h.message({ kind: 'unsupported', type: 'sticker', fromMeta: false }));
+    expect(h.sends.at(-1)?.text).toBe('Text only please');
   });
 
   it('counts a message once against the rate limit however often it is retried', async () => {

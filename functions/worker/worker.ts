@@ -1,6 +1,7 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import type { Logger } from '../../shared/log/logger.js';
 import { newTrace, traceFromHeaders, traceLogFields } from '../../shared/log/traceContext.js';
+import { receiptFrom } from '../../shared/queue/messageReceipt.js';
 import { decodePushEnvelope, InvalidPushError } from '../../shared/queue/pushEnvelope.js';
 import { recordDeliveryStatus } from '../../shared/core/recordDeliveryStatus.js';
 import type { WorkerAdapters } from './composeWorker.js';
@@ -23,7 +24,8 @@ export interface WorkerHandlerOptions {
  */
 export function createWorkerHandler({ projectId, log, deps, verifyPush }: WorkerHandlerOptions): HttpFunction {
   return async (req, res) => {
-    const requestLog = log.child(traceLogFields(projectId, traceFromHeaders(req.headers) ?? newTrace()));
+    const pushTrace = traceFromHeaders(req.headers) ?? newTrace();
+    const requestLog = log.child(traceLogFields(projectId, pushTrace));
     if (req.method !== 'POST') {
       res.status(405).send('Method Not Allowed');
       return;
@@ -60,11 +62,17 @@ export function createWorkerHandler({ projectId, log, deps, verifyPush }: Worker
       }
       return;
     }
+    // From here on every line belongs to the message (or its turn): it carries the trace of Meta's
+    // callback, which the webhook put in the attributes (and a turn-due carries on), so Cloud Logging
+    // shows the whole path under one trace. The worker opens no span of its own.
+    const { traceId, sampled } = receiptFrom(delivery.attributes).trace ?? pushTrace;
+    const messageLog = log.child(traceLogFields(projectId, { traceId, sampled }));
     try {
-      const result = await processPush(delivery, { ...(await deps()).deliveries, log: requestLog });
+      const result = await processPush(delivery, { ...(await deps()).deliveries, log: messageLog });
       res.status(result.ack ? 204 : result.outcome === 'busy' ? 429 : 503).send(result.ack ? undefined : result.outcome);
     } catch (error) {
-      requestLog.error({ err: error, wamid: delivery.message.wamid }, 'worker error: Pub/Sub will retry');
+      const wamid = 'due' in delivery ? delivery.due.wamid : delivery.message.wamid;
+      messageLog.error({ err: error, wamid }, 'worker error: Pub/Sub will retry');
       res.status(500).send('retry');
     }
   };

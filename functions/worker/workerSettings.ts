@@ -25,6 +25,8 @@ export function workerSettings(config: WorkerConfig): CoreSettings {
     ...reengagementSettings(config),
     typingRefreshMs: 20_000,
     maxInlineRetryWaitMs: 10_000,
+    burstWindowMs: config.BURST_WINDOW_MS,
+    burstMaxWaitMs: config.BURST_MAX_WAIT_MS,
   };
 }
 

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub, type Message } from '@google-cloud/pubsub';
+import { conversationId } from '../../shared/core/burstTurns.js';
 import { maskUserId } from '../../shared/log/maskUserId.js';
+import { TURN_DUE_KIND, turnDueSchema } from '../../shared/queue/turnDue.js';
 import { createFirestoreInboundLedger } from '../../shared/store/firestoreInboundLedger.js';
 
 export interface DeadLetter {
@@ -13,6 +15,10 @@ export interface DeadLetter {
   state: string;
   publishTime: Date;
   deliveryCount?: string;
+  /** A dead turn (bursts on): every message it answers, in order; the reason and state are the turn's. */
+  turnWamids?: string[];
+  /** The key to re-publish with: the user, or for a turn-due message its conversation. */
+  orderingKey: string;
   data: Buffer;
   attributes: Record<string, string>;
 }
@@ -51,11 +57,16 @@ async function drain(options: DeadLetterOptions, decide: (letter: DeadLetter) =>
     const letters: DeadLetter[] = [];
     for (const message of held.values()) {
       const wamid = message.attributes.wamid ?? '(unknown)';
-      const record = wamid === '(unknown)' ? undefined : await ledger.get(wamid);
+      const own = wamid === '(unknown)' ? undefined : await ledger.get(wamid);
+      // A message merged into a turn: the turn's record holds the outcome.
+      const record = own?.turnId && own.turnId !== wamid ? await ledger.get(own.turnId) : own;
+      const userId = message.attributes.userId ?? message.orderingKey ?? '';
       const letter: DeadLetter = {
         messageId: message.id,
         wamid,
-        userId: message.attributes.userId ?? message.orderingKey ?? '',
+        userId,
+        orderingKey: orderingKeyOf(message, userId),
+        ...(record?.turnMessages ? { turnWamids: record.turnMessages.map((turnMessage) => turnMessage.wamid) } : {}),
         reason: record?.failureReason ?? '(no record)',
         state: record?.state ?? '(no record)',
         publishTime: message.publishTime,
@@ -100,7 +111,7 @@ export async function replayDeadLetters(
       );
       await topic.publishMessage({
         data: letter.data,
-        orderingKey: letter.userId,
+        orderingKey: letter.orderingKey,
         attributes: { ...attributes, replayId: randomUUID() },
       });
       replayed.push(letter);
@@ -118,6 +129,13 @@ export function describeDeadLetter(letter: DeadLetter): string {
     letter.wamid,
     maskUserId(letter.userId),
     `reason=${letter.reason}`,
+    ...(letter.turnWamids && letter.turnWamids.length > 1 ? [`turn=${letter.turnWamids.join(',')}`] : []),
     ...(letter.deliveryCount ? [`deliveries=${letter.deliveryCount}`] : []),
   ].join('  ');
+}
+
+function orderingKeyOf(message: Message, userId: string): string {
+  if (message.attributes.kind !== TURN_DUE_KIND) return userId;
+  const due = turnDueSchema.safeParse(JSON.parse(message.data.toString('utf8')));
+  return due.success ? conversationId(due.data) : (message.orderingKey ?? userId);
 }

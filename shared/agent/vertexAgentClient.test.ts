@@ -42,6 +42,19 @@ describe('createVertexAgentClient against the local agent', () => {
     await expect(client.query({ userId: 'wa-2', sessionId, text: 'hi' })).resolves.toBe('Olá 👋🏽 — 你好');
   });
 
+  it('cuts a reply longer than maxReplyChars, ending it in …', async () => {
+    const capped = createVertexAgentClient({ engine: agent.engine, apiEndpoint: agent.endpoint, timeoutMs: 5_000, maxReplyChars: 1000 });
+    try {
+      const sessionId = await capped.createSession('wa-long');
+      agent.reply(() => 'palabra '.repeat(100_000));
+      const reply = await capped.query({ userId: 'wa-long', sessionId, text: 'cuéntamelo todo' });
+      expect(reply.length).toBeLessThanOrEqual(1000);
+      expect(reply).toMatch(/^palabra palabra .*palabra…$/);
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('returns the Markdown answer when asked for markdown', async () => {
     const sessionId = await client.createSession('wa-md');
     const reply = await client.query({ userId: 'wa-md', sessionId, text: 'show me some markdown please' });

@@ -2,6 +2,7 @@ import { helpers, v1, type protos } from '@google-cloud/aiplatform';
 import * as grpc from '@grpc/grpc-js';
 import { PassThroughClient } from 'google-auth-library';
 import { PermanentError, RetryableError } from '../errors.js';
+import { capReplyText } from './capReplyText.js';
 import { SessionNotFoundError, type AgentClient, type AgentTurn } from './agentClient.js';
 import { parseAgentEvents, type AgentEvents } from './parseAgentEvents.js';
 
@@ -12,6 +13,8 @@ export interface VertexAgentClientOptions {
   apiEndpoint?: string;
   /** Deadline of each call; a whole agent turn must fit in it. */
   timeoutMs: number;
+  /** A longer reply is cut to this many characters (see capReplyText). */
+  maxReplyChars?: number;
 }
 
 type ExecutionClient = InstanceType<typeof v1.ReasoningEngineExecutionServiceClient>;
@@ -123,7 +126,7 @@ export function createVertexAgentClient(options: VertexAgentClientOptions): Agen
       } catch (error) {
         throw toAgentError(error, { notFoundIsSession: true });
       }
-      if (events.text) return events.text;
+      if (events.text) return options.maxReplyChars ? capReplyText(events.text, options.maxReplyChars) : events.text;
       if (events.error) throw eventError(events.error);
       throw new RetryableError(`agent returned no text (${events.eventCount} events)`, 'agent_empty_reply', { system: 'agent' });
     },

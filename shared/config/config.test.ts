@@ -102,6 +102,17 @@ describe('loadConfig: worker', () => {
     expect(config.PUSH_AUDIENCE).toBeUndefined();
   });
 
+  it('turns bursts on by default and validates their settings', () => {
+    const config = loadConfig(workerConfigSchema, workerEnv);
+    expect(config).toMatchObject({ BURST_WINDOW_MS: 2000, BURST_MAX_WAIT_MS: 8000, PUBSUB_TURNS_TOPIC: 'whatsapp-turns' });
+    expect(loadConfig(workerConfigSchema, { ...workerEnv, BURST_WINDOW_MS: '0', BURST_MAX_WAIT_MS: '0' }).BURST_WINDOW_MS).toBe(0);
+    expect(namedIn(errorOf(() => loadConfig(workerConfigSchema, { ...workerEnv, BURST_WINDOW_MS: '-1' })))).toEqual(['BURST_WINDOW_MS']);
+    expect(namedIn(errorOf(() => loadConfig(workerConfigSchema, { ...workerEnv, BURST_WINDOW_MS: 'soon' })))).toEqual(['BURST_WINDOW_MS']);
+    const capBelowWindow = errorOf(() => loadConfig(workerConfigSchema, { ...workerEnv, BURST_WINDOW_MS: '3000', BURST_MAX_WAIT_MS: '1000' }));
+    expect(namedIn(capBelowWindow)).toEqual(['BURST_MAX_WAIT_MS']);
+    expect(capBelowWindow.message).toMatch(/at least BURST_WINDOW_MS \(3000\)/);
+  });
+
   it('names every missing variable at once', () => {
     expect(namedIn(errorOf(() => loadConfig(workerConfigSchema, {})))).toEqual([
       'AGENT_ENGINE',

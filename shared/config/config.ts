@@ -92,6 +92,8 @@ export const workerConfigSchema = z.object({
   SESSION_TTL_HOURS: positiveInt(24),
   USER_RATE_LIMIT_PER_MINUTE: positiveInt(10),
   MAX_REPLY_CHARS: z.coerce.number().int().min(100).max(4096).default(4096),
+  /** Longer agent replies are cut (and end in …); 200,000 keeps the stored reply under Firestore's 1 MiB. */
+  MAX_AGENT_REPLY_CHARS: z.coerce.number().int().min(1000).max(200_000).default(32_000),
   APOLOGY_TEXT: z
     .string()
     .min(1)
@@ -136,7 +138,22 @@ export const workerConfigSchema = z.object({
    * (the emulator). In production Pub/Sub's dead-letter policy does it.
    */
   DEAD_LETTER_TOPIC: optionalString,
-});
+  /** Quiet time after a user's latest message before the burst becomes one agent turn; 0 = one turn per message. */
+  BURST_WINDOW_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  /** Longest wait from a burst's first message. */
+  BURST_MAX_WAIT_MS: z.coerce.number().int().min(0).max(120_000).default(8000),
+  /** Where the worker queues "a turn may be due" for a conversation (bursts on). */
+  PUBSUB_TURNS_TOPIC: z.string().min(1).default('whatsapp-turns'),
+  /** Like DEAD_LETTER_TOPIC, for the turns subscription. */
+  TURNS_DEAD_LETTER_TOPIC: optionalString,
+}).superRefine(
+  (env, ctx) => {
+    if (env.BURST_WINDOW_MS > 0 && env.BURST_MAX_WAIT_MS < env.BURST_WINDOW_MS) {
+      ctx.addIssue({ code: 'custom', path: ['BURST_MAX_WAIT_MS'], message: `must be at least BURST_WINDOW_MS (${env.BURST_WINDOW_MS})` });
+    }
+  },
+  { when: () => true },
+);
 
 export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;

@@ -1,15 +1,15 @@
 import type { SessionRecord } from '../store/sessionStore.js';
-import type { MessageContext } from './coreDeps.js';
+import type { TurnContext } from './coreDeps.js';
 
 /** The user's live agent session id, or a new session when there is none or it expired from inactivity. */
-export async function sessionIdFor(ctx: MessageContext, existing: SessionRecord | undefined): Promise<string> {
+export async function sessionIdFor(ctx: TurnContext, existing: SessionRecord | undefined): Promise<string> {
   if (existing && existing.expiresAt > ctx.now()) return existing.agentSessionId;
   if (existing) ctx.log.info('agent session expired: starting a new one');
   return startNewSession(ctx);
 }
 
 /** Creates an agent session for the user and stores it as theirs (replacing any previous one). */
-export async function startNewSession(ctx: MessageContext): Promise<string> {
+export async function startNewSession(ctx: TurnContext): Promise<string> {
   const { message, deps } = ctx;
   const agentSessionId = await deps.agent.createSession(message.userId);
   const at = ctx.now();
@@ -27,7 +27,7 @@ export async function startNewSession(ctx: MessageContext): Promise<string> {
 }
 
 /** The user asked for a fresh start: a new session now; the old one is deleted on a best-effort basis. */
-export async function resetConversation(ctx: MessageContext): Promise<string> {
+export async function resetConversation(ctx: TurnContext): Promise<string> {
   const { message, deps, log } = ctx;
   const previous = await deps.sessions.get(message.userId);
   await startNewSession(ctx);
@@ -42,12 +42,12 @@ export async function resetConversation(ctx: MessageContext): Promise<string> {
 }
 
 /** Notes the message on the session (activity, expiry, count). Bookkeeping: it never fails the message. */
-export async function recordSessionActivity(ctx: MessageContext): Promise<void> {
+export async function recordSessionActivity(ctx: TurnContext): Promise<void> {
   await ctx.deps.sessions.touch(ctx.message.userId, ctx.now(), sessionExpiry(ctx)).catch((error: unknown) => {
     ctx.log.warn({ err: error }, 'session activity not recorded');
   });
 }
 
-function sessionExpiry(ctx: MessageContext): Date {
+function sessionExpiry(ctx: TurnContext): Date {
   return new Date(ctx.now().getTime() + ctx.deps.settings.sessionTtlMs);
 }

@@ -1,6 +1,8 @@
 import { SessionNotFoundError, type AgentTurn } from '../agent/agentClient.js';
 import { sessionIdFor, startNewSession } from './agentSession.js';
-import type { MessageContext } from './coreDeps.js';
+import type { TurnContext } from './coreDeps.js';
+import type { AgentPart } from './decideTurnAction.js';
+import { withQuotedReply } from './quotedReply.js';
 import { showTyping } from './sendReply.js';
 
 export interface AgentAnswer {
@@ -10,25 +12,19 @@ export interface AgentAnswer {
 }
 
 /**
- * One agent turn for the message: counted against the user's rate limit, in the user's session
- * (a new one when it is gone), with the typing indicator kept alive while the agent works.
+ * One agent turn for the turn's messages, in order: counted against the user's rate limit, in the
+ * user's session (a new one when it is gone), with the typing indicator kept alive while the agent
+ * works. The agent's time is kept in the record, so a retry after a failed send still knows it.
  */
-export async function askAgent(
-  ctx: MessageContext,
-  text: string,
-  media?: { mediaId: string; mimeType?: string },
-): Promise<AgentAnswer> {
-  const { message, deps, log } = ctx;
+export async function askAgent(ctx: TurnContext, parts: AgentPart[]): Promise<AgentAnswer> {
+  const { message, deps, log, record } = ctx;
   const { settings, agent } = deps;
-  const [hits, existing] = await Promise.all([
-    deps.rateLimiter.hit(message.userId, message.wamid, ctx.now()),
-    deps.sessions.get(message.userId),
-  ]);
-  if (hits > settings.rateLimitPerMinute) {
-    log.warn({ hits, limit: settings.rateLimitPerMinute }, 'user over the rate limit: agent not called');
-    return { text: hits === settings.rateLimitPerMinute + 1 ? settings.slowDownText : '', agentAnswered: false };
-  }
-  const inlineData = media ? [await deps.whatsapp.downloadMedia(media.mediaId, settings.maxMediaBytes)] : undefined;
+  const [limitedReply, existing] = await Promise.all([rateLimited(ctx), deps.sessions.get(message.userId)]);
+  if (limitedReply !== undefined) return { text: limitedReply, agentAnswered: false };
+  const text = (await Promise.all(parts.map((part) => withQuotedReply(ctx, part.text, part.quotes)))).join('\n');
+  const media = parts.flatMap((part) => (part.media ? [part.media] : []));
+  const inlineData =
+    media.length > 0 ? await Promise.all(media.map((ref) => deps.whatsapp.downloadMedia(ref.mediaId, settings.maxMediaBytes))) : undefined;
   const typing = setInterval(() => showTyping(ctx), settings.typingRefreshMs);
   try {
     const isFirstContact = existing === undefined;
@@ -44,9 +40,23 @@ export async function askAgent(
       sessionId = await startNewSession(ctx);
       reply = await agent.query(turn());
     }
-    log.info({ agentMs: Date.now() - started, replyChars: reply.length }, 'agent answered');
+    record.agentMs = Date.now() - started;
+    log.info({ agentMs: record.agentMs, replyChars: reply.length }, 'agent answered');
     return { text: isFirstContact && settings.welcomeText ? `${settings.welcomeText}\n\n${reply}` : reply, agentAnswered: true };
   } finally {
     clearInterval(typing);
   }
+}
+
+/**
+ * Counts the turn against the user's per-minute limit (once, however many messages it answers or
+ * how often it is retried). Over the limit: the slow-down text the first time, then '' (nothing
+ * sent); within it: undefined. Fixed replies count too, or a flood of stickers would get a reply each.
+ */
+export async function rateLimited(ctx: TurnContext): Promise<string | undefined> {
+  const { settings, rateLimiter } = ctx.deps;
+  const hits = await rateLimiter.hit(ctx.message.userId, ctx.turn.id, ctx.now());
+  if (hits <= settings.rateLimitPerMinute) return undefined;
+  ctx.log.warn({ hits, limit: settings.rateLimitPerMinute }, 'user over the rate limit: no agent call, no fixed reply');
+  return hits === settings.rateLimitPerMinute + 1 ? settings.slowDownText : '';
 }

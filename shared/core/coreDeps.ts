@@ -30,6 +30,9 @@ export interface CoreSettings extends ActionSettings, ConsentSettings, Reengagem
   typingRefreshMs: number;
   /** Longest Retry-After worth waiting for inside one attempt; longer ones are left to the next attempt. */
   maxInlineRetryWaitMs: number;
+  /** Bursts: quiet time after a user's latest message before the turn runs; 0 = one turn per message. */
+  burstWindowMs: number;
+  burstMaxWaitMs: number;
 }
 
 /** The adapters and settings the core works with, built once per instance by the worker's composition root. */
@@ -49,13 +52,26 @@ export interface CoreDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** One attempt at one message, as every step of it sees it. */
-export interface MessageContext {
+/** A turn: one message, or a burst of one user's messages answered together. */
+export interface TurnInput {
+  /** The ledger record that owns the turn: its first message's wamid. */
+  id: string;
+  messages: InboundMessage[];
+  /** When the webhook received the turn's first message, when known: the reply latency runs from it. */
+  receivedAt?: Date;
+}
+
+/** One attempt at one turn, as every step of it sees it. */
+export interface TurnContext {
+  turn: TurnInput;
+  /** The turn's latest message: consent, replies, read receipts and the session follow it. */
   message: InboundMessage;
-  /** The claimed idempotency record; the steps keep `replyText` and `sentChunks` current. */
+  /** This attempt's number, for the log. */
+  attempt: number;
+  /** The claimed idempotency record; the steps keep `replyText`, `agentMs` and `sentChunks` current. */
   record: InboundRecord;
   deps: CoreDeps;
-  /** Carries the message's wamid and masked user on every line. */
+  /** Carries the turn's wamid and masked user on every line. */
   log: Logger;
   now: () => Date;
   /** Once known, an opted-out user gets nothing from this attempt: no receipt, no typing, no apology. */

@@ -1,15 +1,18 @@
 import { isPermanent, reasonOf } from '../errors.js';
+import type { Logger } from '../log/logger.js';
 import { maskUserId } from '../log/maskUserId.js';
-import type { InboundState } from '../store/inboundLedger.js';
+import type { InboundRecord, InboundState } from '../store/inboundLedger.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
-import { answerMessage } from './answerMessage.js';
-import type { CoreDeps, MessageContext } from './coreDeps.js';
+import { answerTurn } from './answerTurn.js';
+import type { CoreDeps, TurnContext, TurnInput } from './coreDeps.js';
 import { sendApology } from './sendReply.js';
 
 /** What the core needs to know about the attempt it is given; the transport knows how to count. */
 export interface AttemptInfo {
   /** Set on a replay from the dead letters: reopens a failed message once per replay id. */
   replayId?: string;
+  /** When the webhook received the message (unset for a replay): the reply latency runs from it. */
+  receivedAt?: Date;
   /**
    * This attempt's number and whether it is the last one, given the deliveries the message's
    * record has counted (including this one).
@@ -18,31 +21,33 @@ export interface AttemptInfo {
 }
 
 /**
- * How one attempt at a message ended. `answered`, `held`, `ignored`, `duplicate` and `failed` settle the
- * message; `busy` and `retry` ask for it again later; `exhausted` means it failed on its last
- * attempt and belongs with the dead letters.
+ * How one attempt at a message (or turn) ended. `answered`, `held`, `ignored`, `buffered`,
+ * `duplicate` and `failed` settle it; `busy` and `retry` ask for it again later; `exhausted`
+ * means it failed on its last attempt and belongs with the dead letters.
  */
 export type MessageOutcome =
   | { kind: 'answered' }
   /** The window had closed: the reply is held for the user's return (settled). */
   | { kind: 'held' }
   | { kind: 'ignored' }
+  /** Bursts on: the message waits in its conversation's buffer; its turn runs later. */
+  | { kind: 'buffered' }
   | { kind: 'duplicate'; state: InboundState }
   | { kind: 'busy'; leaseUntil: Date | undefined }
   | { kind: 'failed' | 'retry'; reason: string; error: unknown; attempt: number }
   /** `error` and `attempt` are unset when an earlier attempt already exhausted the message. */
   | { kind: 'exhausted'; reason: string; error?: unknown; attempt?: number };
 
+/** Whether the transport may forget the message. */
+export function settles(outcome: MessageOutcome): boolean {
+  return outcome.kind !== 'busy' && outcome.kind !== 'retry' && outcome.kind !== 'exhausted';
+}
+
 /**
- * Handles one attempt at one inbound message, exactly once in effect: claims the idempotency
- * record, answers, records progress before and after every side effect, and on failure decides
- * between another attempt and giving up (with an apology to the user).
+ * Handles one attempt at one inbound message as its own turn, exactly once in effect: claims the
+ * idempotency record, then runs the turn.
  */
-export async function handleInboundMessage(
-  message: InboundMessage,
-  attempt: AttemptInfo,
-  deps: CoreDeps,
-): Promise<MessageOutcome> {
+export async function handleInboundMessage(message: InboundMessage, attempt: AttemptInfo, deps: CoreDeps): Promise<MessageOutcome> {
   const now = deps.now ?? (() => new Date());
   const log = deps.log.child({ wamid: message.wamid, user: maskUserId(message.userId) });
   const { settings, ledger } = deps;
@@ -58,24 +63,36 @@ export async function handleInboundMessage(
   if (claim.outcome === 'settled') return { kind: 'duplicate', state: claim.record.state };
   if (claim.outcome === 'exhausted') return { kind: 'exhausted', reason: claim.record.failureReason ?? 'exhausted' };
   if (claim.outcome === 'busy') return { kind: 'busy', leaseUntil: claim.record.leaseUntil };
+  // A replay's user waited through the apology and an operator's fix, which says nothing about how fast the bot answers.
+  const receivedAt = attempt.replayId ? undefined : attempt.receivedAt;
+  return runTurn({ id: message.wamid, messages: [message], receivedAt }, claim.record, attempt, deps, log);
+}
 
-  const ctx: MessageContext = { message, record: claim.record, deps, log, now, optedOut: false };
-  const { number, isLast } = attempt.whichAttempt(claim.record.attempts);
+/**
+ * Runs a claimed turn to an outcome: answered (records progress before and after every side
+ * effect), failed for good, failed for now (retry), or failed on the last attempt (with an
+ * apology to the user).
+ */
+export async function runTurn(turn: TurnInput, record: InboundRecord, attempt: AttemptInfo, deps: CoreDeps, log: Logger): Promise<MessageOutcome> {
+  const message = turn.messages.at(-1);
+  if (!message) throw new Error(`turn ${turn.id} has no message`);
+  const { number, isLast } = attempt.whichAttempt(record.attempts);
+  const ctx: TurnContext = { turn, message, attempt: number, record, deps, log, now: deps.now ?? (() => new Date()), optedOut: false };
   try {
-    return { kind: await answerMessage(ctx) };
+    return { kind: await answerTurn(ctx) };
   } catch (error) {
     const reason = reasonOf(error);
     if (isPermanent(error)) {
       const apologySent = await sendApology(ctx, error);
-      await ledger.markFailed(message.wamid, reason, { exhausted: false, apologySent });
+      await deps.ledger.markFailed(turn.id, reason, { exhausted: false, apologySent });
       return { kind: 'failed', reason, error, attempt: number };
     }
     if (!isLast) {
-      await ledger.releaseLease(message.wamid, reason);
+      await deps.ledger.releaseLease(turn.id, reason);
       return { kind: 'retry', reason, error, attempt: number };
     }
     const apologySent = await sendApology(ctx, error);
-    await ledger.markFailed(message.wamid, reason, { exhausted: true, apologySent });
+    await deps.ledger.markFailed(turn.id, reason, { exhausted: true, apologySent });
     return { kind: 'exhausted', reason, error, attempt: number };
   }
 }

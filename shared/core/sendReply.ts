@@ -1,10 +1,9 @@
 import { failedSystemOf, reasonOf, RetryableError } from '../errors.js';
-import { markdownToWhatsApp } from '../whatsapp/formatting/markdownToWhatsApp.js';
-import { splitMessage } from '../whatsapp/formatting/splitMessage.js';
+import { formatReply } from '../whatsapp/formatting/formatReply.js';
 import type { Recipient } from '../whatsapp/graphClient.js';
 import { OUTSIDE_CUSTOMER_SERVICE_WINDOW } from '../whatsapp/graphErrors.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
-import type { MessageContext } from './coreDeps.js';
+import type { TurnContext } from './coreDeps.js';
 import { isWindowOpen } from './customerServiceWindow.js';
 import { holdReplies } from './reengagement.js';
 import { reengagementDeps, userOf } from './userReachability.js';
@@ -16,12 +15,12 @@ const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, 
  * each one as it goes out; the last one settles the message as answered. What can no longer go
  * out as free text (the 24-hour window closed) is held for the user's return.
  */
-export async function sendReply(ctx: MessageContext, replyText: string): Promise<'answered' | 'held'> {
-  const { message, record, deps, log } = ctx;
-  const chunks = replyText ? splitMessage(markdownToWhatsApp(replyText), deps.settings.maxReplyChars) : [];
+export async function sendReply(ctx: TurnContext, replyText: string): Promise<'answered' | 'held'> {
+  const { turn, message, record, deps, log } = ctx;
+  const chunks = replyText ? formatReply(replyText, deps.settings.maxReplyChars) : [];
   const alreadySent = new Set(record.sentChunks.map((chunk) => chunk.index));
   if (chunks.length === 0) {
-    await deps.ledger.markAnswered(message.wamid);
+    await deps.ledger.markAnswered(turn.id);
     return 'answered';
   }
   const userWroteAt = new Date(message.timestamp * 1000);
@@ -37,10 +36,11 @@ export async function sendReply(ctx: MessageContext, replyText: string): Promise
       if (reasonOf(error) === OUTSIDE_CUSTOMER_SERVICE_WINDOW) return holdFrom(ctx, chunks, index, 'Meta answered 131047');
       throw error;
     }
+    if (index === 0) logFirstReply(ctx, record.agentMs === undefined ? 'fixed_reply' : 'answered');
     await Promise.all([
-      deps.ledger.recordChunkSent(message.wamid, { index, graphMessageId }, index === chunks.length - 1),
+      deps.ledger.recordChunkSent(turn.id, { index, graphMessageId }, index === chunks.length - 1),
       deps.outbound.recordSent(
-        { wamid: graphMessageId, ...userOf(ctx), kind: 'reply', inReplyTo: message.wamid, chunkIndex: index, text },
+        { wamid: graphMessageId, ...userOf(ctx), kind: 'reply', inReplyTo: turn.id, chunkIndex: index, text },
         ctx.now(),
       ),
     ]);
@@ -51,17 +51,28 @@ export async function sendReply(ctx: MessageContext, replyText: string): Promise
 }
 
 /** The rest of the reply cannot go out as free text: hold it for the user's return, and settle the message. */
-async function holdFrom(ctx: MessageContext, chunks: string[], from: number, why: string): Promise<'held'> {
+async function holdFrom(ctx: TurnContext, chunks: string[], from: number, why: string): Promise<'held'> {
   const heldAt = ctx.now();
-  const replies = chunks.slice(from).map((text, offset) => ({ id: `${ctx.message.wamid}#${from + offset}`, text, heldAt }));
+  const replies = chunks.slice(from).map((text, offset) => ({ id: `${ctx.turn.id}#${from + offset}`, text, heldAt }));
   ctx.log.info({ why, chunks: replies.length }, 'the 24-hour window has closed: holding the reply');
   await holdReplies(userOf(ctx), replies, reengagementDeps(ctx));
-  await ctx.deps.ledger.markAnswered(ctx.message.wamid);
+  await ctx.deps.ledger.markAnswered(ctx.turn.id);
   return 'held';
 }
 
+/**
+ * The line the reply-latency metric reads, once per turn: the first thing the user gets was
+ * accepted by WhatsApp. `replyLatencyMs` runs from the webhook's receipt of the turn's first
+ * message (unknown for a dead-letter replay); `agentMs` is the agent's part of it.
+ */
+function logFirstReply(ctx: TurnContext, outcome: 'answered' | 'fixed_reply' | 'apology'): void {
+  const { receivedAt } = ctx.turn;
+  const replyLatencyMs = receivedAt ? ctx.now().getTime() - receivedAt.getTime() : undefined;
+  ctx.log.info({ outcome, replyLatencyMs, agentMs: ctx.record.agentMs, attempt: ctx.attempt }, 'first reply chunk accepted');
+}
+
 /** Tells the user once that the message will not be answered; resolves whether an apology has been sent, never throws. */
-export async function sendApology(ctx: MessageContext, error: unknown): Promise<boolean> {
+export async function sendApology(ctx: TurnContext, error: unknown): Promise<boolean> {
   const { message, record, deps, log } = ctx;
   if (record.apologySent) return true;
   if (ctx.optedOut) return false;
@@ -69,6 +80,7 @@ export async function sendApology(ctx: MessageContext, error: unknown): Promise<
   if (failedSystemOf(error) === 'whatsapp') return false;
   try {
     await deps.whatsapp.sendText({ phoneNumberId: message.phoneNumberId, to: recipientOf(message), text: deps.settings.apologyText });
+    if (record.sentChunks.length === 0) logFirstReply(ctx, 'apology');
     return true;
   } catch (apologyError) {
     log.error({ err: apologyError }, 'could not send the apology');
@@ -77,7 +89,7 @@ export async function sendApology(ctx: MessageContext, error: unknown): Promise<
 }
 
 /** Marks the message read and shows the typing indicator; a failure only costs the indicator. */
-export function showTyping(ctx: MessageContext): void {
+export function showTyping(ctx: TurnContext): void {
   ctx.deps.whatsapp.markReadWithTyping(ctx.message.phoneNumberId, ctx.message.wamid).catch((error: unknown) => {
     ctx.log.warn({ err: error, reason: reasonOf(error) }, 'read receipt / typing indicator failed');
   });
@@ -88,7 +100,7 @@ export function recipientOf(message: InboundMessage): Recipient {
 }
 
 /** Honours a short Retry-After once within the attempt; longer waits are left to the next attempt's backoff. */
-export async function withInlineRetry<T>(ctx: MessageContext, send: () => Promise<T>): Promise<T> {
+export async function withInlineRetry<T>(ctx: TurnContext, send: () => Promise<T>): Promise<T> {
   try {
     return await send();
   } catch (error) {

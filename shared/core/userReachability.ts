@@ -1,21 +1,21 @@
 import type { HeldReplies } from '../store/heldReplyStore.js';
-import type { MessageContext } from './coreDeps.js';
+import type { TurnContext } from './coreDeps.js';
 import { isWindowOpen } from './customerServiceWindow.js';
 import { deliverHeldReplies, type ReengagementDeps, type UserOfNumber } from './reengagement.js';
 import { recipientOf, withInlineRetry } from './sendReply.js';
 
 /** The user on the business number the message came to. */
-export function userOf(ctx: MessageContext): UserOfNumber {
+export function userOf(ctx: TurnContext): UserOfNumber {
   const { phoneNumberId, userId, phone } = ctx.message;
   return { phoneNumberId, userId, phone };
 }
 
-export function reengagementDeps(ctx: MessageContext): ReengagementDeps {
+export function reengagementDeps(ctx: TurnContext): ReengagementDeps {
   return { ...ctx.deps, log: ctx.log, now: ctx.now };
 }
 
 /** Records the user's STOP or START and returns its one confirmation; no agent turn. */
-export async function recordConsent(ctx: MessageContext, consent: 'opt-out' | 'opt-in'): Promise<string> {
+export async function recordConsent(ctx: TurnContext, consent: 'opt-out' | 'opt-in'): Promise<string> {
   const { message, deps, log } = ctx;
   const { phoneNumberId, userId, phone } = message;
   if (consent === 'opt-in') {
@@ -33,7 +33,7 @@ export async function recordConsent(ctx: MessageContext, consent: 'opt-out' | 'o
 }
 
 /** The user's message opens (or keeps open) the 24-hour window for this business number. */
-export async function noteConversationWindow(ctx: MessageContext): Promise<void> {
+export async function noteConversationWindow(ctx: TurnContext): Promise<void> {
   const { message, deps, log } = ctx;
   const wroteAt = new Date(message.timestamp * 1000);
   // A replayed old message opens nothing: leave the record of the latest one alone.
@@ -44,7 +44,7 @@ export async function noteConversationWindow(ctx: MessageContext): Promise<void>
 }
 
 /** Sends the replies held while the window was closed, before this message's answer. */
-export async function deliverHeld(ctx: MessageContext, hold: HeldReplies): Promise<void> {
+export async function deliverHeld(ctx: TurnContext, hold: HeldReplies): Promise<void> {
   const { message, deps } = ctx;
   // A replayed old message does not reopen the window: the replies keep waiting.
   if (!isWindowOpen(new Date(message.timestamp * 1000), ctx.now())) return;

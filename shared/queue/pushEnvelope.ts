@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { inboundMessageSchema, type InboundMessage } from '../whatsapp/inboundMessage.js';
 import { statusMessageSchema, type StatusMessage } from '../whatsapp/statusMessage.js';
+import { TURN_DUE_KIND, turnDueSchema, type TurnDue } from './turnDue.js';
 
 /** The body Pub/Sub push sends (the emulator adds snake_case copies and omits some fields). */
 const pushEnvelopeSchema = z.object({
@@ -33,6 +34,14 @@ export interface StatusDelivery {
   messageId: string;
 }
 
+/** Bursts on: a turn of this conversation may be due (from the turns subscription). */
+export interface TurnDueDelivery {
+  due: TurnDue;
+  messageId: string;
+  attributes: Record<string, string>;
+  deliveryAttempt?: number;
+}
+
 /**
  * `envelope`: the request is not a Pub/Sub push at all (answer 400).
  * `payload`: Pub/Sub delivered something that is not an inbound message; no retry can fix it.
@@ -48,7 +57,7 @@ export class InvalidPushError extends Error {
 }
 
 /** Decodes and validates a push request body; throws InvalidPushError on anything else. */
-export function decodePushEnvelope(body: unknown): PushDelivery | StatusDelivery {
+export function decodePushEnvelope(body: unknown): PushDelivery | StatusDelivery | TurnDueDelivery {
   const envelope = pushEnvelopeSchema.safeParse(body);
   if (!envelope.success) throw new InvalidPushError(`not a Pub/Sub push envelope: ${z.prettifyError(envelope.error)}`, 'envelope');
   const { message, deliveryAttempt } = envelope.data;
@@ -63,6 +72,11 @@ export function decodePushEnvelope(body: unknown): PushDelivery | StatusDelivery
     const status = statusMessageSchema.safeParse(payload);
     if (!status.success) throw new InvalidPushError(`message.data is not a status: ${z.prettifyError(status.error)}`, 'payload');
     return { status: status.data, messageId };
+  }
+  if (message.attributes?.kind === TURN_DUE_KIND) {
+    const due = turnDueSchema.safeParse(payload);
+    if (!due.success) throw new InvalidPushError(`message.data is not a turn-due message: ${z.prettifyError(due.error)}`, 'payload');
+    return { due: due.data, messageId, attributes: message.attributes, ...(deliveryAttempt ? { deliveryAttempt } : {}) };
   }
   const inbound = inboundMessageSchema.safeParse(payload);
   if (!inbound.success) throw new InvalidPushError(`message.data is not an inbound message: ${z.prettifyError(inbound.error)}`, 'payload');

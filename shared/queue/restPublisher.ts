@@ -1,5 +1,4 @@
 import { Pool } from 'undici';
-import type { InboundMessage } from '../whatsapp/inboundMessage.js';
 import type { StatusMessage } from '../whatsapp/statusMessage.js';
 import { googleAccessToken } from '../auth/googleAccessToken.js';
 import { messageAttributes, statusAttributes, type InboundPublisher } from './inboundPublisher.js';
@@ -18,27 +17,38 @@ export interface RestPublisherOptions {
 /** Pub/Sub's limit per Publish request. */
 const MAX_MESSAGES_PER_PUBLISH = 1000;
 
+/** One topic over Pub/Sub's REST API: JSON payloads, ordered per key or unordered in batches. */
+export interface RestTopic {
+  /** Resolves once Pub/Sub has acknowledged the message; publishes of one key leave in call order. */
+  publishOrdered(data: unknown, orderingKey: string, attributes: Record<string, string>): Promise<string>;
+  /** As few requests as Pub/Sub allows, no ordering key. */
+  publishUnordered(messages: { data: unknown; attributes: Record<string, string> }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * Publishes through Pub/Sub's REST API (`topics.publish`) over a keep-alive pool.
  *
- * Why not @google-cloud/pubsub here: the webhook's cold start and CPU per request are part of the
+ * Why not @google-cloud/pubsub: the webhook's cold start and CPU per request are part of the
  * product, and that client loads ~440 modules (gax, gRPC, HTTP/2) to send one small message per
  * request; measured in bench/, this publisher halves the webhook's cold start. It keeps what the
  * client's `messageOrdering` gives: one message (so one ordering key) per Publish request, and one
- * user's publishes leave this instance in call order.
+ * key's publishes leave this instance in call order.
  */
-export function createRestPublisher(options: RestPublisherOptions): InboundPublisher {
+export function createRestTopic(options: RestPublisherOptions): RestTopic {
   const origin = options.emulatorHost ? `http://${options.emulatorHost}` : (options.endpoint ?? 'https://pubsub.googleapis.com');
   const pool = new Pool(origin, { connections: 32, keepAliveTimeout: 60_000 });
   const path = `/v1/projects/${encodeURIComponent(options.projectId)}/topics/${encodeURIComponent(options.topic)}:publish`;
   const getAccessToken = options.emulatorHost ? undefined : (options.getAccessToken ?? googleAccessToken());
-  const lastPublishOfUser = new Map<string, Promise<unknown>>();
+  const lastPublishOfKey = new Map<string, Promise<unknown>>();
 
   interface PubsubMessage {
     data: string;
     orderingKey?: string;
     attributes: Record<string, string>;
   }
+
+  const encode = (data: unknown) => Buffer.from(JSON.stringify(data)).toString('base64');
 
   async function sendBatch(messages: PubsubMessage[], signal: AbortSignal): Promise<string[]> {
     const authorization = getAccessToken ? { authorization: `Bearer ${await getAccessToken()}` } : {};
@@ -58,43 +68,28 @@ export function createRestPublisher(options: RestPublisherOptions): InboundPubli
     return messageIds;
   }
 
-  async function send(message: InboundMessage, attributes: Record<string, string>, signal: AbortSignal): Promise<string> {
-    const [messageId] = await sendBatch(
-      [
-        {
-          data: Buffer.from(JSON.stringify(message)).toString('base64'),
-          orderingKey: message.userId,
-          attributes: { ...messageAttributes(message), ...attributes },
-        },
-      ],
-      signal,
-    );
-    return messageId!;
-  }
-
   return {
-    publish(message, attributes = {}) {
-      const key = message.userId;
-      // The deadline covers the wait behind this user's earlier publishes too.
+    publishOrdered(data, orderingKey, attributes) {
+      // The deadline covers the wait behind this key's earlier publishes too.
       const signal = AbortSignal.timeout(options.timeoutMs);
-      const previous = lastPublishOfUser.get(key) ?? Promise.resolve();
-      const published = previous.catch(() => undefined).then(() => send(message, attributes, signal));
-      lastPublishOfUser.set(key, published);
+      const previous = lastPublishOfKey.get(orderingKey) ?? Promise.resolve();
+      const published = previous
+        .catch(() => undefined)
+        .then(() => sendBatch([{ data: encode(data), orderingKey, attributes }], signal))
+        .then(([messageId]) => messageId!);
+      lastPublishOfKey.set(orderingKey, published);
       void published
         .finally(() => {
-          if (lastPublishOfUser.get(key) === published) lastPublishOfUser.delete(key);
+          if (lastPublishOfKey.get(orderingKey) === published) lastPublishOfKey.delete(orderingKey);
         })
         .catch(() => undefined);
       return published;
     },
-    async publishStatuses(statuses) {
+    async publishUnordered(messages) {
       const signal = AbortSignal.timeout(options.timeoutMs);
       const requests: Promise<string[]>[] = [];
-      for (let start = 0; start < statuses.length; start += MAX_MESSAGES_PER_PUBLISH) {
-        const batch = statuses.slice(start, start + MAX_MESSAGES_PER_PUBLISH).map((status: StatusMessage) => ({
-          data: Buffer.from(JSON.stringify(status)).toString('base64'),
-          attributes: statusAttributes(status),
-        }));
+      for (let start = 0; start < messages.length; start += MAX_MESSAGES_PER_PUBLISH) {
+        const batch = messages.slice(start, start + MAX_MESSAGES_PER_PUBLISH).map((m) => ({ data: encode(m.data), attributes: m.attributes }));
         requests.push(sendBatch(batch, signal));
       }
       await Promise.all(requests);
@@ -102,5 +97,17 @@ export function createRestPublisher(options: RestPublisherOptions): InboundPubli
     async close() {
       await pool.close();
     },
+  };
+}
+
+/** The webhook's publisher: inbound messages ordered per user, statuses unordered. */
+export function createRestPublisher(options: RestPublisherOptions): InboundPublisher {
+  const topic = createRestTopic(options);
+  return {
+    publish: (message, attributes = {}) =>
+      topic.publishOrdered(message, message.userId, { ...messageAttributes(message), ...attributes }),
+    publishStatuses: (statuses: StatusMessage[]) =>
+      topic.publishUnordered(statuses.map((status) => ({ data: status, attributes: statusAttributes(status) }))),
+    close: () => topic.close(),
   };
 }

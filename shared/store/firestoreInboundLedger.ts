@@ -20,8 +20,8 @@ export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
         return result;
       });
     },
-    async saveReply(wamid, replyText) {
-      await doc(wamid).update({ replyText, updatedAt: now() });
+    async saveReply(wamid, replyText, agentMs) {
+      await doc(wamid).update({ replyText, agentMs, updatedAt: now() });
     },
     async recordChunkSent(wamid, chunk, answered) {
       await doc(wamid).update({

@@ -1,5 +1,6 @@
 import { FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
 import { fromDocument, toDocument } from './firestoreDocument.js';
+import { decodeSessionPageToken, encodeSessionPageToken } from './sessionPageToken.js';
 import { InvalidPageTokenError, type SessionRecord, type SessionStore } from './sessionStore.js';
 
 export const SESSIONS_COLLECTION = 'whatsapp_sessions';
@@ -36,7 +37,7 @@ export function createFirestoreSessionStore(db: Firestore): SessionStore {
     },
     async list({ limit, pageToken }) {
       let query = collection.orderBy('lastMessageAt', 'desc').orderBy('__name__', 'desc').limit(limit + 1);
-      const cursor = pageToken === undefined ? undefined : decodePageToken(pageToken);
+      const cursor = pageToken === undefined ? undefined : decodeSessionPageToken(pageToken);
       if (pageToken !== undefined && !cursor) throw new InvalidPageTokenError('pageToken was not issued by this API');
       if (cursor) query = query.startAfter(Timestamp.fromMillis(cursor.at), cursor.id);
       const snapshot = await query.get();
@@ -47,24 +48,11 @@ export function createFirestoreSessionStore(db: Firestore): SessionStore {
       return {
         sessions,
         ...(hasMore && last
-          ? { nextPageToken: encodePageToken((last.get('lastMessageAt') as Timestamp).toMillis(), last.id) }
+          ? { nextPageToken: encodeSessionPageToken({ at: (last.get('lastMessageAt') as Timestamp).toMillis(), id: last.id }) }
           : {}),
       };
     },
   };
-}
-
-function encodePageToken(at: number, id: string): string {
-  return Buffer.from(JSON.stringify({ at, id })).toString('base64url');
-}
-
-function decodePageToken(token: string): { at: number; id: string } | undefined {
-  try {
-    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { at?: unknown; id?: unknown };
-    return typeof value.at === 'number' && typeof value.id === 'string' ? { at: value.at, id: value.id } : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function fromFirestore(data: DocumentData): SessionRecord {

@@ -1,9 +1,18 @@
+import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+
 /**
  * The idempotency record of one inbound message (`inbound_messages/{wamid}`): who owns it now,
  * what the agent answered, which chunks went out. It is what makes at-least-once delivery from
  * Meta and Pub/Sub produce exactly one reply.
  */
-export type InboundState = 'processing' | 'answered' | 'failed';
+export type InboundState =
+  /** Waiting in its conversation's burst buffer for its turn (bursts on). */
+  | 'buffered'
+  /** Answered as part of the turn named by `turnId`, whose record holds the outcome (bursts on). */
+  | 'merged'
+  | 'processing'
+  | 'answered'
+  | 'failed';
 
 export interface SentChunk {
   index: number;
@@ -18,6 +27,8 @@ export interface InboundRecord {
   attempts: number;
   leaseUntil?: Date;
   replyText?: string;
+  /** How long the agent took to produce replyText; unset for a fixed reply. Kept for the reply-latency log line of a later attempt. */
+  agentMs?: number;
   sentChunks: SentChunk[];
   apologySent?: boolean;
   failureReason?: string;
@@ -25,6 +36,10 @@ export interface InboundRecord {
   exhausted?: boolean;
   /** The dead-letter replay that last reopened this record. */
   replayId?: string;
+  /** With bursts on: the turn this message belongs to, named by the turn's first wamid. */
+  turnId?: string;
+  /** On a turn's record (its first message's): every message of the turn, in order. */
+  turnMessages?: InboundMessage[];
   createdAt: Date;
   updatedAt: Date;
   expiresAt: Date;
@@ -51,7 +66,7 @@ export interface ClaimRequest {
 
 export interface InboundLedger {
   claim(request: ClaimRequest): Promise<ClaimResult>;
-  saveReply(wamid: string, replyText: string): Promise<void>;
+  saveReply(wamid: string, replyText: string, agentMs?: number): Promise<void>;
   /** Records one sent chunk; with `answered` the record is settled in the same write. */
   recordChunkSent(wamid: string, chunk: SentChunk, answered: boolean): Promise<void>;
   markAnswered(wamid: string): Promise<void>;
@@ -85,7 +100,10 @@ export function decideClaim(existing: InboundRecord | undefined, request: ClaimR
     };
   }
   const seen = { ...existing, attempts: existing.attempts + 1, updatedAt: now };
-  if (existing.state === 'answered') return { outcome: 'settled', record: existing };
+  // A buffered or merged message is the burst path's to answer, through its turn's record.
+  if (existing.state === 'answered' || existing.state === 'buffered' || existing.state === 'merged') {
+    return { outcome: 'settled', record: existing };
+  }
   if (existing.state === 'failed') {
     const isNewReplay = request.replayId !== undefined && request.replayId !== existing.replayId;
     if (isNewReplay) {

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startWhatsAppSandbox, type WhatsAppSandbox } from '../../local/sandbox/whatsappSandbox.js';
 import { PermanentError, RetryableError } from '../errors.js';
@@ -111,6 +113,32 @@ describe('createGraphClient against the Graph API sandbox', () => {
     expect(error).toBeInstanceOf(PermanentError);
     expect((error as PermanentError).reason).toBe('graph_100');
     expect(sandbox.sent()).toEqual([]);
+  });
+
+  it('never sends the token to a download URL off Meta\'s hosts that the media metadata names', async () => {
+    // A Graph API whose metadata points elsewhere (a compromised or mistaken answer), and the
+    // "elsewhere", which records what reaches it.
+    const reached: (string | undefined)[] = [];
+    const elsewhere = createServer((req, res) => {
+      reached.push(req.headers.authorization);
+      res.end('bytes');
+    });
+    const graph = createServer((req, res) => {
+      const { port } = elsewhere.address() as AddressInfo;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ messaging_product: 'whatsapp', id: '1', mime_type: 'image/png', file_size: 5, url: `http://127.0.0.1:${port}/steal` }));
+    });
+    await Promise.all([elsewhere, graph].map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))));
+    try {
+      const graphUrl = `http://127.0.0.1:${(graph.address() as AddressInfo).port}`;
+      const redirected = createGraphClient({ baseUrl: graphUrl, apiVersion: 'v25.0', accessToken: 'secret-token', timeoutMs: 5000 });
+      const failure = redirected.downloadMedia('1', 1024);
+      await expect(failure).rejects.toBeInstanceOf(PermanentError);
+      await expect(failure).rejects.toMatchObject({ reason: 'media_url_untrusted' });
+      expect(reached).toEqual([]);
+    } finally {
+      await Promise.all([elsewhere, graph].map((server) => new Promise((resolve) => server.close(resolve))));
+    }
   });
 
   it('treats an unreachable Graph API as retryable', async () => {

@@ -2,6 +2,7 @@ import { Agent, request } from 'undici';
 import { PermanentError, RetryableError } from '../errors.js';
 import { graphError, type GraphErrorBody } from './graphErrors.js';
 import { textMessage, type OutboundMessage } from './outboundMessage.js';
+import { isMetaMediaUrl } from './isMetaMediaUrl.js';
 
 /** Who a reply goes to: the phone number when known, else the BSUID (Meta's `recipient`). */
 export interface Recipient {
@@ -147,8 +148,13 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
         `${base}/${options.apiVersion}/${encodeURIComponent(mediaId)}`,
       );
       if (!meta?.url) throw new RetryableError(`no download URL for media ${mediaId}`, 'graph_media_no_url', {
-          system: 'whatsapp',
+        system: 'whatsapp',
+      });
+      if (!isMetaMediaUrl(meta.url, base)) {
+        throw new PermanentError(`media ${mediaId} names a download URL off Meta's hosts; the token was not sent`, 'media_url_untrusted', {
+          fields: { mediaHost: hostOf(meta.url) },
         });
+      }
       if (meta.file_size && meta.file_size > maxBytes) {
         throw new PermanentError(`media ${mediaId} is ${meta.file_size} bytes, over ${maxBytes}`, 'media_too_large');
       }
@@ -176,6 +182,14 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
       return { data, mimeType: meta.mime_type ?? String(response.headers['content-type'] ?? 'application/octet-stream') };
     },
   };
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseJson(text: string): unknown {

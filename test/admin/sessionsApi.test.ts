@@ -166,6 +166,14 @@ describeWithEmulators('sessions admin API', () => {
       }
     });
 
+    it('refuses a forged pageToken with 400, not 500', async () => {
+      const forge = (value: unknown) => encodeURIComponent(Buffer.from(JSON.stringify(value)).toString('base64url'));
+      for (const forged of [forge({ at: 1e300, id: 'x' }), forge({ at: 0, id: 'a/b' }), forge({ at: 0, id: '__x__' }), 'bm90LWpzb24']) {
+        const answer = await admin('GET', `?pageToken=${forged}`);
+        expect(answer.status, forged).toBe(400);
+      }
+    });
+
     it('refuses a limit above 100, or one that is not a positive integer, with 400', async () => {
       for (const limit of ['101', '500', '0', '-3', 'abc']) {
         expect((await admin('GET', `?limit=${limit}`)).status).toBe(400);

@@ -272,6 +272,9 @@ describe('environment contract', () => {
     expect([...webhook.secrets.keys()]).toEqual(expect.arrayContaining(['WHATSAPP_APP_SECRET', 'WHATSAPP_VERIFY_TOKEN']));
     expect([...webhook.secrets.keys()]).not.toContain('WHATSAPP_ACCESS_TOKEN');
     expect([...worker.secrets.keys()]).toEqual(['WHATSAPP_ACCESS_TOKEN']);
+    // With the admin routes on, the webhook sends proactive messages (POST /whatsapp/messages).
+    const admin = functionFor(tf, new Evaluator(tf, varsFor('admin routes on')), 'webhook');
+    expect([...admin.secrets.keys()]).toEqual(expect.arrayContaining(['ADMIN_API_TOKEN', 'WHATSAPP_ACCESS_TOKEN']));
     expect(webhook.env.ALLOW_UNSIGNED_WEBHOOKS, 'production never allows unsigned webhooks').toBeUndefined();
   });
 
@@ -284,9 +287,20 @@ describe('environment contract', () => {
   });
 });
 
+/** The push subscription of the inbound topic (the other one brings the worker its turns). */
 function pushSubscription(tf: Terraform): Block {
-  const pushes = [...resourcesOf(tf, 'google_pubsub_subscription').values()].filter((block) => sub(block, 'push_config'));
-  expect(pushes, 'exactly one push subscription').toHaveLength(1);
+  const pushes = [...resourcesOf(tf, 'google_pubsub_subscription').values()].filter(
+    (block) => sub(block, 'push_config') && !String(block.topic).includes('google_pubsub_topic.turns.'),
+  );
+  expect(pushes, 'exactly one push subscription on the inbound topic').toHaveLength(1);
+  return pushes[0] ?? {};
+}
+
+function turnsSubscription(tf: Terraform): Block {
+  const pushes = [...resourcesOf(tf, 'google_pubsub_subscription').values()].filter((block) =>
+    String(block.topic).includes('google_pubsub_topic.turns.'),
+  );
+  expect(pushes, 'exactly one subscription on the turns topic').toHaveLength(1);
   return pushes[0] ?? {};
 }
 
@@ -373,6 +387,37 @@ describe('delivery settings', () => {
   });
 });
 
+describe('bursts: the turns topic', () => {
+  it('pushes turns to the worker like messages: ordered, same deadline, retries and attempts, its own kept dead letters', () => {
+    const evaluator = new Evaluator(tf, varsFor('variable defaults'));
+    const turns = turnsSubscription(tf);
+    const inbound = pushSubscription(tf);
+    expect(turns.enable_message_ordering).toBe(true);
+    expect(evaluator.value(sub(turns, 'push_config')?.push_endpoint)).toBe(evaluator.value(sub(inbound, 'push_config')?.push_endpoint));
+    for (const key of ['ack_deadline_seconds'] as const) expect(evaluator.value(turns[key])).toBe(evaluator.value(inbound[key]));
+    expect(evaluator.number(sub(turns, 'dead_letter_policy')?.max_delivery_attempts)).toBe(
+      Number(functionFor(tf, evaluator, 'worker').env.MAX_DELIVERY_ATTEMPTS),
+    );
+    const dlqTopic = /google_pubsub_topic\.([a-z0-9_]+)\./.exec(String(sub(turns, 'dead_letter_policy')?.dead_letter_topic))?.[1];
+    expect(dlqTopic).toBe('turns_dead_letter');
+    const kept = [...resourcesOf(tf, 'google_pubsub_subscription').values()].filter((b) => String(b.topic).includes('google_pubsub_topic.turns_dead_letter.'));
+    expect(kept).toHaveLength(1);
+    expect(evaluator.value(kept[0]!.message_retention_duration)).toBe('604800s');
+  });
+
+  it('tells the worker the topic and the burst settings, lets it publish there, and expires burst buffers', () => {
+    const evaluator = new Evaluator(tf, varsFor('variable defaults'));
+    const worker = functionFor(tf, evaluator, 'worker');
+    expect(worker.env).toMatchObject({ BURST_WINDOW_MS: '2000', BURST_MAX_WAIT_MS: '8000' });
+    expect(worker.env.PUBSUB_TURNS_TOPIC).toBe(evaluator.value(resource(tf, 'google_pubsub_topic', 'turns').name));
+    const publisher = [...resourcesOf(tf, 'google_pubsub_topic_iam_member').values()].find(
+      (b) => String(b.topic).includes('google_pubsub_topic.turns.') && b.role === 'roles/pubsub.publisher',
+    );
+    expect(String(publisher?.member)).toContain(`google_service_account.${worker.serviceAccountRef}.`);
+    expect(String(tf.locals.ttl_collections)).toContain('burst_buffers');
+  });
+});
+
 describe('IAM', () => {
   interface Binding {
     address: string;
@@ -445,7 +490,7 @@ describe('IAM', () => {
     }
   });
 
-  it('gives the webhook, with the admin routes on, only read and delete on the bridge database', () => {
+  it('gives the webhook, with the admin routes on, only document access on the bridge database', () => {
     const evaluator = new Evaluator(tf, varsFor('admin routes on'));
     const webhookSa = functionFor(tf, evaluator, 'webhook').serviceAccountRef;
     const projectGrants = [...resourcesOf(tf, 'google_project_iam_member').entries()].filter(([, b]) =>
@@ -457,7 +502,14 @@ describe('IAM', () => {
     const role = /google_project_iam_custom_role\.([a-z0-9_]+)/.exec(String(grant.role))?.[1];
     expect(role, `the webhook's Firestore role is a custom role, not ${String(grant.role)}`).toBeDefined();
     const permissions = evaluator.value(resource(tf, 'google_project_iam_custom_role', role ?? '').permissions);
-    expect([...(Array.isArray(permissions) ? permissions : [])].sort()).toEqual(['datastore.entities.delete', 'datastore.entities.get', 'datastore.entities.list']);
+    // Read, query and delete sessions; create and update for proactive sends (outbound_messages, proactive_requests).
+    expect([...(Array.isArray(permissions) ? permissions : [])].sort()).toEqual([
+      'datastore.entities.create',
+      'datastore.entities.delete',
+      'datastore.entities.get',
+      'datastore.entities.list',
+      'datastore.entities.update',
+    ]);
     expect(String(evaluator.value(sub(grant, 'condition')?.expression))).toBe('resource.name == "projects/example-project/databases/(default)"');
     expect(evaluator.value(grant.count), 'granted with the admin routes on').toBe(1);
     expect(new Evaluator(tf, varsFor('variable defaults')).value(grant.count), 'not granted with them off').toBe(0);
@@ -542,7 +594,7 @@ describe('Firestore', () => {
       for (const name of Array.isArray(each) ? each : []) collections.add(String(name));
     }
     expect([...collections].sort()).toEqual(
-      ['conversation_windows', 'held_replies', 'inbound_messages', 'outbound_messages', 'proactive_requests', 'rate_limits', 'whatsapp_sessions'],
+      ['burst_buffers', 'conversation_windows', 'held_replies', 'inbound_messages', 'outbound_messages', 'proactive_requests', 'rate_limits', 'whatsapp_sessions'],
     );
     // An opt-out lasts until the user opts back in: never expired by TTL.
     expect(collections.has('opt_outs')).toBe(false);

@@ -3,6 +3,8 @@ import type { ConversationWindow, ConversationWindowStore } from '../../shared/s
 import { mergeHold, type HeldReplies, type HeldReplyStore } from '../../shared/store/heldReplyStore.js';
 import type { OptOutRecord, OptOutStore } from '../../shared/store/optOutStore.js';
 import type { OutboundMessageStore, OutboundRecord } from '../../shared/store/outboundMessageStore.js';
+import { conversationId, conversationOf, type BufferedMessage } from '../../shared/core/burstTurns.js';
+import { bufferedRecord, startedTurnRecord, type BurstBuffer } from '../../shared/store/burstBuffer.js';
 import { decideClaim, type InboundLedger, type InboundRecord } from '../../shared/store/inboundLedger.js';
 import type { RateLimiter } from '../../shared/store/rateLimiter.js';
 import { InvalidPageTokenError, type SessionRecord, type SessionStore } from '../../shared/store/sessionStore.js';
@@ -23,8 +25,8 @@ export function createMemoryInboundLedger(): InboundLedger & { records: Map<stri
       if (result.outcome === 'claimed' || result.outcome === 'busy') records.set(request.wamid, structuredClone(result.record));
       return result;
     },
-    async saveReply(wamid, replyText) {
-      update(wamid, (r) => ({ ...r, replyText }));
+    async saveReply(wamid, replyText, agentMs) {
+      update(wamid, (r) => ({ ...r, replyText, ...(agentMs === undefined ? {} : { agentMs }) }));
     },
     async recordChunkSent(wamid, chunk, answered) {
       update(wamid, (r) => {
@@ -196,6 +198,40 @@ export function createMemoryConversationWindowStore(): ConversationWindowStore &
       return [...records.values()]
         .filter((w) => w.userId === userIdOrPhone || w.phone === userIdOrPhone)
         .sort((a, b) => b.lastUserMessageAt.getTime() - a.lastUserMessageAt.getTime())[0];
+    },
+  };
+}
+
+/** The Firestore burst buffer's behaviour over the memory ledger's records (one transaction = one synchronous step). */
+export function createMemoryBurstBuffer(records: Map<string, InboundRecord>): BurstBuffer & { buffers: Map<string, BufferedMessage[]> } {
+  const buffers = new Map<string, BufferedMessage[]>();
+  return {
+    buffers,
+    async add(message, now, retentionMs) {
+      const existing = records.get(message.wamid);
+      if (existing) return { added: false, state: existing.state };
+      records.set(message.wamid, bufferedRecord(message, now, retentionMs));
+      const key = conversationId(conversationOf(message));
+      buffers.set(key, [...(buffers.get(key) ?? []), { message: structuredClone(message), arrivedAt: now }]);
+      return { added: true, state: 'buffered' };
+    },
+    async pending(conversation) {
+      return structuredClone(buffers.get(conversationId(conversation)) ?? []);
+    },
+    async takeTurn(conversation, decide, claim) {
+      const key = conversationId(conversation);
+      const pending = structuredClone(buffers.get(key) ?? []);
+      const step = decide(pending);
+      if (step.kind !== 'take') return step;
+      const record = startedTurnRecord(step.messages, claim);
+      const taken = new Set(step.messages.map((buffered) => buffered.message.wamid));
+      records.set(record.wamid, structuredClone(record));
+      for (const wamid of taken) {
+        const merged = records.get(wamid);
+        if (wamid !== record.wamid && merged) records.set(wamid, { ...merged, state: 'merged', turnId: record.wamid, updatedAt: claim.now });
+      }
+      buffers.set(key, pending.filter((buffered) => !taken.has(buffered.message.wamid)));
+      return { kind: 'taken', record };
     },
   };
 }

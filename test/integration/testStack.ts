@@ -27,6 +27,8 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
       PUBSUB_EMULATOR_HOST: emulators.pubsubHost,
       FIRESTORE_EMULATOR_HOST: emulators.firestoreHost,
       LOG_LEVEL: 'debug',
+      // Suites of the one-turn-per-message path; burst suites set their own window.
+      BURST_WINDOW_MS: '0',
       ...env,
     },
     ...(process.env.STACK_LOGS ? { log: (line: string) => console.log(line) } : {}),
@@ -34,13 +36,21 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
 }
 
 /** POSTs a webhook body the way Meta does: Meta's JSON escaping, signed over the exact bytes. */
-export async function postWebhook(stack: LocalStack, body: unknown, options: { signature?: string | null } = {}) {
+export async function postWebhook(
+  stack: LocalStack,
+  body: unknown,
+  options: { signature?: string | null; headers?: Record<string, string> } = {},
+) {
   const raw = typeof body === 'string' ? body : toMetaJson(body);
   const signature =
     options.signature === undefined ? signatureFor(raw, stack.env.WHATSAPP_APP_SECRET!) : options.signature;
   const response = await request(stack.webhookUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(signature === null ? {} : { 'x-hub-signature-256': signature }) },
+    headers: {
+      'content-type': 'application/json',
+      ...(signature === null ? {} : { 'x-hub-signature-256': signature }),
+      ...options.headers,
+    },
     body: raw,
   });
   return { status: response.statusCode, text: await response.body.text() };

@@ -7,7 +7,7 @@ import { INBOUND_COLLECTION } from '../../shared/store/firestoreInboundLedger.js
 import { startWhatsAppSandbox, type WhatsAppSandbox } from '../../local/sandbox/whatsappSandbox.js';
 import { newWamid, textWebhook } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
-import { echoed, makeUsers, sleep, startFaultyGraph, tally, type FaultyGraph } from './helpers.js';
+import { echoed, makeUsers, sleep, startFaultyGraph, tally, until, type FaultyGraph } from './helpers.js';
 
 const USERS = 50;
 const MESSAGES_PER_USER = 10;
@@ -198,3 +198,164 @@ function sum(counts: Map<unknown, number>): number {
   for (const value of counts.values()) total += value;
   return total;
 }
+
+const BURSTY_USERS = 30;
+const BURSTY_MESSAGES_PER_USER = 10;
+const BURST_WINDOW_MS = 1000;
+
+describeWithEmulators('reliability: chaos run with bursty users (bursts on)', () => {
+  let sandbox: WhatsAppSandbox;
+  let graph: FaultyGraph;
+  let stack: LocalStack;
+  beforeAll(async () => {
+    sandbox = await startWhatsAppSandbox({ host: '127.0.0.1', accessToken: ACCESS_TOKEN });
+    graph = await startFaultyGraph(sandbox.url, mulberry32(seed ^ 0x85ebca6b));
+    stack = await startTestStack({
+      WHATSAPP_ACCESS_TOKEN: ACCESS_TOKEN,
+      GRAPH_API_BASE_URL: graph.url,
+      USER_RATE_LIMIT_PER_MINUTE: '100000',
+      APOLOGY_TEXT,
+      MAX_DELIVERY_ATTEMPTS: '10',
+      BURST_WINDOW_MS: String(BURST_WINDOW_MS),
+      BURST_MAX_WAIT_MS: '4000',
+      LOG_LEVEL: 'info',
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await graph?.close();
+    await sandbox?.close();
+  });
+
+  it(`${BURSTY_USERS} users × ${BURSTY_MESSAGES_PER_USER} messages 100–800 ms apart, with duplicates and faults: every message in one turn, answered once, in order`, async () => {
+    const agent = stack.agent!;
+    const random = mulberry32(seed ^ 0x27d4eb2f);
+    agent.latencyMs = () => Math.floor(random() * 40);
+    agent.failWhen((request) => request.method === 'async_stream_query' && random() < AGENT_FAILURE_RATE, grpc.status.UNAVAILABLE);
+    graph.sendFailureRate = GRAPH_SEND_FAILURE_RATE;
+
+    const users = makeUsers('bursty', BURSTY_USERS);
+    const plan = users.map((user, u) =>
+      Array.from({ length: BURSTY_MESSAGES_PER_USER }, (_, m) => ({
+        user,
+        wamid: newWamid(),
+        text: `bursty user ${u + 1} message ${m + 1}`,
+        // Mostly 100–800 ms after the previous message; now and then a pause that ends the burst.
+        gapMs: random() < 0.25 ? 1500 + Math.floor(random() * 1500) : 100 + Math.floor(random() * 700),
+        duplicate: random() < DUPLICATE_RATE ? (random() < 0.5 ? ('concurrent' as const) : ('later' as const)) : undefined,
+      })),
+    );
+    const all = plan.flat();
+    const statuses: number[] = [];
+    const deliver = async (body: unknown) => statuses.push((await postWebhook(stack, body)).status);
+
+    const started = Date.now();
+    await Promise.all(
+      plan.map(async (messages) => {
+        const later: unknown[] = [];
+        for (const [m, message] of messages.entries()) {
+          if (m > 0) await sleep(message.gapMs);
+          const body = textWebhook(message.user, message.text, { wamid: message.wamid });
+          if (message.duplicate === 'concurrent') await Promise.all([deliver(body), deliver(body)]);
+          else await deliver(body);
+          for (const pending of later.splice(0)) await deliver(pending);
+          if (message.duplicate === 'later') later.push(body);
+        }
+        for (const pending of later) await deliver(pending);
+      }),
+    );
+    const postedMs = Date.now() - started;
+
+    // Every message resolves through its turn's record: answered, or failed with an apology.
+    const db = new Firestore({ projectId: stack.projectId });
+    const records = new Map<string, DocumentData>();
+    const outcomeOf = (wamid: string): string | undefined => {
+      const record = records.get(wamid);
+      if (!record) return undefined;
+      const turn = record.state === 'merged' ? records.get(record.turnId) : record;
+      return ['answered', 'failed'].includes(turn?.state) ? turn!.state : undefined;
+    };
+    try {
+      await until(
+        async () => {
+          records.clear();
+          const snapshot = await db.collection(INBOUND_COLLECTION).get();
+          for (const doc of snapshot.docs) records.set(decodeURIComponent(doc.id), doc.data());
+          return all.every((message) => outcomeOf(message.wamid) !== undefined);
+        },
+        180_000,
+        'every bursty message resolved',
+      );
+    } finally {
+      await db.terminate();
+    }
+    const drainedMs = Date.now() - started;
+    await sleep(2000);
+
+    const position = new Map(all.map((message) => [message.text, message]));
+    const successfulCalls = agent.calls.filter((call) => call.failedWith === undefined);
+    const inCalls = tally(successfulCalls.flatMap((call) => call.text.split('\n')));
+    const replies = sandbox.sent().filter((message) => message.text !== APOLOGY_TEXT);
+    const inReplies = tally(replies.flatMap((message) => (echoed(message.text ?? '') ?? '').split('\n')));
+    const answered = all.filter((message) => outcomeOf(message.wamid) === 'answered');
+    const failed = all.filter((message) => outcomeOf(message.wamid) === 'failed');
+    const failedTurns = new Set(failed.map((message) => records.get(message.wamid)!.turnId ?? message.wamid));
+    const apologies = sandbox.sent().filter((message) => message.text === APOLOGY_TEXT).length;
+
+    const problems: string[] = [];
+    for (const message of answered) {
+      if (inReplies.get(message.text) !== 1) problems.push(`${message.text}: in ${inReplies.get(message.text) ?? 0} replies`);
+      if (inCalls.get(message.text) !== 1) problems.push(`${message.text}: in ${inCalls.get(message.text) ?? 0} successful agent calls`);
+    }
+    for (const text of inReplies.keys()) if (!position.has(text)) problems.push(`reply to something never sent: ${text}`);
+    const deadLetters = failedTurns.size > 0
+      ? await listDeadLetters({
+          projectId: stack.projectId,
+          inboundTopic: stack.turnsLayout.topic,
+          deadLetterSubscription: stack.turnsLayout.deadLetterSubscription,
+        })
+      : [];
+    for (const message of failed) {
+      const turnId = records.get(message.wamid)!.turnId ?? message.wamid;
+      const turn = records.get(turnId)!;
+      if (!turn.exhausted || !turn.apologySent) problems.push(`${message.text}: failed but not exhausted+apologised (${turn.failureReason})`);
+      if (!deadLetters.some((letter) => letter.turnWamids?.includes(message.wamid))) problems.push(`${message.text}: failed but its turn is not dead-lettered`);
+    }
+
+    // Per-user order: the messages a user's replies answer, read in reply order, are in sending order.
+    let inversions = 0;
+    for (const [u, messages] of plan.entries()) {
+      const order = new Map(messages.map((message, i) => [message.text, i]));
+      const got = sandbox
+        .sent()
+        .filter((reply) => reply.to === `+${users[u]!.phone}` && reply.text !== APOLOGY_TEXT)
+        .flatMap((reply) => (echoed(reply.text ?? '') ?? '').split('\n'))
+        .map((text) => order.get(text) ?? -1);
+      for (let i = 1; i < got.length; i += 1) if (got[i]! <= got[i - 1]!) inversions += 1;
+      if (got.some((index) => index < 0)) problems.push(`user ${u + 1}: a reply answers another user's message`);
+    }
+
+    const turns = successfulCalls.length;
+    const turnsPerMessage = turns / all.length;
+    const lost = all.length - answered.length - failed.length;
+    console.log(
+      [
+        `chaos with bursts (seed ${seed}, window ${BURST_WINDOW_MS} ms): ${all.length} messages from ${users.length} users, ` +
+          `${statuses.length} webhook deliveries (${all.filter((m) => m.duplicate).length} duplicated), posted in ${postedMs} ms, resolved in ${drainedMs} ms`,
+        `  faults: Graph sends failed ${graph.injected}, agent UNAVAILABLE ${agent.calls.length - turns}/${agent.calls.length}`,
+        `  outcome: ${answered.length} answered, ${failed.length} in ${failedTurns.size} failed turns (apologised+dead-lettered, ${deadLetters.length} in DLQ), ` +
+          `${lost} lost, ${problems.filter((p) => /replies/.test(p)).length} duplicate/missing replies, ${inversions} order inversions`,
+        `  agent turns per message: ${turnsPerMessage.toFixed(2)} (${turns} successful agent calls for ${all.length} messages), ` +
+          `replies ${replies.length}, apologies ${apologies}, problems: ${problems.length}`,
+      ].join('\n'),
+    );
+
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    expect(graph.injected).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
+    expect(lost).toBe(0);
+    expect(inversions).toBe(0);
+    expect(apologies).toBe(failedTurns.size);
+    expect(turnsPerMessage).toBeLessThan(1);
+  }, 300_000);
+});

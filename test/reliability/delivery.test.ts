@@ -34,7 +34,8 @@ describeWithEmulators('reliability: duplicates, per-user order, Graph failures',
     const seqBody = textWebhook(seq!, 'sequential hello');
     expect((await postWebhook(stack, seqBody)).status).toBe(200);
     expect((await postWebhook(stack, seqBody)).status).toBe(200);
-    await sandbox.waitFor(() => textsTo(sandbox, seq!.phone).length > 0);
+    // The file's first message also waits for the worker's cold start: a wait, not a speed check.
+    await sandbox.waitFor(() => textsTo(sandbox, seq!.phone).length > 0, 30_000);
     expect((await postWebhook(stack, seqBody)).status).toBe(200);
 
     // Concurrent: three deliveries of one webhook in flight at once.

@@ -1,8 +1,7 @@
-import { markdownToWhatsApp } from '../formatting/markdownToWhatsApp.js';
-import { splitMessage } from '../formatting/splitMessage.js';
+import { formatReply } from '../formatting/formatReply.js';
 import { textMessage, type OutboundMessage } from '../outboundMessage.js';
 
-/** The agent's Markdown as WhatsApp text messages of at most `maxChars` each. */
+/** The agent's Markdown as WhatsApp text messages of at most `maxChars` each (and at most MAX_REPLY_CHUNKS). */
 export function renderText(markdown: string, maxChars: number): OutboundMessage[] {
-  return splitMessage(markdownToWhatsApp(markdown), maxChars).map(textMessage);
+  return formatReply(markdown, maxChars).map(textMessage);
 }

@@ -1,0 +1,292 @@
+import { describe, expect, it } from 'vitest';
+import type { AgentClient, AgentTurn } from '../../shared/agent/agentClient.js';
+import { RetryableError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/log/logger.js';
+import type { TurnDue, TurnDuePublisher } from '../../shared/queue/turnDue.js';
+import {
+  createMemoryBurstBuffer,
+  createMemoryConversationWindowStore,
+  createMemoryHeldReplyStore,
+  createMemoryInboundLedger,
+  createMemoryOptOutStore,
+  createMemoryOutboundMessageStore,
+  createMemoryRateLimiter,
+  createMemorySessionStore,
+} from '../../test/fakes/memoryStores.js';
+import { testCoreSettings } from '../../test/fakes/workerSettings.js';
+import type { OutboundText, WhatsAppClient } from '../../shared/whatsapp/graphClient.js';
+import type { InboundMessage } from '../../shared/whatsapp/inboundMessage.js';
+import { processPush, type PushDeps } from './processPush.js';
+
+const settings = testCoreSettings({
+  rateLimitPerMinute: 2,
+  resetCommands: ['/reset'],
+  burstWindowMs: 2000,
+  burstMaxWaitMs: 8000,
+  optOutCommands: ['stop'],
+  optInCommands: ['start'],
+});
+
+/**
+ * The worker's two burst steps over memory stores with the Firestore adapters' rules, on a fake
+ * clock: `sleep` advances it, and hooks run "while" the handler waits or the agent answers.
+ */
+function harness() {
+  let clock = Date.parse('2026-12-05T12:00:00Z');
+  const agentCalls: AgentTurn[] = [];
+  let agentFailures: Error[] = [];
+  let duringAgentCall: (() => Promise<void>) | undefined;
+  const agent: AgentClient = {
+    createSession: async () => 'session-1',
+    async query(turn) {
+      agentCalls.push(turn);
+      const hook = duringAgentCall;
+      duringAgentCall = undefined;
+      await hook?.();
+      const failure = agentFailures.shift();
+      if (failure) throw failure;
+      return `Echo: ${turn.text}`;
+    },
+    deleteSession: async () => {},
+  };
+  const sends: OutboundText[] = [];
+  const reads: string[] = [];
+  const whatsapp: WhatsAppClient = {
+    markReadWithTyping: async (_id, wamid) => void reads.push(wamid),
+    async sendText(message) {
+      sends.push(message);
+      return `wamid.out.${sends.length}`;
+    },
+    downloadMedia: async () => ({ data: Buffer.from('x'), mimeType: 'image/jpeg' }),
+    sendTemplate: async () => {
+      throw new Error('no template is sent on this path');
+    },
+    send: async () => {
+      throw new Error('the core sends text only');
+    },
+  };
+  const ledger = createMemoryInboundLedger();
+  const bursts = createMemoryBurstBuffer(ledger.records);
+  const queued: TurnDue[] = [];
+  const turns: TurnDuePublisher = { publish: async (due) => void queued.push(due) };
+  const sleeps: number[] = [];
+  let duringSleep: (() => Promise<void>) | undefined;
+  const deps: PushDeps = {
+    maxDeliveryAttempts: 3,
+    ledger,
+    sessions: createMemorySessionStore(),
+    rateLimiter: createMemoryRateLimiter(),
+    agent,
+    whatsapp,
+    log: createLogger('test', 'silent'),
+    settings,
+    bursts,
+    turns,
+    outbound: createMemoryOutboundMessageStore(),
+    optOuts: createMemoryOptOutStore(),
+    held: createMemoryHeldReplyStore(),
+    windows: createMemoryConversationWindowStore(),
+    now: () => new Date(clock),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      clock += ms;
+      const hook = duringSleep;
+      duringSleep = undefined;
+      await hook?.();
+    },
+  };
+  let counter = 0;
+  const text = (body: string): InboundMessage => ({
+    v: 1,
+    wamid: `wamid.in.${++counter}`,
+    userId: 'AR.1',
+    phoneNumberId: 'pn1',
+    timestamp: Math.floor(clock / 1000),
+    content: { kind: 'text', text: body },
+  });
+  const receive = (message: InboundMessage, attributes: Record<string, string> = {}) =>
+    processPush({ message, messageId: 'm', attributes }, deps);
+  /** Runs the queued turn-due messages in order, as the ordered turns subscription pushes them; a refused one is pushed again. */
+  const drain = async (pushes = 20) => {
+    const outcomes: string[] = [];
+    while (queued.length && pushes-- > 0) {
+      const result = await processPush({ due: queued[0]!, messageId: 'm', attributes: {} }, deps);
+      outcomes.push(result.outcome);
+      if (result.ack) queued.shift();
+    }
+    return outcomes;
+  };
+  return {
+    deps,
+    ledger,
+    bursts,
+    agentCalls,
+    sends,
+    reads,
+    sleeps,
+    queued,
+    text,
+    receive,
+    drain,
+    advance: (ms: number) => (clock += ms),
+    failAgent: (...errors: Error[]) => (agentFailures = errors),
+    whileAgentAnswers: (hook: () => Promise<void>) => (duringAgentCall = hook),
+    whileWaiting: (hook: () => Promise<void>) => (duringSleep = hook),
+  };
+}
+
+const texts = (sends: OutboundText[]) => sends.map((send) => send.text);
+
+describe('bursts in the worker', () => {
+  it('buffers each message, marks it read at once and queues a turn-due; the first turn-due answers the whole burst once', async () => {
+    const h = harness();
+    const [a, b, c] = [h.text('hola'), h.text('quiero cambiar mi pedido'), h.text('el 4512')];
+    for (const m of [a, b, c]) {
+      expect(await h.receive(m)).toEqual({ ack: true, outcome: 'buffered' });
+      h.advance(500);
+    }
+    expect(h.reads).toEqual([a.wamid, b.wamid, c.wamid]);
+    expect(h.queued.map((due) => due.wamid)).toEqual([a.wamid, b.wamid, c.wamid]);
+    expect(h.agentCalls).toEqual([]);
+
+    expect(await h.drain()).toEqual(['answered', 'duplicate', 'duplicate']);
+    // The handler waited out the window after the latest message (500 ms had passed since it).
+    expect(h.sleeps).toEqual([1500]);
+    expect(h.agentCalls.map((call) => call.text)).toEqual(['hola\nquiero cambiar mi pedido\nel 4512']);
+    expect(texts(h.sends)).toEqual(['Echo: hola\nquiero cambiar mi pedido\nel 4512']);
+    expect(await h.ledger.get(a.wamid)).toMatchObject({ state: 'answered', turnId: a.wamid });
+    expect(await h.ledger.get(c.wamid)).toMatchObject({ state: 'merged', turnId: a.wamid });
+  });
+
+  it('keeps waiting while the user writes during the wait, up to the cap', async () => {
+    const h = harness();
+    h.deps.settings = { ...settings, burstWindowMs: 3000 };
+    await h.receive(h.text('uno'));
+    // Each time the handler's wait ends, the user has sent one more message.
+    let sent = 0;
+    const keepWriting = async (): Promise<void> => {
+      await h.receive(h.text(`más ${++sent}`));
+      h.whileWaiting(keepWriting);
+    };
+    h.whileWaiting(keepWriting);
+    expect((await processPush({ due: h.queued[0]!, messageId: 'm', attributes: {} }, h.deps)).outcome).toBe('answered');
+    // Windows end at 3000 and 6000; the third would end at 9000, past the 8000 ms cap: cut there.
+    expect(h.sleeps).toEqual([3000, 3000, 2000]);
+    expect(h.agentCalls).toHaveLength(1);
+    expect(h.agentCalls[0]!.text.split('\n')).toEqual(['uno', 'más 1', 'más 2', 'más 3']);
+  });
+
+  it('a message arriving while the agent answers is not merged: it is the next turn, answered after', async () => {
+    const h = harness();
+    const [a, b] = [h.text('primera'), h.text('segunda')];
+    await h.receive(a);
+    await h.receive(b);
+    const late = h.text('tarde');
+    h.whileAgentAnswers(async () => {
+      await h.receive(late);
+    });
+    expect(await h.drain()).toEqual(['answered', 'duplicate', 'answered']);
+    expect(h.agentCalls.map((call) => call.text)).toEqual(['primera\nsegunda', 'tarde']);
+    expect(texts(h.sends)).toEqual(['Echo: primera\nsegunda', 'Echo: tarde']);
+  });
+
+  it('a reset ends the burst: the turn before it, the reset alone, then a fresh burst', async () => {
+    const h = harness();
+    for (const body of ['hola', 'pedido', '/reset', 'otra cosa']) {
+      await h.receive(h.text(body));
+      h.advance(100);
+    }
+    expect(await h.drain()).toEqual(['answered', 'duplicate', 'answered', 'answered']);
+    expect(h.agentCalls.map((call) => call.text)).toEqual(['hola\npedido', 'otra cosa']);
+    expect(texts(h.sends)).toEqual(['Echo: hola\npedido', 'Fresh start', 'Echo: otra cosa']);
+  });
+
+  it('duplicate deliveries add nothing; a duplicate turn-due push finds its turn settled', async () => {
+    const h = harness();
+    const a = h.text('hola');
+    await h.receive(a);
+    expect(await h.receive(a)).toEqual({ ack: true, outcome: 'buffered' });
+    expect(await h.bursts.pending(a)).toHaveLength(1);
+    expect(await h.drain()).toEqual(['answered', 'duplicate']);
+    expect(await h.receive(a)).toEqual({ ack: true, outcome: 'duplicate' });
+    expect(await processPush({ due: { v: 1, kind: 'turn-due', wamid: a.wamid, userId: 'AR.1', phoneNumberId: 'pn1' }, messageId: 'm', attributes: {} }, h.deps)).toEqual({
+      ack: true,
+      outcome: 'duplicate',
+    });
+    expect(h.agentCalls).toHaveLength(1);
+    expect(h.sends).toHaveLength(1);
+  });
+
+  it('a failed attempt is retried on the same turn without asking the agent for the taken messages again', async () => {
+    const h = harness();
+    const [a, b] = [h.text('uno'), h.text('dos')];
+    await h.receive(a);
+    await h.receive(b);
+    h.failAgent(new RetryableError('agent unavailable', 'agent_unavailable'));
+    expect(await h.drain()).toEqual(['retry', 'answered', 'duplicate']);
+    expect(h.agentCalls.map((call) => call.text)).toEqual(['uno\ndos', 'uno\ndos']);
+    expect(texts(h.sends)).toEqual(['Echo: uno\ndos']);
+    expect(await h.ledger.get(a.wamid)).toMatchObject({ state: 'answered', attempts: 2 });
+  });
+
+  it('the last attempt apologises once and dead-letters; every wamid of the turn leads to the failed record', async () => {
+    const h = harness();
+    const [a, b] = [h.text('uno'), h.text('dos')];
+    await h.receive(a);
+    await h.receive(b);
+    const unavailable = () => new RetryableError('agent unavailable', 'agent_unavailable');
+    h.failAgent(unavailable(), unavailable(), unavailable());
+    const outcomes = [];
+    for (let attempt = 1; attempt <= 3; attempt += 1) outcomes.push((await processPush({ due: h.queued[0]!, messageId: 'm', attributes: {} }, h.deps)).outcome);
+    expect(outcomes).toEqual(['retry', 'retry', 'dead-letter']);
+    expect(texts(h.sends)).toEqual(['Sorry!']);
+    expect(await h.ledger.get(a.wamid)).toMatchObject({ state: 'failed', exhausted: true, apologySent: true });
+    expect((await h.ledger.get(b.wamid))?.turnId).toBe(a.wamid);
+    // The next turn-due (b's) finds the turn exhausted: it dead-letters too rather than answer again.
+    expect((await processPush({ due: h.queued[1]!, messageId: 'm', attributes: {} }, h.deps)).outcome).toBe('dead-letter');
+    // A replay of the dead letter reopens the turn once and answers it.
+    expect((await processPush({ due: h.queued[0]!, messageId: 'm', attributes: { replayId: 'r1' } }, h.deps)).outcome).toBe('answered');
+    expect(texts(h.sends)).toEqual(['Sorry!', 'Echo: uno\ndos']);
+  });
+
+  it('an opt-out word ends the burst and is handled alone; after it the user gets nothing, not even a read receipt', async () => {
+    const h = harness();
+    const [hola, pedido, stop, later] = [h.text('hola'), h.text('pedido'), h.text('STOP'), h.text('otra cosa')];
+    for (const m of [hola, pedido, stop, later]) {
+      await h.receive(m);
+      h.advance(100);
+    }
+    await h.drain();
+    expect(h.agentCalls.map((call) => call.text)).toEqual(['hola\npedido']);
+    expect(texts(h.sends)).toEqual(['Echo: hola\npedido', 'You are unsubscribed']);
+    const afterStop = h.text('¿hola?');
+    await h.receive(afterStop);
+    await h.drain();
+    expect(texts(h.sends)).toHaveLength(2);
+    // The STOP gets its confirmation, not a read receipt; nothing written after it is read.
+    expect(h.reads).toContain(pedido.wamid);
+    expect(h.reads).not.toContain(stop.wamid);
+    expect(h.reads).not.toContain(afterStop.wamid);
+  });
+
+  it('the rate limit counts agent turns, not messages', async () => {
+    const h = harness();
+    for (let turn = 1; turn <= 2; turn += 1) {
+      for (const body of ['a', 'b', 'c']) await h.receive(h.text(`${body}${turn}`));
+      await h.drain();
+    }
+    // Six messages in two turns, with a limit of 2 per minute: both answered by the agent.
+    expect(h.agentCalls).toHaveLength(2);
+    expect(texts(h.sends)).toEqual(['Echo: a1\nb1\nc1', 'Echo: a2\nb2\nc2']);
+  });
+
+  it('with bursts off, and for reactions, a message is its own turn at once', async () => {
+    const h = harness();
+    h.deps.settings = { ...settings, burstWindowMs: 0 };
+    expect(await h.receive(h.text('hola'))).toEqual({ ack: true, outcome: 'answered' });
+    h.deps.settings = settings;
+    const reaction: InboundMessage = { ...h.text(''), content: { kind: 'reaction', reactedWamid: 'wamid.out.1', emoji: '👍' } };
+    expect(await h.receive(reaction)).toEqual({ ack: true, outcome: 'ignored' });
+    expect(h.queued).toEqual([]);
+  });
+});
