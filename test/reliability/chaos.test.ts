@@ -233,6 +233,8 @@ describeWithEmulators('reliability: chaos run with bursty users (bursts on)', ()
     agent.latencyMs = () => Math.floor(random() * 40);
     agent.failWhen((request) => request.method === 'async_stream_query' && random() < AGENT_FAILURE_RATE, grpc.status.UNAVAILABLE);
     graph.sendFailureRate = GRAPH_SEND_FAILURE_RATE;
+    // Bursts make few sends (about one per 8 messages): make sure some of them fail.
+    graph.failFirstSends = 2;
 
     const users = makeUsers('bursty', BURSTY_USERS);
     const plan = users.map((user, u) =>

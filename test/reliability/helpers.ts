@@ -87,6 +87,8 @@ export interface FaultyGraph {
   url: string;
   /** Share of send calls (not read receipts) that fail, 0..1. */
   sendFailureRate: number;
+  /** These many sends fail before the rate applies: a run with few sends still meets faults. */
+  failFirstSends: number;
   injected: number;
   forwarded: number;
   close(): Promise<void>;
@@ -97,6 +99,7 @@ export async function startFaultyGraph(targetUrl: string, random: () => number =
   const front: FaultyGraph = {
     url: '',
     sendFailureRate: 0,
+    failFirstSends: 0,
     injected: 0,
     forwarded: 0,
     close: async () => {},
@@ -107,7 +110,8 @@ export async function startFaultyGraph(targetUrl: string, random: () => number =
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const isSend = req.method === 'POST' && /\/messages$/.test(req.url ?? '') && !/"status"\s*:\s*"read"/.test(body.toString());
-      if (isSend && random() < front.sendFailureRate) {
+      const failThisOne = () => (front.failFirstSends > 0 ? (front.failFirstSends -= 1) >= 0 : random() < front.sendFailureRate);
+      if (isSend && failThisOne()) {
         front.injected += 1;
         const error = { error: { message: 'An unknown error occurred', type: 'OAuthException', code: 2, fbtrace_id: 'chaos' } };
         res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(error));
