@@ -32,7 +32,7 @@ locals {
 
   # Collections whose documents carry an `expiresAt` timestamp for Firestore TTL.
   # opt_outs has no TTL on purpose: an opt-out lasts until the user opts back in.
-  ttl_collections = toset(["whatsapp_sessions", "inbound_messages", "rate_limits", "outbound_messages", "held_replies", "conversation_windows", "proactive_requests", "burst_buffers"])
+  ttl_collections = toset(["whatsapp_sessions", "inbound_messages", "rate_limits", "outbound_messages", "held_replies", "conversation_windows", "proactive_requests", "burst_buffers", "handoffs"])
 
   # Plain (non-secret) environment of each function. Secrets are in *_secret_env below.
   webhook_env = {
