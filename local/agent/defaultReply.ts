@@ -26,15 +26,19 @@ export function readMessage(message: unknown): AgentMessage {
   };
 }
 
-/** The answer when no test overrides it: a tapped option, a Markdown sample, a WhatsApp tool on its keyword, or an echo with the turn number. */
-export function defaultReply(turn: number, message: AgentMessage): LocalAgentReply {
+/**
+ * The answer when no test overrides it: a tapped option, a Markdown sample, a WhatsApp tool on its
+ * keyword, or an echo with the turn number (and, when the local agent answers as several engines,
+ * the engine's id, so the sandbox shows which agent answered).
+ */
+export function defaultReply(turn: number, message: AgentMessage, agentLabel?: string): LocalAgentReply {
   const tap = TAPPED_OPTION.exec(message.text);
   if (tap) return `You chose "${tap[1]}" (option id: ${tap[2]}).`;
   if (/\bmarkdown\b/i.test(message.text)) return MARKDOWN_REPLY;
   const offer = WHATSAPP_OFFERS.find(({ keyword }) => keyword.test(message.text));
   if (offer) return offer.reply;
   const media = message.inlineData.map((blob) => ` [+ ${blob.mimeType}, ${blob.bytes} bytes]`).join('');
-  return `Echo #${turn}: ${message.text}${media}`;
+  return `Echo #${turn}${agentLabel ? ` (${agentLabel})` : ''}: ${message.text}${media}`;
 }
 
 /** How the bridge passes a tapped button or list row (see decideAction): the title's line, then the id's. */

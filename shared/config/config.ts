@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE, agentEngineByNumber, textsByNumber } from './numberSettings.js';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', ''])
@@ -47,6 +48,7 @@ export const webhookConfigSchema = z
     PUBLISH_TIMEOUT_MS: positiveInt(10_000),
     /** The admin routes delete a user's Agent Engine session when these are set. */
     AGENT_ENGINE: optionalString,
+    AGENT_ENGINE_BY_NUMBER: agentEngineByNumber,
     VERTEX_API_ENDPOINT: optionalString,
     /** Lets the admin routes send proactive messages (`POST /whatsapp/messages`). */
     WHATSAPP_ACCESS_TOKEN: optionalString,
@@ -77,12 +79,11 @@ export const workerConfigSchema = z.object({
   ...shared,
   WHATSAPP_ACCESS_TOKEN: z.string().min(1),
   ...graph,
-  AGENT_ENGINE: z
-    .string()
-    .regex(
-      /^projects\/[^/]+\/locations\/[^/]+\/reasoningEngines\/[^/]+$/,
-      'expected projects/P/locations/L/reasoningEngines/ID',
-    ),
+  AGENT_ENGINE: z.string().regex(AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE),
+  /** The agent of each business number; AGENT_ENGINE serves the numbers not in it. */
+  AGENT_ENGINE_BY_NUMBER: agentEngineByNumber,
+  /** Per business number, the fixed replies it answers with instead of the variables of the same names. */
+  TEXTS_BY_NUMBER: textsByNumber,
   VERTEX_API_ENDPOINT: z.string().optional(),
   AGENT_TIMEOUT_MS: positiveInt(240_000),
   /** How long one delivery owns a message; longer than the worker's own timeout. */
