@@ -76,7 +76,7 @@ describe('createVertexAgentClient against the local agent', () => {
     expect(agent.calls[0]).toMatchObject({ text: 'what is this?', inlineData: [{ mimeType: 'image/jpeg', bytes: 1234 }] });
     expect(agent.calls[0]?.input.message).toEqual({
       role: 'user',
-      parts: [{ text: 'what is this?' }, { inline_data: { mime_type: 'image/jpeg', data: image.toString('base64') } }],
+      parts: [{ inline_data: { mime_type: 'image/jpeg', data: image.toString('base64') } }, { text: 'what is this?' }],
     });
   });
 

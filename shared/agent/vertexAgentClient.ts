@@ -2,6 +2,7 @@ import { helpers, v1, type protos } from '@google-cloud/aiplatform';
 import * as grpc from '@grpc/grpc-js';
 import { PassThroughClient } from 'google-auth-library';
 import { PermanentError, RetryableError } from '../errors.js';
+import { agentMessage } from './agentMessage.js';
 import { capReplyText } from './capReplyText.js';
 import { SessionNotFoundError, type AgentClient, type AgentTurn } from './agentClient.js';
 import { parseAgentEvents, type AgentEvents } from './parseAgentEvents.js';
@@ -203,19 +204,10 @@ function toStruct(input: Record<string, unknown>): Struct {
   return (helpers.toValue(input) as protos.google.protobuf.IValue).structValue ?? { fields: {} };
 }
 
-/** A plain string, or a google.genai Content dict when media goes along (AdkApp validates it with Content.model_validate). */
-function messageOf(turn: AgentTurn): string | Record<string, unknown> {
-  if (!turn.inlineData?.length) return turn.text;
-  return {
-    role: 'user',
-    parts: [
-      // Gemini rejects an empty text part.
-      ...(turn.text ? [{ text: turn.text }] : []),
-      ...turn.inlineData.map((blob) => ({
-        inline_data: { mime_type: blob.mimeType, data: blob.data.toString('base64') },
-      })),
-    ],
-  };
+/** Inline blobs from a caller not yet moved to `media` go the same way. */
+function messageOf(turn: AgentTurn) {
+  const inline = (turn.inlineData ?? []).map((blob) => ({ kind: 'inline' as const, ...blob }));
+  return agentMessage(turn.text, [...(turn.media ?? []), ...inline]);
 }
 
 function toAgentError(error: unknown, context: { notFoundIsSession: boolean }): Error {
