@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import { echoAttributes, echoUserId } from '../whatsapp/messageEcho.js';
 import type { StatusMessage } from '../whatsapp/statusMessage.js';
 import { googleAccessToken } from '../auth/googleAccessToken.js';
 import { messageAttributes, statusAttributes, type InboundPublisher } from './inboundPublisher.js';
@@ -58,34 +58,32 @@ export function createRestPublisher(options: RestPublisherOptions): InboundPubli
     return messageIds;
   }
 
-  async function send(message: InboundMessage, attributes: Record<string, string>, signal: AbortSignal): Promise<string> {
-    const [messageId] = await sendBatch(
-      [
-        {
-          data: Buffer.from(JSON.stringify(message)).toString('base64'),
-          orderingKey: message.userId,
-          attributes: { ...messageAttributes(message), ...attributes },
-        },
-      ],
-      signal,
-    );
+  async function send(message: PubsubMessage, signal: AbortSignal): Promise<string> {
+    const [messageId] = await sendBatch([message], signal);
     return messageId!;
+  }
+
+  /** One user's publishes leave this instance in call order; the deadline covers the wait behind earlier ones. */
+  function publishInOrder(payload: object, orderingKey: string, attributes: Record<string, string>): Promise<string> {
+    const signal = AbortSignal.timeout(options.timeoutMs);
+    const message = { data: Buffer.from(JSON.stringify(payload)).toString('base64'), orderingKey, attributes };
+    const previous = lastPublishOfUser.get(orderingKey) ?? Promise.resolve();
+    const published = previous.catch(() => undefined).then(() => send(message, signal));
+    lastPublishOfUser.set(orderingKey, published);
+    void published
+      .finally(() => {
+        if (lastPublishOfUser.get(orderingKey) === published) lastPublishOfUser.delete(orderingKey);
+      })
+      .catch(() => undefined);
+    return published;
   }
 
   return {
     publish(message, attributes = {}) {
-      const key = message.userId;
-      // The deadline covers the wait behind this user's earlier publishes too.
-      const signal = AbortSignal.timeout(options.timeoutMs);
-      const previous = lastPublishOfUser.get(key) ?? Promise.resolve();
-      const published = previous.catch(() => undefined).then(() => send(message, attributes, signal));
-      lastPublishOfUser.set(key, published);
-      void published
-        .finally(() => {
-          if (lastPublishOfUser.get(key) === published) lastPublishOfUser.delete(key);
-        })
-        .catch(() => undefined);
-      return published;
+      return publishInOrder(message, message.userId, { ...messageAttributes(message), ...attributes });
+    },
+    publishEcho(echo, attributes = {}) {
+      return publishInOrder(echo, echoUserId(echo), { ...attributes, ...echoAttributes(echo) });
     },
     async publishStatuses(statuses) {
       const signal = AbortSignal.timeout(options.timeoutMs);
