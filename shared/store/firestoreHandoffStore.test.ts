@@ -88,9 +88,12 @@ describeWithEmulators('Firestore hand-off store (emulator)', () => {
     const other = await pausedUntil(100_030, 'pn-other');
     const sameUser = { ...other, phoneNumberId: 'pn-third' };
     await store.pause(sameUser, (current) => pause(current, { by: 'agent' }, at(0), settings), at(0));
-    expect((await store.listPausedForUser(other.userId, at(1))).map((h) => h.phoneNumberId).sort()).toEqual(['pn-other', 'pn-third']);
-    expect((await store.listPausedForUser(a.phone, at(1))).map((h) => h.userId)).toEqual([a.userId]);
-    expect(await store.listPausedForUser(ended.userId, at(2))).toEqual([]);
+    expect((await store.listPausedForUsers([other.userId], at(1))).map((h) => h.phoneNumberId).sort()).toEqual(['pn-other', 'pn-third']);
+    expect((await store.listPausedForUsers([a.phone], at(1))).map((h) => h.userId)).toEqual([a.userId]);
+    expect((await store.listPausedForUsers([b.userId, c.phone, a.userId, b.userId], at(1))).map((h) => h.userId).sort()).toEqual(
+      [a.userId, b.userId, c.userId].sort(),
+    );
+    expect(await store.listPausedForUsers([ended.userId], at(2))).toEqual([]);
   });
 
   it('treats a record past its expiry as gone (the emulator has no TTL)', async () => {

@@ -51,8 +51,8 @@ export interface HandoffStore {
   transcriptDelivered(key: ConversationKey, entryIds: readonly string[], now: Date): Promise<void>;
   /** Paused conversations, the soonest to resume first. Throws InvalidPageTokenError for a token it did not issue. */
   listPaused(options: { now: Date; limit: number; pageToken?: string }): Promise<PausedPage>;
-  /** This user's paused conversations (one per business number), for the admin view of a session. */
-  listPausedForUser(userIdOrPhone: string, now: Date): Promise<HandoffRecord[]>;
+  /** The paused conversations (one per business number) of these users, found by user id or number, for the admin views. */
+  listPausedForUsers(userIdsOrPhones: readonly string[], now: Date): Promise<HandoffRecord[]>;
 }
 
 /** The pure part of `pause`: the changed pause over the live record, with the entry added. */

@@ -285,8 +285,9 @@ export function createMemoryHandoffStore(): HandoffStore & { records: Map<string
         ...(start + limit < all.length ? { nextPageToken: String(start + limit) } : {}),
       };
     },
-    async listPausedForUser(userIdOrPhone, now) {
-      return structuredClone(paused(now).filter((r) => r.userId === userIdOrPhone || r.phone === userIdOrPhone));
+    async listPausedForUsers(userIdsOrPhones, now) {
+      const ids = new Set(userIdsOrPhones);
+      return structuredClone(paused(now).filter((r) => ids.has(r.userId) || (r.phone !== undefined && ids.has(r.phone))));
     },
   };
 }
