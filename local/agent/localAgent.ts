@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { writeAdkEvents } from './adkEventWriter.js';
 import { bindInsecure, loadServices, optionalString, RpcError, structToJson, toStatus, unary, type Json } from './aiplatformGrpc.js';
-import { defaultReply, readMessage } from './defaultReply.js';
+import { cloudStorageReader } from './cloudStorageReader.js';
+import { defaultReply, readMessage, type ReadFile } from './defaultReply.js';
 import { createSessionService, type LocalAgentSession } from './sessionService.js';
 
 export type { LocalAgentSession } from './sessionService.js';
@@ -16,6 +17,8 @@ export interface LocalAgentCall {
   /** The text of the message (a plain string, or the text parts of a Content dict). */
   text: string;
   inlineData: { mimeType: string; bytes: number }[];
+  /** The `file_data` objects, as read back from Cloud Storage (empty until the turn read them). */
+  files: ReadFile[];
   /** The decoded Struct input exactly as it arrived. */
   input: Record<string, unknown>;
   at: Date;
@@ -83,7 +86,16 @@ interface Failure {
  * sessions, defaultReply.ts what it answers, adkEventWriter.ts how a turn streams back,
  * aiplatformGrpc.ts the protos and server.
  */
-export async function startLocalAgent(options: { host?: string; port?: number; engines?: string[] } = {}): Promise<LocalAgent> {
+export async function startLocalAgent(
+  options: {
+    host?: string;
+    port?: number;
+    engines?: string[];
+    /** Where `gs://` objects are read from (the Cloud Storage stand-in); default STORAGE_EMULATOR_HOST, else Cloud Storage. */
+    storageEndpoint?: string;
+  } = {},
+): Promise<LocalAgent> {
+  const readFile = cloudStorageReader(options.storageEndpoint ? { endpoint: options.storageEndpoint } : {});
   const engines = options.engines?.length ? [...new Set(options.engines)] : [LOCAL_AGENT_ENGINE];
   const services = loadServices();
   const server = new grpc.Server();
@@ -147,6 +159,7 @@ export async function startLocalAgent(options: { host?: string; port?: number; e
       sessionId: optionalString(input.session_id) ?? '',
       text: message.text,
       inlineData: message.inlineData,
+      files: [],
       input,
       at: new Date(),
     };
@@ -165,9 +178,14 @@ export async function startLocalAgent(options: { host?: string; port?: number; e
         ? sessions.owned(engine, record.userId, record.sessionId)
         : sessions.create(engine, record.userId);
       const turn = session.turns + 1;
+      try {
+        record.files = await Promise.all(message.files.map(readFile));
+      } catch (error) {
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, `Cannot read the file_data of the request: ${(error as Error).message}`);
+      }
       const latency = typeof agent.latencyMs === 'function' ? agent.latencyMs(turn) : agent.latencyMs;
       if (latency > 0) await sleep(latency, undefined, { signal });
-      const reply = replyOverride ? await replyOverride({ call: record, session, turn }) : defaultReply(turn, message, engines.length > 1 ? engine.split('/').at(-1) : undefined);
+      const reply = replyOverride ? await replyOverride({ call: record, session, turn }) : defaultReply(turn, message, engines.length > 1 ? engine.split('/').at(-1) : undefined, record.files);
       session.turns = turn;
       session.updatedAt = new Date();
       await writeAdkEvents(call, { reply, question: message.text, toolEvents: agent.toolEvents, chunkBytes: agent.chunkBytes });
