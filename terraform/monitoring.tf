@@ -484,3 +484,28 @@ resource "google_monitoring_alert_policy" "reply_latency" {
     content   = "For 10 minutes, 1 in 20 users waited longer than ${var.reply_latency_p95_threshold_ms} ms for the agent's answer. The dashboard \"${local.dashboard_name}\" shows whether the agent's share grew (Agent Engine slow or throttled) or the rest did (Pub/Sub retries, Graph API errors, worker instances at their cap). A slow message's lines, webhook to reply, share one trace: open it from any of them in Logs Explorer."
   }
 }
+
+# A human takes over a conversation (issue 14): one line per pause that starts, from the worker
+# (the agent's handoff_to_human, a Business app echo) or the webhook's admin routes (an operator).
+resource "google_logging_metric" "handoffs_started" {
+  name        = "whatsapp_handoffs_started"
+  description = "Conversations handed to a person (the bot pauses for the user), by who asked: agent, admin or business_app."
+  filter      = "resource.type=\"cloud_run_revision\" AND (resource.labels.service_name=\"${var.worker_function_name}\" OR resource.labels.service_name=\"${var.webhook_function_name}\") AND jsonPayload.message=\"hand-off started\""
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "WhatsApp hand-offs started"
+    labels {
+      key         = "by"
+      value_type  = "STRING"
+      description = "agent, admin or business_app"
+    }
+  }
+  label_extractors = {
+    by = "EXTRACT(jsonPayload.by)"
+  }
+
+  depends_on = [google_project_service.apis]
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_HANDOFF_MINUTES } from '../core/handoff.js';
 import { AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE, agentEngineByNumber, textsByNumber } from './numberSettings.js';
 
 const booleanFlag = z
@@ -31,6 +32,12 @@ const graph = {
 };
 
 const shared = {
+  /**
+   * A paused conversation (a person took over) resumes by itself after this long without staff
+   * activity. The worker applies it to the agent's and the Business app's pauses, the admin
+   * routes to an operator's and to staff messages.
+   */
+  HANDOFF_TIMEOUT_MINUTES: z.coerce.number().int().min(1).max(MAX_HANDOFF_MINUTES).default(60),
   GOOGLE_CLOUD_PROJECT: z.string().min(1),
   PUBSUB_EMULATOR_HOST: z.string().optional(),
   FIRESTORE_EMULATOR_HOST: z.string().optional(),

@@ -135,6 +135,12 @@ describe('the dashboard', () => {
     }
   });
 
+  it('charts the hand-offs to a person that start, by who asked', () => {
+    const label = metricFor('hand-off started');
+    expect(body(logMetrics().get(label)?.label_extractors)?.by).toBe('EXTRACT(jsonPayload.by)');
+    expect(chartsOf(label).some(({ filter }) => list(body(filter.aggregation)?.groupByFields).includes('metric.label.by'))).toBe(true);
+  });
+
   it('charts the dead-letter backlog and webhook signature failures', () => {
     const filters = widgets().flatMap((widget) => dataSets(widget).map((dataSet) => String(seriesFilter(dataSet)?.filter)));
     expect(

@@ -68,7 +68,7 @@ export function createHandoffRoutes(deps: HandoffRouteDeps) {
     const now = deps.now();
     const request = { by: 'admin' as const, reason: body.data.reason, minutes: body.data.minutes };
     const record = await handoffs.pause(conversation, (current) => pause(current, request, now, deps.settings), now);
-    log.info({ user: maskUserId(record.userId), from: record.phoneNumberId, by: record.by, until: record.until, reason: record.reason }, 'hand-off: bot paused by an operator');
+    logPause(log, record, now, 'admin');
     res.status(200).json({ handoff: handoffJson(record) });
   }
 
@@ -111,7 +111,8 @@ export function createHandoffRoutes(deps: HandoffRouteDeps) {
     const now = deps.now();
     const entry = { from: 'staff' as const, text: body.data.text, at: now, id: result.wamid };
     const record = await handoffs.pause(result.conversation, (current) => noteStaffActivity(current, 'admin', now, deps.settings), now, entry);
-    log.info({ user: maskUserId(record.userId), from: record.phoneNumberId, wamid: result.wamid, until: record.until }, 'hand-off: staff message sent through the admin API');
+    logPause(log, record, now, 'admin');
+    log.info({ user: maskUserId(record.userId), from: record.phoneNumberId, wamid: result.wamid }, 'hand-off: staff message sent through the admin API');
     res.status(200).json({ wamid: result.wamid, handoff: handoffJson(record) });
   }
 
@@ -156,3 +157,13 @@ export function createHandoffRoutes(deps: HandoffRouteDeps) {
 }
 
 export type HandoffRoutes = ReturnType<typeof createHandoffRoutes>;
+
+/**
+ * One line per pause that starts (the `whatsapp_handoffs_started` metric counts these, by `by`)
+ * or is renewed. `via` says who acted, which differs from `by` when the pause was someone else's.
+ */
+export function logPause(log: Logger, record: HandoffRecord, now: Date, via: string): void {
+  const fields = { user: maskUserId(record.userId), from: record.phoneNumberId, by: record.by, via, until: record.until, reason: record.reason };
+  if (record.since.getTime() === now.getTime()) log.info(fields, 'hand-off started');
+  else log.info(fields, 'hand-off renewed');
+}
