@@ -68,9 +68,15 @@ resource "google_logging_metric" "messages_in" {
       value_type  = "STRING"
       description = "text, media, location, interactive, reaction, ..."
     }
+    labels {
+      key         = "phone_number_id"
+      value_type  = "STRING"
+      description = "the business number (metadata.phone_number_id): one number's traffic"
+    }
   }
   label_extractors = {
-    type = "EXTRACT(jsonPayload.type)"
+    type            = "EXTRACT(jsonPayload.type)"
+    phone_number_id = "EXTRACT(jsonPayload.phoneNumberId)"
   }
 
   depends_on = [google_project_service.apis]
@@ -86,6 +92,14 @@ resource "google_logging_metric" "replies_out" {
     value_type   = "INT64"
     unit         = "1"
     display_name = "WhatsApp replies out"
+    labels {
+      key         = "phone_number_id"
+      value_type  = "STRING"
+      description = "the business number (metadata.phone_number_id): one number's traffic"
+    }
+  }
+  label_extractors = {
+    phone_number_id = "EXTRACT(jsonPayload.phoneNumberId)"
   }
 
   depends_on = [google_project_service.apis]
@@ -110,10 +124,16 @@ resource "google_logging_metric" "reply_latency" {
       value_type  = "STRING"
       description = "answered (the agent's answer), fixed_reply (a configured text, no agent) or apology"
     }
+    labels {
+      key         = "phone_number_id"
+      value_type  = "STRING"
+      description = "the business number (metadata.phone_number_id): one number's traffic"
+    }
   }
   value_extractor = "EXTRACT(jsonPayload.replyLatencyMs)"
   label_extractors = {
-    outcome = "EXTRACT(jsonPayload.outcome)"
+    outcome         = "EXTRACT(jsonPayload.outcome)"
+    phone_number_id = "EXTRACT(jsonPayload.phoneNumberId)"
   }
   bucket_options {
     exponential_buckets {

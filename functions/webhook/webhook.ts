@@ -132,7 +132,7 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
         ...parsed.messages.map(async (message) => {
           const messageId = await deps.publisher.publish(message, attributes);
           requestLog.info(
-            { wamid: message.wamid, user: maskUserId(message.userId), type: message.content.kind, messageId },
+            { wamid: message.wamid, user: maskUserId(message.userId), phoneNumberId: message.phoneNumberId, type: message.content.kind, messageId },
             'inbound message queued',
           );
         }),

@@ -123,6 +123,17 @@ describe('IAM on every agent of the map', () => {
   }
 });
 
+describe('metrics by number', () => {
+  it.each(['messages_in', 'replies_out', 'reply_latency'])('%s has a phone_number_id label read from the log line\'s phoneNumberId', (label) => {
+    const metric = resourcesOf(tf, 'google_logging_metric').get(label);
+    expect(metric, `google_logging_metric.${label}`).toBeDefined();
+    expect(metric?.label_extractors).toMatchObject({ phone_number_id: 'EXTRACT(jsonPayload.phoneNumberId)' });
+    const descriptor = Array.isArray(metric?.metric_descriptor) ? metric.metric_descriptor[0] : metric?.metric_descriptor;
+    const labels = (descriptor as { labels?: { key: string }[] } | undefined)?.labels ?? [];
+    expect(labels.map((each) => each.key)).toContain('phone_number_id');
+  });
+});
+
 // ---------------------------------------------------------------- the real terraform binary
 
 const terraformVersion = spawnSync('terraform', ['version'], { encoding: 'utf8', timeout: 30_000 });

@@ -176,7 +176,7 @@ describe('log-based metrics', () => {
     expect(descriptor?.unit).toBe('ms');
     expect(latency.value_extractor).toBe('EXTRACT(jsonPayload.replyLatencyMs)');
     expect(body(latency.label_extractors)?.outcome).toBe('EXTRACT(jsonPayload.outcome)');
-    expect(list(descriptor?.labels).filter(isObject).map((l) => l.key)).toEqual(['outcome']);
+    expect(list(descriptor?.labels).filter(isObject).map((l) => l.key)).toEqual(['outcome', 'phone_number_id']);
     const buckets = body(body(latency.bucket_options)?.exponential_buckets);
     const scale = Number(buckets?.scale);
     const growth = Number(buckets?.growth_factor);
