@@ -1,3 +1,4 @@
+import type { BurstsResult } from './bursts.js';
 import type { ColdStartRun, ModuleCensus } from './coldStart.js';
 import type { EfficiencyResult, ServerRun } from './efficiency.js';
 import type { PipelineResult } from './pipeline.js';
@@ -14,6 +15,7 @@ export interface BenchResults {
   coldStart?: ColdStartRun[];
   modules?: ModuleCensus;
   pipeline?: PipelineResult;
+  bursts?: BurstsResult;
   /** Share of the whole machine's CPU busy during the run (all tenants). */
   machineBusy?: number;
   loadAverage?: number[];
@@ -106,7 +108,17 @@ export function buildRows(results: BenchResults): Row[] {
   if (p) {
     rows.push({ section: '4', metric: 'peak RSS in the pipeline: webhook, worker', value: `${mib(p.peakRss.webhook)}, ${mib(p.peakRss.worker)}`, floor: '', compare: '', target: '', verdict: 'info' });
   }
-  const order = ['1', '2', '3', '4'];
+  const bursts = results.bursts;
+  if (bursts) {
+    const { loneOff, loneOn, bursty } = bursts;
+    const limit = bursts.windowMs + 150;
+    rows.push({ section: '5', metric: `lone message: added latency p50 (window ${bursts.windowMs} ms)`, value: `+${ms(bursts.addedP50)}`, floor: '', compare: `${ms(loneOn.latency.p50)} on vs ${ms(loneOff.latency.p50)} off`, target: `≤ window + 150 ms = ${limit} ms`, verdict: check(bursts.addedP50 <= limit) });
+    rows.push({ section: '5', metric: 'lone message: end to end p90, bursts on / off', value: `${ms(loneOn.latency.p90)} / ${ms(loneOff.latency.p90)}`, floor: '', compare: '', target: '', verdict: 'info' });
+    rows.push({ section: '5', metric: `agent calls per message, bursty users (${bursty.messages} msgs)`, value: (bursty.agentCalls / bursty.messages).toFixed(2), floor: '1.00 without bursts', compare: '', target: '< 1.00', verdict: check(bursty.agentCalls < bursty.messages) });
+    rows.push({ section: '5', metric: 'bursty: lost / twice to the agent / out of order', value: `${bursty.lost} / ${bursty.duplicated} / ${bursty.orderInversions}`, floor: '', compare: `${bursty.replies} replies to ${bursty.agentCalls} turns`, target: '0 / 0 / 0, one reply per turn', verdict: check(!bursty.lost && !bursty.duplicated && !bursty.orderInversions && bursty.replies === bursty.agentCalls) });
+    rows.push({ section: '5', metric: "bursty: a burst's last message → reply p50", value: ms(bursty.lastMessageToReply.p50), floor: '', compare: '', target: '', verdict: 'info' });
+  }
+  const order = ['1', '2', '3', '4', '5'];
   return rows.map((row, i) => ({ row, i })).sort((a, b) => order.indexOf(a.row.section) - order.indexOf(b.row.section) || a.i - b.i).map(({ row }) => row);
 }
 
@@ -222,8 +234,28 @@ function markdown(results: BenchResults, rows: Row[], context: string): string {
     );
   }
   if (p) out.push(...firestoreSection(p));
+  if (results.bursts) out.push(...burstsSection(results.bursts));
   out.push('## Settings', '', '```json', JSON.stringify(results.settings, null, 2), '```', '');
   return out.join('\n');
+}
+
+function burstsSection(b: BurstsResult): string[] {
+  const row = (name: string, pass: BurstsResult['loneOn']) =>
+    `| ${name} | ${pass.messages} | ${pass.replied} | ${ms(pass.latency.p50)} | ${ms(pass.latency.p90)} | ${ms(pass.latency.p99)} | ${ms(pass.latency.max)} |`;
+  const t = b.bursty;
+  return [
+    '## 5. Bursts (issue 12): the default window on lone messages and on bursty users',
+    '',
+    `The worker's own defaults: BURST_WINDOW_MS ${b.windowMs}, BURST_MAX_WAIT_MS ${b.maxWaitMs}. Lone messages: each from a user who sends nothing else, ${b.loneRate}/s, first with the worker restarted with BURST_WINDOW_MS=0, then with the default (a warm-up message before each pass). The added latency is the difference of the two passes' p50, on the same stack. End to end is the webhook POST start → the sandbox accepting the reply.`,
+    '',
+    '| pass | messages | replied | p50 | p90 | p99 | max |',
+    '|---|---|---|---|---|---|---|',
+    row('bursts off', b.loneOff),
+    row(`bursts on (${b.windowMs} ms)`, b.loneOn),
+    '',
+    `Bursty users: ${t.users} users, 3–6 messages each (${t.messages} in all), 100–800 ms apart (seeded), users starting 1.5 s apart. **${t.agentCalls} agent calls for ${t.messages} messages = ${(t.agentCalls / t.messages).toFixed(2)} per message**; ${t.replies} replies. Every message was looked for in the agent's inputs: ${t.lost} in none, ${t.duplicated} in more than one, ${t.orderInversions} out of the user's order. A burst's last message → its reply: p50 ${ms(t.lastMessageToReply.p50)}, p90 ${ms(t.lastMessageToReply.p90)}, max ${ms(t.lastMessageToReply.max)}.`,
+    '',
+  ];
 }
 
 function serverRow(s: ServerRun): string {

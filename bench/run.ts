@@ -15,6 +15,7 @@ import { signedBodies, type SignedBody } from './bodies.js';
 import { measureColdStarts, moduleCensus, type FunctionSpec } from './coldStart.js';
 import { measureEfficiency } from './efficiency.js';
 import { firstPost, root, spawnFf } from './ffProcess.js';
+import { measureBursts } from './bursts.js';
 import { measurePipeline } from './pipeline.js';
 import { emulatorJvmPid, machineTicks } from './procStats.js';
 import { renderReport, type BenchResults } from './report.js';
@@ -33,10 +34,13 @@ const settings = {
   pipelineMessages: num('BENCH_PIPELINE_MESSAGES', 1000),
   pipelineUsers: num('BENCH_PIPELINE_USERS', 100),
   pipelineRate: num('BENCH_PIPELINE_RATE', 0),
+  loneMessages: num('BENCH_LONE_MESSAGES', 16),
+  loneRate: num('BENCH_LONE_RATE', 0.5),
+  burstyUsers: num('BENCH_BURSTY_USERS', 12),
 };
 /** NODE_OPTIONS for the webhook and the worker only, e.g. a heap cap to try; the bench and the bare handler keep the default. */
 const functionNodeOptions = process.env.BENCH_FUNCTION_NODE_OPTIONS ?? '';
-const phases = new Set((process.env.BENCH_PHASES ?? 'efficiency,coldstart,pipeline').split(','));
+const phases = new Set((process.env.BENCH_PHASES ?? 'efficiency,coldstart,pipeline,bursts').split(','));
 const APP_SECRET = 'bench-app-secret';
 const log = (line: string) => console.log(line);
 
@@ -172,6 +176,28 @@ async function main(): Promise<number> {
         const name = run.kind === 'throughput' ? 'pipeline run A' : 'pipeline run B';
         if (run.unanswered > 0) results.broken.push(`${name}: ${run.unanswered} of ${run.messages} messages got no reply`);
         if (run.accepted < run.messages) results.broken.push(`${name}: the webhook accepted ${run.accepted} of ${run.messages}`);
+      }
+    }
+
+    if (phases.has('bursts')) {
+      log(`\n[5] bursts: the worker's default burst window, lone messages and bursty users`);
+      results.bursts = await measureBursts({
+        projectId,
+        pubsubHost,
+        firestoreHost,
+        appSecret: APP_SECRET,
+        loneMessages: settings.loneMessages,
+        loneRate: settings.loneRate,
+        burstyUsers: settings.burstyUsers,
+        nodeOptions: functionNodeOptions,
+        log,
+      });
+      const { loneOff, loneOn, bursty } = results.bursts;
+      for (const [name, pass] of [['bursts off', loneOff], ['bursts on', loneOn]] as const) {
+        if (pass.replied < pass.messages) results.broken.push(`lone messages, ${name}: ${pass.messages - pass.replied} of ${pass.messages} got no reply`);
+      }
+      if (bursty.lost || bursty.duplicated || bursty.orderInversions) {
+        results.broken.push(`bursty users: ${bursty.lost} messages lost, ${bursty.duplicated} sent to the agent twice, ${bursty.orderInversions} out of order`);
       }
     }
   } catch (error) {

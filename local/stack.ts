@@ -1,5 +1,6 @@
 import { startLocalAgent, type LocalAgent } from './agent/localAgent.js';
 import { startWhatsAppSandbox, type WhatsAppSandbox } from './sandbox/whatsappSandbox.js';
+import { startCloudStorageStandIn, type CloudStorageStandIn } from './storage/cloudStorageStandIn.js';
 import { startEmulators, type RunningEmulators } from './emulators.js';
 import { freePort } from './freePort.js';
 import { startFunction, type FunctionProcess } from './functionProcess.js';
@@ -36,6 +37,8 @@ export interface LocalStack {
   sandboxUrl?: string;
   /** Present when AGENT_ENGINE was not given. */
   agent?: LocalAgent;
+  /** The Cloud Storage stand-in holding MEDIA_BUCKET; absent when a real bucket was given (MEDIA_BUCKET without STORAGE_EMULATOR_HOST). */
+  storage?: CloudStorageStandIn;
   /** Restarts one function (e.g. after a test killed it). */
   restart(target: 'webhook' | 'worker'): Promise<FunctionProcess>;
   stop(): Promise<void>;
@@ -48,6 +51,7 @@ export const LOCAL_DEFAULTS = {
   LOCAL_ACCESS_TOKEN: 'local-access-token',
   PUBSUB_EMULATOR_HOST: '127.0.0.1:8085',
   FIRESTORE_EMULATOR_HOST: '127.0.0.1:8086',
+  MEDIA_BUCKET: 'local-media',
 } as const;
 
 /**
@@ -92,9 +96,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       MAX_DELIVERY_ATTEMPTS: given.MAX_DELIVERY_ATTEMPTS || '5',
     };
 
+    let storage: CloudStorageStandIn | undefined;
+    if (!given.MEDIA_BUCKET || given.STORAGE_EMULATOR_HOST) {
+      const bucket = given.MEDIA_BUCKET || LOCAL_DEFAULTS.MEDIA_BUCKET;
+      const address = given.STORAGE_EMULATOR_HOST ? new URL(/^https?:\/\//.test(given.STORAGE_EMULATOR_HOST) ? given.STORAGE_EMULATOR_HOST : `http://${given.STORAGE_EMULATOR_HOST}`) : undefined;
+      storage = await startCloudStorageStandIn({
+        buckets: [bucket],
+        host: address?.hostname ?? '127.0.0.1',
+        port: Number(address?.port) || 0,
+        log: say,
+      });
+      cleanups.push(() => storage!.close());
+      env.MEDIA_BUCKET = bucket;
+      env.STORAGE_EMULATOR_HOST = storage.url;
+      say(`Cloud Storage stand-in on ${storage.url} (bucket ${bucket})`);
+    }
+
     let agent: LocalAgent | undefined;
     if (!given.AGENT_ENGINE) {
-      agent = await startLocalAgent({ host: '127.0.0.1', port: Number(given.LOCAL_AGENT_PORT) || 0 });
+      agent = await startLocalAgent({
+        host: '127.0.0.1',
+        port: Number(given.LOCAL_AGENT_PORT) || 0,
+        ...(env.STORAGE_EMULATOR_HOST ? { storageEndpoint: env.STORAGE_EMULATOR_HOST } : {}),
+      });
       cleanups.push(() => agent!.close());
       env.AGENT_ENGINE = agent.engine;
       env.VERTEX_API_ENDPOINT = agent.endpoint;
@@ -169,6 +193,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       ...(sandbox ? { sandbox, sandboxUrl: `${sandbox.url}/` } : {}),
       ...(agent ? { agent } : {}),
+      ...(storage ? { storage } : {}),
       async restart(target) {
         await processes[target]?.stop();
         return launch(target);

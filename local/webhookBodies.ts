@@ -133,7 +133,31 @@ export function statusWebhook(
   });
 }
 
-function envelope(phoneNumberId = DEFAULT_PHONE_NUMBER_ID, value: Record<string, unknown>): Record<string, unknown> {
+/**
+ * A text staff sent to the user from the WhatsApp Business app (coexistence), as Meta reports it
+ * under the webhook field `smb_message_echoes` (reference §11).
+ */
+export function echoWebhook(to: WebhookSender, text: string, options: Omit<MessageOptions, 'context'> = {}): Record<string, unknown> {
+  return envelope(
+    options.phoneNumberId,
+    {
+      message_echoes: [
+        {
+          from: DEFAULT_DISPLAY_NUMBER,
+          to: to.phone,
+          ...(to.userId ? { to_user_id: to.userId } : {}),
+          id: options.wamid ?? newWamid(),
+          timestamp: String(options.timestamp ?? Math.floor(Date.now() / 1000)),
+          type: 'text',
+          text: { body: text },
+        },
+      ],
+    },
+    'smb_message_echoes',
+  );
+}
+
+function envelope(phoneNumberId = DEFAULT_PHONE_NUMBER_ID, value: Record<string, unknown>, field = 'messages'): Record<string, unknown> {
   return {
     object: 'whatsapp_business_account',
     entry: [
@@ -141,7 +165,7 @@ function envelope(phoneNumberId = DEFAULT_PHONE_NUMBER_ID, value: Record<string,
         id: '110200300400500',
         changes: [
           {
-            field: 'messages',
+            field,
             value: {
               messaging_product: 'whatsapp',
               metadata: { display_phone_number: DEFAULT_DISPLAY_NUMBER, phone_number_id: phoneNumberId },

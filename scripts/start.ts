@@ -15,6 +15,8 @@ const env = {
   WORKER_PORT: process.env.WORKER_PORT || '8081',
   SANDBOX_PORT: process.env.SANDBOX_PORT || '8082',
   LOCAL_AGENT_PORT: process.env.LOCAL_AGENT_PORT || '8083',
+  // The Cloud Storage stand-in's address, unless a real bucket is named (MEDIA_BUCKET alone).
+  ...(process.env.MEDIA_BUCKET && !process.env.STORAGE_EMULATOR_HOST ? {} : { STORAGE_EMULATOR_HOST: process.env.STORAGE_EMULATOR_HOST || '127.0.0.1:8084' }),
 };
 
 let logFormat: LogFormat;
@@ -70,6 +72,7 @@ process.on('SIGTERM', shutdown);
 
 note(`
 agent:    ${stack.agent ? `local agent at ${stack.agent.endpoint}` : stack.env.AGENT_ENGINE}
+media:    ${stack.storage ? `gs://${stack.env.MEDIA_BUCKET} in the Cloud Storage stand-in at ${stack.storage.url}` : `gs://${stack.env.MEDIA_BUCKET}`}
 whatsapp: ${stack.sandbox ? `local sandbox at ${stack.sandbox.url} (Graph API stand-in)` : stack.env.GRAPH_API_BASE_URL ?? 'https://graph.facebook.com'}
 verify token: ${stack.env.WHATSAPP_VERIFY_TOKEN}${publicUrl ? `\npublic callback URL (paste into Meta's App Dashboard): ${publicUrl}` : ''}${stack.sandboxUrl ? `\nsandbox chat page: ${stack.sandboxUrl}` : ''}
 webhook ready: ${stack.webhookUrl}

@@ -6,7 +6,7 @@
  */
 
 /** The outside system a failure happened in. */
-export type FailedSystem = 'whatsapp' | 'agent';
+export type FailedSystem = 'whatsapp' | 'agent' | 'storage';
 
 export interface FailureDetails {
   /** Unset when no outside system failed (the message itself cannot be handled). */

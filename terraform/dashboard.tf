@@ -213,7 +213,30 @@ locals {
         yAxis = { label = "messages per minute", scale = "LINEAR" }
       }
     },
-    # New charts go here (handoffs waiting, ...).
+    {
+      title = "Hand-offs to a person started, by who asked, per hour (agent, admin, business_app)"
+      xyChart = {
+        dataSets = [
+          {
+            plotType       = "STACKED_BAR"
+            legendTemplate = "$${metric.labels.by}"
+            timeSeriesQuery = {
+              timeSeriesFilter = {
+                filter = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.handoffs_started.name}\" AND resource.type=\"cloud_run_revision\""
+                aggregation = {
+                  alignmentPeriod    = "3600s"
+                  perSeriesAligner   = "ALIGN_DELTA"
+                  crossSeriesReducer = "REDUCE_SUM"
+                  groupByFields      = ["metric.label.by"]
+                }
+              }
+            }
+          },
+        ]
+        yAxis = { label = "hand-offs per hour", scale = "LINEAR" }
+      }
+    },
+    # New charts go here.
   ]
 }
 

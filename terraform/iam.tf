@@ -79,6 +79,23 @@ resource "google_project_iam_member" "webhook_agent_project" {
   member  = google_service_account.webhook.member
 }
 
+# The admin routes delete a user's session on the agent of the number the session belongs to.
+resource "google_vertex_ai_reasoning_engine_iam_member" "webhook_number_agents" {
+  for_each         = var.enable_admin_api && var.agent_iam_scope == "engine" ? local.number_agents : {}
+  project          = each.value.project
+  region           = each.value.location
+  reasoning_engine = each.value.id
+  role             = "roles/aiplatform.user"
+  member           = google_service_account.webhook.member
+}
+
+resource "google_project_iam_member" "webhook_number_agent_projects" {
+  for_each = var.enable_admin_api && var.agent_iam_scope == "project" ? local.number_agent_projects : toset([])
+  project  = each.value
+  role     = "roles/aiplatform.user"
+  member   = google_service_account.webhook.member
+}
+
 # ---------------------------------------------------------------- worker
 
 # Bursts: the worker queues turn-due messages for its own turns subscription.
@@ -110,6 +127,24 @@ resource "google_project_iam_member" "worker_agent_project" {
   project = local.agent_project
   role    = "roles/aiplatform.user"
   member  = google_service_account.worker.member
+}
+
+# Every other agent of agent_engine_by_number (agents.tf), wherever it lives. Separate from
+# worker_agent so adding a map leaves the existing grant (and its state address) untouched.
+resource "google_vertex_ai_reasoning_engine_iam_member" "worker_number_agents" {
+  for_each         = var.agent_iam_scope == "engine" ? local.number_agents : {}
+  project          = each.value.project
+  region           = each.value.location
+  reasoning_engine = each.value.id
+  role             = "roles/aiplatform.user"
+  member           = google_service_account.worker.member
+}
+
+resource "google_project_iam_member" "worker_number_agent_projects" {
+  for_each = var.agent_iam_scope == "project" ? local.number_agent_projects : toset([])
+  project  = each.value
+  role     = "roles/aiplatform.user"
+  member   = google_service_account.worker.member
 }
 
 # ---------------------------------------------------------------- push identity

@@ -32,7 +32,7 @@ locals {
 
   # Collections whose documents carry an `expiresAt` timestamp for Firestore TTL.
   # opt_outs has no TTL on purpose: an opt-out lasts until the user opts back in.
-  ttl_collections = toset(["whatsapp_sessions", "inbound_messages", "rate_limits", "outbound_messages", "held_replies", "conversation_windows", "proactive_requests", "burst_buffers"])
+  ttl_collections = toset(["whatsapp_sessions", "inbound_messages", "rate_limits", "outbound_messages", "held_replies", "conversation_windows", "proactive_requests", "burst_buffers", "handoffs"])
 
   # Plain (non-secret) environment of each function. Secrets are in *_secret_env below.
   webhook_env = {
@@ -44,8 +44,9 @@ locals {
     GOOGLE_CLOUD_PROJECT = var.project_id
     PUBSUB_TOPIC         = var.pubsub_topic
     LOG_LEVEL            = var.log_level
-    # Read only by the admin routes (they delete the user's agent session).
-    AGENT_ENGINE = var.agent_engine
+    # Read only by the admin routes (they delete the user's agent session, on their number's agent).
+    AGENT_ENGINE           = var.agent_engine
+    AGENT_ENGINE_BY_NUMBER = jsonencode(var.agent_engine_by_number)
   }
 
   worker_env = {
@@ -53,6 +54,8 @@ locals {
     NODE_ENV                   = "production"
     GOOGLE_CLOUD_PROJECT       = var.project_id
     AGENT_ENGINE               = var.agent_engine
+    AGENT_ENGINE_BY_NUMBER     = jsonencode(var.agent_engine_by_number)
+    TEXTS_BY_NUMBER            = jsonencode(var.texts_by_number)
     GRAPH_API_VERSION          = var.graph_api_version
     MAX_DELIVERY_ATTEMPTS      = tostring(var.max_delivery_attempts)
     PROCESSING_LEASE_SECONDS   = tostring(local.processing_lease_seconds)

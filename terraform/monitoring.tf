@@ -68,9 +68,15 @@ resource "google_logging_metric" "messages_in" {
       value_type  = "STRING"
       description = "text, media, location, interactive, reaction, ..."
     }
+    labels {
+      key         = "phone_number_id"
+      value_type  = "STRING"
+      description = "the business number (metadata.phone_number_id): one number's traffic"
+    }
   }
   label_extractors = {
-    type = "EXTRACT(jsonPayload.type)"
+    type            = "EXTRACT(jsonPayload.type)"
+    phone_number_id = "EXTRACT(jsonPayload.phoneNumberId)"
   }
 
   depends_on = [google_project_service.apis]
@@ -86,6 +92,14 @@ resource "google_logging_metric" "replies_out" {
     value_type   = "INT64"
     unit         = "1"
     display_name = "WhatsApp replies out"
+    labels {
+      key         = "phone_number_id"
+      value_type  = "STRING"
+      description = "the business number (metadata.phone_number_id): one number's traffic"
+    }
+  }
+  label_extractors = {
+    phone_number_id = "EXTRACT(jsonPayload.phoneNumberId)"
   }
 
   depends_on = [google_project_service.apis]
@@ -110,10 +124,16 @@ resource "google_logging_metric" "reply_latency" {
       value_type  = "STRING"
       description = "answered (the agent's answer), fixed_reply (a configured text, no agent) or apology"
     }
+    labels {
+      key         = "phone_number_id"
+      value_type  = "STRING"
+      description = "the business number (metadata.phone_number_id): one number's traffic"
+    }
   }
   value_extractor = "EXTRACT(jsonPayload.replyLatencyMs)"
   label_extractors = {
-    outcome = "EXTRACT(jsonPayload.outcome)"
+    outcome         = "EXTRACT(jsonPayload.outcome)"
+    phone_number_id = "EXTRACT(jsonPayload.phoneNumberId)"
   }
   bucket_options {
     exponential_buckets {
@@ -483,4 +503,29 @@ resource "google_monitoring_alert_policy" "reply_latency" {
     mime_type = "text/markdown"
     content   = "For 10 minutes, 1 in 20 users waited longer than ${var.reply_latency_p95_threshold_ms} ms for the agent's answer. The dashboard \"${local.dashboard_name}\" shows whether the agent's share grew (Agent Engine slow or throttled) or the rest did (Pub/Sub retries, Graph API errors, worker instances at their cap). A slow message's lines, webhook to reply, share one trace: open it from any of them in Logs Explorer."
   }
+}
+
+# A human takes over a conversation (issue 14): one line per pause that starts, from the worker
+# (the agent's handoff_to_human, a Business app echo) or the webhook's admin routes (an operator).
+resource "google_logging_metric" "handoffs_started" {
+  name        = "whatsapp_handoffs_started"
+  description = "Conversations handed to a person (the bot pauses for the user), by who asked: agent, admin or business_app."
+  filter      = "resource.type=\"cloud_run_revision\" AND (resource.labels.service_name=\"${var.worker_function_name}\" OR resource.labels.service_name=\"${var.webhook_function_name}\") AND jsonPayload.message=\"hand-off started\""
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "WhatsApp hand-offs started"
+    labels {
+      key         = "by"
+      value_type  = "STRING"
+      description = "agent, admin or business_app"
+    }
+  }
+  label_extractors = {
+    by = "EXTRACT(jsonPayload.by)"
+  }
+
+  depends_on = [google_project_service.apis]
 }

@@ -34,6 +34,45 @@ variable "agent_engine" {
   }
 }
 
+variable "agent_engine_by_number" {
+  description = "The agent of each business number, for one deployment serving several WhatsApp numbers: { \"<phone_number_id>\" = \"projects/P/locations/L/reasoningEngines/ID\" }. Numbers not in it are served by agent_engine. Agents may be in any project and region; the worker (and, with the admin routes on, the webhook) gets roles/aiplatform.user on every one of them (agent_iam_scope)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for number in keys(var.agent_engine_by_number) : can(regex("^[0-9]{1,32}$", number))])
+    error_message = "agent_engine_by_number keys must be phone_number_id values (digits only: the id Meta shows beside the number in WhatsApp Manager, not the phone number). Bad keys: ${join(", ", [for number in keys(var.agent_engine_by_number) : "\"${number}\"" if !can(regex("^[0-9]{1,32}$", number))])}."
+  }
+
+  validation {
+    condition     = alltrue([for engine in values(var.agent_engine_by_number) : can(regex("^projects/[^/]+/locations/[^/]+/reasoningEngines/[^/]+$", engine))])
+    error_message = "agent_engine_by_number values must be projects/PROJECT/locations/LOCATION/reasoningEngines/ID. Bad entries: ${join(", ", [for number, engine in var.agent_engine_by_number : "${number} = \"${engine}\"" if !can(regex("^projects/[^/]+/locations/[^/]+/reasoningEngines/[^/]+$", engine))])}."
+  }
+}
+
+variable "texts_by_number" {
+  description = "Per business number, the fixed replies it answers with instead of the worker's (e.g. a Spanish number answering in Spanish): { \"<phone_number_id>\" = { APOLOGY_TEXT = \"…\", WELCOME_TEXT = \"…\" } }. Names: APOLOGY_TEXT, UNSUPPORTED_TEXT, MEDIA_UNSUPPORTED_TEXT, SLOW_DOWN_TEXT, RESET_CONFIRM_TEXT, WELCOME_TEXT (\"\" = no welcome on that number), OPT_OUT_CONFIRM_TEXT, OPT_IN_CONFIRM_TEXT. Passed to the worker as TEXTS_BY_NUMBER."
+  type        = map(map(string))
+  default     = {}
+
+  validation {
+    condition     = alltrue([for number in keys(var.texts_by_number) : can(regex("^[0-9]{1,32}$", number))])
+    error_message = "texts_by_number keys must be phone_number_id values (digits only). Bad keys: ${join(", ", [for number in keys(var.texts_by_number) : "\"${number}\"" if !can(regex("^[0-9]{1,32}$", number))])}."
+  }
+
+  validation {
+    condition = alltrue(flatten([for number, texts in var.texts_by_number : [
+      for name in keys(texts) : contains(["APOLOGY_TEXT", "UNSUPPORTED_TEXT", "MEDIA_UNSUPPORTED_TEXT", "SLOW_DOWN_TEXT", "RESET_CONFIRM_TEXT", "WELCOME_TEXT", "OPT_OUT_CONFIRM_TEXT", "OPT_IN_CONFIRM_TEXT"], name)
+    ]]))
+    error_message = "texts_by_number may set only APOLOGY_TEXT, UNSUPPORTED_TEXT, MEDIA_UNSUPPORTED_TEXT, SLOW_DOWN_TEXT, RESET_CONFIRM_TEXT, WELCOME_TEXT, OPT_OUT_CONFIRM_TEXT and OPT_IN_CONFIRM_TEXT. Unknown: ${join(", ", flatten([for number, texts in var.texts_by_number : [for name in keys(texts) : "${number}.${name}" if !contains(["APOLOGY_TEXT", "UNSUPPORTED_TEXT", "MEDIA_UNSUPPORTED_TEXT", "SLOW_DOWN_TEXT", "RESET_CONFIRM_TEXT", "WELCOME_TEXT", "OPT_OUT_CONFIRM_TEXT", "OPT_IN_CONFIRM_TEXT"], name)]]))}."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for number, texts in var.texts_by_number : [for name, text in texts : name == "WELCOME_TEXT" || trimspace(text) != ""]]))
+    error_message = "texts_by_number: every text but WELCOME_TEXT must say something. Empty: ${join(", ", flatten([for number, texts in var.texts_by_number : [for name, text in texts : "${number}.${name}" if name != "WELCOME_TEXT" && trimspace(text) == ""]]))}."
+  }
+}
+
 variable "agent_iam_scope" {
   description = "Where the functions get roles/aiplatform.user: \"engine\" binds it on the agent only (least privilege, default); \"project\" binds it on the agent's project (fallback if your org blocks resource-level IAM on reasoning engines)."
   type        = string

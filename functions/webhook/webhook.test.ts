@@ -3,11 +3,12 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { textWebhook, toMetaJson } from '../../local/webhookBodies.js';
+import { echoWebhook, textWebhook, toMetaJson } from '../../local/webhookBodies.js';
 import { loadConfig, webhookConfigSchema } from '../../shared/config/config.js';
 import { createLogger } from '../../shared/log/logger.js';
 import type { InboundPublisher } from '../../shared/queue/inboundPublisher.js';
 import type { InboundMessage } from '../../shared/whatsapp/inboundMessage.js';
+import type { MessageEcho } from '../../shared/whatsapp/messageEcho.js';
 import { signatureFor } from '../../shared/whatsapp/signature.js';
 import { createWebhookHandler, MAX_WEBHOOK_BYTES } from './webhook.js';
 
@@ -16,6 +17,7 @@ const SECRET = 'unit-secret';
 /** A publisher behind the real interface: records what it is given, or fails like Pub/Sub would. */
 function fakePublisher() {
   const published: InboundMessage[] = [];
+  const echoes: MessageEcho[] = [];
   let failure: Error | undefined;
   const publisher: InboundPublisher = {
     async publish(message) {
@@ -26,9 +28,14 @@ function fakePublisher() {
     async publishStatuses() {
       if (failure) throw failure;
     },
+    async publishEcho(echo) {
+      if (failure) throw failure;
+      echoes.push(echo);
+      return `echo-${echoes.length}`;
+    },
     async close() {},
   };
-  return { publisher, published, failWith: (error: Error | undefined) => (failure = error) };
+  return { publisher, published, echoes, failWith: (error: Error | undefined) => (failure = error) };
 }
 
 describe('createWebhookHandler under functions-framework, without emulators', () => {
@@ -50,6 +57,7 @@ describe('createWebhookHandler under functions-framework, without emulators', ()
   afterAll(() => new Promise((resolve) => server.close(resolve)));
   beforeEach(() => {
     pubsub.published.length = 0;
+    pubsub.echoes.length = 0;
     pubsub.failWith(undefined);
   });
 
@@ -63,6 +71,17 @@ describe('createWebhookHandler under functions-framework, without emulators', ()
   it('publishes a signed message and answers 200', async () => {
     expect(await post(message, signed(message))).toEqual({ status: 200, text: 'EVENT_RECEIVED' });
     expect(pubsub.published.map((m) => m.content)).toEqual([{ kind: 'text', text: 'hola' }]);
+  });
+
+  it('publishes a signed Business app echo as an echo (not an inbound message) and answers 200', async () => {
+    const echo = toMetaJson(echoWebhook({ phone: '5491155550001' }, 'Hola, soy Ana'));
+    expect(await post(echo, signed(echo))).toEqual({ status: 200, text: 'EVENT_RECEIVED' });
+    expect(pubsub.published).toEqual([]);
+    expect(pubsub.echoes.map((e) => [e.to, e.content])).toEqual([['5491155550001', { kind: 'text', text: 'Hola, soy Ana' }]]);
+    expect((await post(echo, { 'content-type': 'application/json', 'x-hub-signature-256': signatureFor(echo, 'other') })).status).toBe(401);
+    expect(pubsub.echoes).toHaveLength(1);
+    pubsub.failWith(new Error('UNAVAILABLE'));
+    expect((await post(echo, signed(echo))).status).toBe(503);
   });
 
   it('answers 401 to a missing, wrong or near-miss signature, and publishes nothing', async () => {

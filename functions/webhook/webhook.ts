@@ -108,17 +108,24 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
     try {
       await Promise.all([
         statuses.length > 0 && deps.publisher.publishStatuses(statuses),
+        ...parsed.echoes.map(async (echo) => {
+          const messageId = await deps.publisher.publishEcho(echo, attributes);
+          requestLog.info(
+            { wamid: echo.wamid, user: maskUserId(echo.toUserId ?? echo.to), type: echo.content.kind, messageId },
+            'Business app echo queued: staff wrote to the user',
+          );
+        }),
         ...parsed.messages.map(async (message) => {
           const messageId = await deps.publisher.publish(message, attributes);
           requestLog.info(
-            { wamid: message.wamid, user: maskUserId(message.userId), type: message.content.kind, messageId },
+            { wamid: message.wamid, user: maskUserId(message.userId), phoneNumberId: message.phoneNumberId, type: message.content.kind, messageId },
             'inbound message queued',
           );
         }),
       ]);
     } catch (error) {
       requestLog.error(
-        { err: error, messages: parsed.messages.length, statuses: statuses.length },
+        { err: error, messages: parsed.messages.length, statuses: statuses.length, echoes: parsed.echoes.length },
         'publish to Pub/Sub failed: Meta will retry',
       );
       res.status(503).send('Service Unavailable');

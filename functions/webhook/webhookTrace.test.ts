@@ -33,6 +33,9 @@ beforeAll(async () => {
       return String(published.length);
     },
     async publishStatuses() {},
+    async publishEcho() {
+      return 'echo';
+    },
     async close() {},
   };
   const sink = new Writable({

@@ -6,11 +6,21 @@ import type { LocalAgentPart, LocalAgentReply } from './localAgent.js';
 export interface AgentMessage {
   text: string;
   inlineData: { mimeType: string; bytes: number }[];
+  /** `file_data` parts: Cloud Storage objects the model reads itself. */
+  files: { fileUri: string; mimeType: string }[];
+}
+
+/** A `file_data` object as the local agent read it back from Cloud Storage. */
+export interface ReadFile {
+  fileUri: string;
+  mimeType: string;
+  bytes: number;
+  sha256: string;
 }
 
 /** `message` is a string or a google.genai Content dict, as AdkApp.async_stream_query accepts. */
 export function readMessage(message: unknown): AgentMessage {
-  if (typeof message === 'string') return { text: message, inlineData: [] };
+  if (typeof message === 'string') return { text: message, inlineData: [], files: [] };
   const parts = isObject(message) && Array.isArray(message.parts) ? message.parts.filter(isObject) : [];
   return {
     text: parts
@@ -23,18 +33,31 @@ export function readMessage(message: unknown): AgentMessage {
       const data = typeof blob.data === 'string' ? blob.data : '';
       return [{ mimeType: String(blob.mime_type ?? blob.mimeType ?? ''), bytes: Buffer.from(data, 'base64').length }];
     }),
+    files: parts.flatMap((part) => {
+      const file = part.file_data ?? part.fileData;
+      if (!isObject(file)) return [];
+      return [{ fileUri: String(file.file_uri ?? file.fileUri ?? ''), mimeType: String(file.mime_type ?? file.mimeType ?? '') }];
+    }),
   };
 }
 
-/** The answer when no test overrides it: a tapped option, a Markdown sample, a WhatsApp tool on its keyword, or an echo with the turn number. */
-export function defaultReply(turn: number, message: AgentMessage): LocalAgentReply {
+/**
+ * The answer when no test overrides it: a tapped option, a Markdown sample, a WhatsApp tool on its
+ * keyword, or an echo with the turn number (and, when the local agent answers as several engines,
+ * the engine's id, so the sandbox shows which agent answered).
+ */
+export function defaultReply(turn: number, message: AgentMessage, agentLabel?: string, files: readonly ReadFile[] = []): LocalAgentReply {
   const tap = TAPPED_OPTION.exec(message.text);
   if (tap) return `You chose "${tap[1]}" (option id: ${tap[2]}).`;
   if (/\bmarkdown\b/i.test(message.text)) return MARKDOWN_REPLY;
   const offer = WHATSAPP_OFFERS.find(({ keyword }) => keyword.test(message.text));
   if (offer) return offer.reply;
-  const media = message.inlineData.map((blob) => ` [+ ${blob.mimeType}, ${blob.bytes} bytes]`).join('');
-  return `Echo #${turn}: ${message.text}${media}`;
+  const media = [
+    ...message.inlineData.map((blob) => ` [+ ${blob.mimeType}, ${blob.bytes} bytes]`),
+    // What a sandbox user compares with the file they sent: the bytes arrived intact.
+    ...files.map((file) => ` [+ ${file.mimeType} from ${file.fileUri}: ${file.bytes} bytes, sha256 ${file.sha256}]`),
+  ].join('');
+  return `Echo #${turn}${agentLabel ? ` (${agentLabel})` : ''}: ${message.text}${media}`;
 }
 
 /** How the bridge passes a tapped button or list row (see decideAction): the title's line, then the id's. */

@@ -2,18 +2,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { writeAdkEvents } from './adkEventWriter.js';
 import { bindInsecure, loadServices, optionalString, RpcError, structToJson, toStatus, unary, type Json } from './aiplatformGrpc.js';
-import { defaultReply, readMessage } from './defaultReply.js';
+import { cloudStorageReader } from './cloudStorageReader.js';
+import { defaultReply, readMessage, type ReadFile } from './defaultReply.js';
 import { createSessionService, type LocalAgentSession } from './sessionService.js';
 
 export type { LocalAgentSession } from './sessionService.js';
 
 /** One async_stream_query the fake received, failed or not. */
 export interface LocalAgentCall {
+  /** The reasoning engine the query named (the local agent can answer as several). */
+  engine: string;
   userId: string;
   sessionId: string;
   /** The text of the message (a plain string, or the text parts of a Content dict). */
   text: string;
   inlineData: { mimeType: string; bytes: number }[];
+  /** The `file_data` objects, as read back from Cloud Storage (empty until the turn read them). */
+  files: ReadFile[];
   /** The decoded Struct input exactly as it arrived. */
   input: Record<string, unknown>;
   at: Date;
@@ -44,8 +49,10 @@ export interface ReplyContext {
 export interface LocalAgent {
   /** `host:port`, for createVertexAgentClient's apiEndpoint (VERTEX_API_ENDPOINT). */
   readonly endpoint: string;
-  /** The reasoning engine resource name this fake answers to (AGENT_ENGINE). */
+  /** The reasoning engine resource name this fake answers to (AGENT_ENGINE); the first of `engines`. */
   readonly engine: string;
+  /** Every engine it answers as, each with its own sessions (AGENT_ENGINE_BY_NUMBER's agents, locally). */
+  readonly engines: readonly string[];
   readonly calls: LocalAgentCall[];
   readonly sessions: Map<string, LocalAgentSession>;
   /** Delay before a stream query answers; a function gets the session's turn number (1-based). */
@@ -65,7 +72,7 @@ export interface LocalAgent {
   close(): Promise<void>;
 }
 
-const ENGINE = 'projects/local-project/locations/us-central1/reasoningEngines/local-agent';
+export const LOCAL_AGENT_ENGINE = 'projects/local-project/locations/us-central1/reasoningEngines/local-agent';
 
 interface Failure {
   predicate: (request: LocalAgentRequest) => boolean;
@@ -79,7 +86,17 @@ interface Failure {
  * sessions, defaultReply.ts what it answers, adkEventWriter.ts how a turn streams back,
  * aiplatformGrpc.ts the protos and server.
  */
-export async function startLocalAgent(options: { host?: string; port?: number } = {}): Promise<LocalAgent> {
+export async function startLocalAgent(
+  options: {
+    host?: string;
+    port?: number;
+    engines?: string[];
+    /** Where `gs://` objects are read from (the Cloud Storage stand-in); default STORAGE_EMULATOR_HOST, else Cloud Storage. */
+    storageEndpoint?: string;
+  } = {},
+): Promise<LocalAgent> {
+  const readFile = cloudStorageReader(options.storageEndpoint ? { endpoint: options.storageEndpoint } : {});
+  const engines = options.engines?.length ? [...new Set(options.engines)] : [LOCAL_AGENT_ENGINE];
   const services = loadServices();
   const server = new grpc.Server();
   const inFlight = new Set<AbortController>();
@@ -88,7 +105,8 @@ export async function startLocalAgent(options: { host?: string; port?: number } 
 
   const agent = {
     endpoint: '',
-    engine: ENGINE,
+    engine: engines[0]!,
+    engines,
     calls: [] as LocalAgentCall[],
     sessions: new Map<string, LocalAgentSession>(),
     latencyMs: 0 as LocalAgent['latencyMs'],
@@ -127,19 +145,21 @@ export async function startLocalAgent(options: { host?: string; port?: number } 
     return failure && new RpcError(failure.code, failure.message);
   };
 
-  const sessions = createSessionService({ engine: ENGINE, sessions: agent.sessions, injectedFailure, definition: services.session });
+  const sessions = createSessionService({ engines, sessions: agent.sessions, injectedFailure, definition: services.session });
 
   const streamQuery = async (call: grpc.ServerWritableStream<Json, Json>, signal: AbortSignal): Promise<void> => {
     const request = call.request;
-    sessions.checkEngine(request.name);
+    const engine = sessions.checkEngine(request.name);
     const method = String(request.classMethod);
     const input = structToJson(request.input);
     const message = readMessage(input.message);
     const record: LocalAgentCall = {
+      engine,
       userId: optionalString(input.user_id) ?? '',
       sessionId: optionalString(input.session_id) ?? '',
       text: message.text,
       inlineData: message.inlineData,
+      files: [],
       input,
       at: new Date(),
     };
@@ -154,11 +174,18 @@ export async function startLocalAgent(options: { host?: string; port?: number } 
         throw new RpcError(grpc.status.INVALID_ARGUMENT, "async_stream_query() missing required argument: 'user_id'");
       }
       // Like AdkApp, a query without a session id runs in a fresh session whose id the caller never sees.
-      const session = record.sessionId ? sessions.owned(record.userId, record.sessionId) : sessions.create(record.userId);
+      const session = record.sessionId
+        ? sessions.owned(engine, record.userId, record.sessionId)
+        : sessions.create(engine, record.userId);
       const turn = session.turns + 1;
+      try {
+        record.files = await Promise.all(message.files.map(readFile));
+      } catch (error) {
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, `Cannot read the file_data of the request: ${(error as Error).message}`);
+      }
       const latency = typeof agent.latencyMs === 'function' ? agent.latencyMs(turn) : agent.latencyMs;
       if (latency > 0) await sleep(latency, undefined, { signal });
-      const reply = replyOverride ? await replyOverride({ call: record, session, turn }) : defaultReply(turn, message);
+      const reply = replyOverride ? await replyOverride({ call: record, session, turn }) : defaultReply(turn, message, engines.length > 1 ? engine.split('/').at(-1) : undefined, record.files);
       session.turns = turn;
       session.updatedAt = new Date();
       await writeAdkEvents(call, { reply, question: message.text, toolEvents: agent.toolEvents, chunkBytes: agent.chunkBytes });

@@ -6,6 +6,8 @@ import type { LocalAgentRequest } from './localAgent.js';
 
 export interface LocalAgentSession {
   id: string;
+  /** The reasoning engine the session belongs to: another engine does not know it. */
+  engine: string;
   userId: string;
   /** Completed stream queries; the echo reply shows it, so a reset session starts again at #1. */
   turns: number;
@@ -20,31 +22,36 @@ export type InjectedFailure = (request: LocalAgentRequest) => RpcError | undefin
 const APP_NAME = 'local-agent';
 
 /**
- * The agent's sessions, held in `sessions`, served two ways as Agent Engine does: AdkApp's session
- * class methods (QueryReasoningEngine) and aiplatform's SessionService.
+ * The agents' sessions, held in `sessions`, served two ways as Agent Engine does: AdkApp's session
+ * class methods (QueryReasoningEngine) and aiplatform's SessionService. Each session belongs to
+ * one of `engines`, as each deployed agent has its own.
  */
 export function createSessionService(options: {
-  engine: string;
+  engines: readonly string[];
   sessions: Map<string, LocalAgentSession>;
   injectedFailure: InjectedFailure;
   definition: ServiceDefinition;
 }) {
-  const { engine, sessions, injectedFailure } = options;
+  const { engines, sessions, injectedFailure } = options;
 
-  const checkEngine = (name: unknown): void => {
-    if (name !== engine) throw new RpcError(grpc.status.NOT_FOUND, `ReasoningEngine ${String(name)} not found.`);
+  /** The engine the request names, when this agent answers as it. */
+  const checkEngine = (name: unknown): string => {
+    if (typeof name !== 'string' || !engines.includes(name)) {
+      throw new RpcError(grpc.status.NOT_FOUND, `ReasoningEngine ${String(name)} not found.`);
+    }
+    return name;
   };
 
-  const create = (userId: string, sessionId?: string): LocalAgentSession => {
+  const create = (engine: string, userId: string, sessionId?: string): LocalAgentSession => {
     const now = new Date();
-    const session = { id: sessionId ?? generateSessionId(), userId, turns: 0, state: {}, createdAt: now, updatedAt: now };
+    const session = { id: sessionId ?? generateSessionId(), engine, userId, turns: 0, state: {}, createdAt: now, updatedAt: now };
     sessions.set(session.id, session);
     return session;
   };
 
-  const owned = (userId: string, sessionId: string): LocalAgentSession => {
+  const owned = (engine: string, userId: string, sessionId: string): LocalAgentSession => {
     const session = sessions.get(sessionId);
-    if (!session) throw new RpcError(grpc.status.NOT_FOUND, `Session not found: ${sessionId}`);
+    if (!session || session.engine !== engine) throw new RpcError(grpc.status.NOT_FOUND, `Session not found: ${sessionId}`);
     if (session.userId !== userId) {
       // What a deployed AdkApp answers when ADK's get_session raises for another user's session.
       throw new RpcError(
@@ -56,7 +63,7 @@ export function createSessionService(options: {
   };
 
   const queryReasoningEngine = (request: Json): Json => {
-    checkEngine(request.name);
+    const engine = checkEngine(request.name);
     const method = String(request.classMethod);
     const input = structToJson(request.input);
     const userId = optionalString(input.user_id);
@@ -72,18 +79,20 @@ export function createSessionService(options: {
             'Reasoning Engine Execution failed. Failed to create session: User-provided Session id is not supported for VertexAISessionService.',
           );
         }
-        return { output: helpers.toValue(adkSession(create(userId))) };
+        return { output: helpers.toValue(adkSession(create(engine, userId))) };
       }
       case 'async_get_session':
-        return { output: helpers.toValue(adkSession(owned(userId, sessionId ?? ''))) };
+        return { output: helpers.toValue(adkSession(owned(engine, userId, sessionId ?? ''))) };
       case 'async_delete_session':
-        owned(userId, sessionId ?? '');
+        owned(engine, userId, sessionId ?? '');
         sessions.delete(sessionId ?? '');
         return { output: { nullValue: 'NULL_VALUE' } };
       case 'async_list_sessions':
         return {
           output: helpers.toValue({
-            sessions: [...sessions.values()].filter((session) => session.userId === userId).map(adkSession),
+            sessions: [...sessions.values()]
+              .filter((session) => session.engine === engine && session.userId === userId)
+              .map(adkSession),
           }),
         };
       default:
@@ -91,14 +100,14 @@ export function createSessionService(options: {
     }
   };
 
-  const sessionPrefix = `${engine}/sessions/`;
   const existing = (name: unknown): LocalAgentSession => {
-    const session = typeof name === 'string' && name.startsWith(sessionPrefix) ? sessions.get(name.slice(sessionPrefix.length)) : undefined;
-    if (!session) throw new RpcError(grpc.status.NOT_FOUND, `Session ${String(name)} not found.`);
+    const [, engine, id] = typeof name === 'string' ? (/^(.*)\/sessions\/([^/]+)$/.exec(name) ?? []) : [];
+    const session = id === undefined ? undefined : sessions.get(id);
+    if (!session || session.engine !== engine) throw new RpcError(grpc.status.NOT_FOUND, `Session ${String(name)} not found.`);
     return session;
   };
   const sessionProto = (session: LocalAgentSession): Json => ({
-    name: `${sessionPrefix}${session.id}`,
+    name: `${session.engine}/sessions/${session.id}`,
     userId: session.userId,
     createTime: timestamp(session.createdAt),
     updateTime: timestamp(session.updatedAt),
@@ -106,7 +115,7 @@ export function createSessionService(options: {
     sessionState: structOf(session.state),
   });
   const encodeSession = options.definition.GetSession?.responseSerialize;
-  const doneOperation = (response: { typeUrl: string; value: Buffer }): Json => ({
+  const doneOperation = (engine: string, response: { typeUrl: string; value: Buffer }): Json => ({
     name: `${engine}/operations/${randomInt(1e9, 1e10)}`,
     done: true,
     response,
@@ -114,7 +123,7 @@ export function createSessionService(options: {
 
   const handlers: grpc.UntypedServiceImplementation = {
     CreateSession: unary((request) => {
-      checkEngine(request.parent);
+      const engine = checkEngine(request.parent);
       const proto = isObject(request.session) ? request.session : {};
       const userId = optionalString(proto.userId);
       const sessionId = optionalString(request.sessionId);
@@ -124,8 +133,8 @@ export function createSessionService(options: {
       if (sessionId && sessions.has(sessionId)) {
         throw new RpcError(grpc.status.ALREADY_EXISTS, `Session ${sessionId} already exists.`);
       }
-      const session = create(userId, sessionId);
-      return doneOperation({
+      const session = create(engine, userId, sessionId);
+      return doneOperation(engine, {
         typeUrl: 'type.googleapis.com/google.cloud.aiplatform.v1.Session',
         value: encodeSession?.(sessionProto(session)) ?? Buffer.alloc(0),
       });
@@ -137,11 +146,13 @@ export function createSessionService(options: {
       return sessionProto(session);
     }),
     ListSessions: unary((request) => {
-      checkEngine(request.parent);
+      const engine = checkEngine(request.parent);
       const userFilter = /user_id\s*=\s*"([^"]*)"/.exec(String(request.filter ?? ''))?.[1];
       const failure = injectedFailure({ method: 'ListSessions', userId: userFilter });
       if (failure) throw failure;
-      const listed = [...sessions.values()].filter((session) => !userFilter || session.userId === userFilter);
+      const listed = [...sessions.values()].filter(
+        (session) => session.engine === engine && (!userFilter || session.userId === userFilter),
+      );
       return { sessions: listed.map(sessionProto), nextPageToken: '' };
     }),
     DeleteSession: unary((request) => {
@@ -149,7 +160,7 @@ export function createSessionService(options: {
       const failure = injectedFailure({ method: 'DeleteSession', userId: session.userId, sessionId: session.id });
       if (failure) throw failure;
       sessions.delete(session.id);
-      return doneOperation({ typeUrl: 'type.googleapis.com/google.protobuf.Empty', value: Buffer.alloc(0) });
+      return doneOperation(session.engine, { typeUrl: 'type.googleapis.com/google.protobuf.Empty', value: Buffer.alloc(0) });
     }),
   };
 

@@ -1,3 +1,4 @@
+import type { AgentMedia } from '../media/agentMedia.js';
 /** A user's turn as the agent receives it. */
 export interface AgentTurn {
   /** Agent Engine user id (stable per WhatsApp user). */
@@ -5,6 +6,8 @@ export interface AgentTurn {
   sessionId: string;
   /** Text for the agent; media parts go alongside when the agent accepts them. */
   text: string;
+  /** Attachments: `gs://` objects (file_data parts) or inline bytes. */
+  media?: AgentMedia[];
   inlineData?: { mimeType: string; data: Buffer }[];
 }
 

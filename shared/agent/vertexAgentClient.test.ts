@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalAgent, type LocalAgent } from '../../local/agent/localAgent.js';
+import { startCloudStorageStandIn, type CloudStorageStandIn } from '../../local/storage/cloudStorageStandIn.js';
 import { PermanentError, RetryableError } from '../errors.js';
+import { createCloudStorageBucket } from '../media/cloudStorageBucket.js';
 import { SessionNotFoundError } from './agentClient.js';
 import { createVertexAgentClient } from './vertexAgentClient.js';
 
@@ -10,14 +14,18 @@ describe('createVertexAgentClient against the local agent', () => {
   let agent: LocalAgent;
   let client: ReturnType<typeof createVertexAgentClient>;
 
+  let storage: CloudStorageStandIn;
+
   beforeAll(async () => {
-    agent = await startLocalAgent();
+    storage = await startCloudStorageStandIn({ buckets: ['media-bucket'] });
+    agent = await startLocalAgent({ storageEndpoint: storage.url });
     client = createVertexAgentClient({ engine: agent.engine, apiEndpoint: agent.endpoint, timeoutMs: 2_000 });
   });
 
   afterAll(async () => {
     await client.close();
     await agent.close();
+    await storage.close();
   });
 
   beforeEach(() => agent.reset());
@@ -76,8 +84,35 @@ describe('createVertexAgentClient against the local agent', () => {
     expect(agent.calls[0]).toMatchObject({ text: 'what is this?', inlineData: [{ mimeType: 'image/jpeg', bytes: 1234 }] });
     expect(agent.calls[0]?.input.message).toEqual({
       role: 'user',
-      parts: [{ text: 'what is this?' }, { inline_data: { mime_type: 'image/jpeg', data: image.toString('base64') } }],
+      parts: [{ inline_data: { mime_type: 'image/jpeg', data: image.toString('base64') } }, { text: 'what is this?' }],
     });
+  });
+
+  it('sends a stored object as a file_data part; the agent reads the same bytes back from Cloud Storage', async () => {
+    const bytes = Buffer.from('%PDF-1.4 invoice 42');
+    const bucket = createCloudStorageBucket({ bucket: 'media-bucket', emulatorHost: storage.url, timeoutMs: 2000 });
+    await bucket.write('inbound/doc', Readable.from([bytes]), { contentType: 'application/pdf' });
+    const sessionId = await client.createSession('wa-file');
+    const reply = await client.query({
+      userId: 'wa-file',
+      sessionId,
+      text: 'invoice.pdf',
+      media: [{ kind: 'file', fileUri: 'gs://media-bucket/inbound/doc', mimeType: 'application/pdf' }],
+    });
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    expect(reply).toBe(`Echo #1: invoice.pdf [+ application/pdf from gs://media-bucket/inbound/doc: ${bytes.length} bytes, sha256 ${sha256}]`);
+    expect(agent.calls[0]?.input.message).toEqual({
+      role: 'user',
+      parts: [{ file_data: { file_uri: 'gs://media-bucket/inbound/doc', mime_type: 'application/pdf' } }, { text: 'invoice.pdf' }],
+    });
+  });
+
+  it('fails permanently when the agent cannot read the gs:// object (as Gemini refuses it)', async () => {
+    const sessionId = await client.createSession('wa-nofile');
+    const error = await client
+      .query({ userId: 'wa-nofile', sessionId, text: '', media: [{ kind: 'file', fileUri: 'gs://media-bucket/inbound/none', mimeType: 'image/jpeg' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentError);
   });
 
   it('leaves out an empty text part when only media is sent', async () => {

@@ -2,6 +2,7 @@ import { helpers, v1, type protos } from '@google-cloud/aiplatform';
 import * as grpc from '@grpc/grpc-js';
 import { PassThroughClient } from 'google-auth-library';
 import { PermanentError, RetryableError } from '../errors.js';
+import { agentMessage } from './agentMessage.js';
 import { capReplyText } from './capReplyText.js';
 import { SessionNotFoundError, type AgentClient, type AgentTurn } from './agentClient.js';
 import { parseAgentEvents, type AgentEvents } from './parseAgentEvents.js';
@@ -15,6 +16,16 @@ export interface VertexAgentClientOptions {
   timeoutMs: number;
   /** A longer reply is cut to this many characters (see capReplyText). */
   maxReplyChars?: number;
+  /** Connections shared with other engines' clients (one per region); closed by their owner, not by this client. */
+  connections?: RegionalConnections;
+}
+
+/** One gRPC client per region (Agent Engine's endpoints are regional), shared by every engine in it. */
+export interface RegionalConnections {
+  forLocation(location: string): ExecutionClient;
+  /** The regions with an open client. */
+  readonly locations: readonly string[];
+  close(): Promise<void>;
 }
 
 type ExecutionClient = InstanceType<typeof v1.ReasoningEngineExecutionServiceClient>;
@@ -57,14 +68,11 @@ const SESSION_GONE = /session not found|does not belong to user/i;
  * ids are the ones async_stream_query accepts.
  */
 export function createVertexAgentClient(options: VertexAgentClientOptions): AgentClient & { close(): Promise<void> } {
-  const location = ENGINE_NAME.exec(options.engine)?.[1];
-  if (!location) throw new Error(`engine must look like projects/P/locations/L/reasoningEngines/ID, got "${options.engine}"`);
+  const location = engineLocation(options.engine);
   const name = options.engine;
-  let client: ExecutionClient | undefined;
-  const execution = (): ExecutionClient => {
-    client ??= new v1.ReasoningEngineExecutionServiceClient(clientOptions(options.apiEndpoint, location));
-    return client;
-  };
+  const owned = options.connections ? undefined : createRegionalConnections(options.apiEndpoint);
+  const connections = options.connections ?? owned!;
+  const execution = (): ExecutionClient => connections.forLocation(location);
 
   const callClassMethod = async (classMethod: string, input: Record<string, unknown>): Promise<unknown> => {
     const [response] = await execution().queryReasoningEngine(
@@ -143,14 +151,43 @@ export function createVertexAgentClient(options: VertexAgentClientOptions): Agen
     },
 
     async close() {
-      const closing = client;
-      client = undefined;
-      await closing?.close();
+      await owned?.close();
     },
   };
 }
 
-function clientOptions(apiEndpoint: string | undefined, location: string): ClientOptions {
+/** The engine's region, from its resource name. */
+export function engineLocation(engine: string): string {
+  const location = ENGINE_NAME.exec(engine)?.[1];
+  if (!location) throw new Error(`engine must look like projects/P/locations/L/reasoningEngines/ID, got "${engine}"`);
+  return location;
+}
+
+/** Clients are made on first use: an instance pays for the regions its traffic reaches. */
+export function createRegionalConnections(apiEndpoint?: string): RegionalConnections {
+  const clients = new Map<string, ExecutionClient>();
+  return {
+    forLocation(location) {
+      let client = clients.get(location);
+      if (!client) {
+        client = new v1.ReasoningEngineExecutionServiceClient(clientOptions(apiEndpoint, location));
+        clients.set(location, client);
+      }
+      return client;
+    },
+    get locations() {
+      return [...clients.keys()];
+    },
+    async close() {
+      const closing = [...clients.values()];
+      clients.clear();
+      await Promise.all(closing.map((client) => client.close()));
+    },
+  };
+}
+
+/** `{location}-aiplatform.googleapis.com` (`global`: the global endpoint) unless VERTEX_API_ENDPOINT overrides it. */
+export function clientOptions(apiEndpoint: string | undefined, location: string): ClientOptions {
   if (!apiEndpoint) {
     return { apiEndpoint: location === 'global' ? 'aiplatform.googleapis.com' : `${location}-aiplatform.googleapis.com` };
   }
@@ -167,19 +204,10 @@ function toStruct(input: Record<string, unknown>): Struct {
   return (helpers.toValue(input) as protos.google.protobuf.IValue).structValue ?? { fields: {} };
 }
 
-/** A plain string, or a google.genai Content dict when media goes along (AdkApp validates it with Content.model_validate). */
-function messageOf(turn: AgentTurn): string | Record<string, unknown> {
-  if (!turn.inlineData?.length) return turn.text;
-  return {
-    role: 'user',
-    parts: [
-      // Gemini rejects an empty text part.
-      ...(turn.text ? [{ text: turn.text }] : []),
-      ...turn.inlineData.map((blob) => ({
-        inline_data: { mime_type: blob.mimeType, data: blob.data.toString('base64') },
-      })),
-    ],
-  };
+/** Inline blobs from a caller not yet moved to `media` go the same way. */
+function messageOf(turn: AgentTurn) {
+  const inline = (turn.inlineData ?? []).map((blob) => ({ kind: 'inline' as const, ...blob }));
+  return agentMessage(turn.text, [...(turn.media ?? []), ...inline]);
 }
 
 function toAgentError(error: unknown, context: { notFoundIsSession: boolean }): Error {

@@ -102,6 +102,14 @@ describe('loadConfig: worker', () => {
     expect(config.PUSH_AUDIENCE).toBeUndefined();
   });
 
+  it('pauses a handed-off conversation for 60 minutes without staff activity by default, on both functions', () => {
+    expect(loadConfig(workerConfigSchema, workerEnv).HANDOFF_TIMEOUT_MINUTES).toBe(60);
+    expect(loadConfig(webhookConfigSchema, { ...webhookEnv, HANDOFF_TIMEOUT_MINUTES: '15' }).HANDOFF_TIMEOUT_MINUTES).toBe(15);
+    for (const bad of ['0', '1.5', 'hour', String(7 * 24 * 60 + 1)]) {
+      expect(namedIn(errorOf(() => loadConfig(workerConfigSchema, { ...workerEnv, HANDOFF_TIMEOUT_MINUTES: bad }))), bad).toEqual(['HANDOFF_TIMEOUT_MINUTES']);
+    }
+  });
+
   it('turns bursts on by default and validates their settings', () => {
     const config = loadConfig(workerConfigSchema, workerEnv);
     expect(config).toMatchObject({ BURST_WINDOW_MS: 2000, BURST_MAX_WAIT_MS: 8000, PUBSUB_TURNS_TOPIC: 'whatsapp-turns' });

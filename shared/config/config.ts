@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { MAX_HANDOFF_MINUTES } from '../core/handoff.js';
+import { AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE, agentEngineByNumber, textsByNumber } from './numberSettings.js';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', ''])
@@ -30,6 +32,12 @@ const graph = {
 };
 
 const shared = {
+  /**
+   * A paused conversation (a person took over) resumes by itself after this long without staff
+   * activity. The worker applies it to the agent's and the Business app's pauses, the admin
+   * routes to an operator's and to staff messages.
+   */
+  HANDOFF_TIMEOUT_MINUTES: z.coerce.number().int().min(1).max(MAX_HANDOFF_MINUTES).default(60),
   GOOGLE_CLOUD_PROJECT: z.string().min(1),
   PUBSUB_EMULATOR_HOST: z.string().optional(),
   FIRESTORE_EMULATOR_HOST: z.string().optional(),
@@ -47,6 +55,7 @@ export const webhookConfigSchema = z
     PUBLISH_TIMEOUT_MS: positiveInt(10_000),
     /** The admin routes delete a user's Agent Engine session when these are set. */
     AGENT_ENGINE: optionalString,
+    AGENT_ENGINE_BY_NUMBER: agentEngineByNumber,
     VERTEX_API_ENDPOINT: optionalString,
     /** Lets the admin routes send proactive messages (`POST /whatsapp/messages`). */
     WHATSAPP_ACCESS_TOKEN: optionalString,
@@ -77,12 +86,11 @@ export const workerConfigSchema = z.object({
   ...shared,
   WHATSAPP_ACCESS_TOKEN: z.string().min(1),
   ...graph,
-  AGENT_ENGINE: z
-    .string()
-    .regex(
-      /^projects\/[^/]+\/locations\/[^/]+\/reasoningEngines\/[^/]+$/,
-      'expected projects/P/locations/L/reasoningEngines/ID',
-    ),
+  AGENT_ENGINE: z.string().regex(AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE),
+  /** The agent of each business number; AGENT_ENGINE serves the numbers not in it. */
+  AGENT_ENGINE_BY_NUMBER: agentEngineByNumber,
+  /** Per business number, the fixed replies it answers with instead of the variables of the same names. */
+  TEXTS_BY_NUMBER: textsByNumber,
   VERTEX_API_ENDPOINT: z.string().optional(),
   AGENT_TIMEOUT_MS: positiveInt(240_000),
   /** How long one delivery owns a message; longer than the worker's own timeout. */

@@ -18,10 +18,12 @@ export interface ProactiveRequest {
   text?: string;
   template?: TemplateRef;
   idempotencyKey?: string;
+  /** `staff`: a person answering the user during a hand-off (recorded as such). */
+  kind?: 'proactive' | 'staff';
 }
 
 export type ProactiveResult =
-  | { status: 200; wamid: string }
+  | { status: 200; wamid: string; conversation: { phoneNumberId: string; userId: string; phone?: string } }
   | { status: 400 | 409 | 422 | 429 | 502; error: string; details?: string; code?: number; retryAfterSeconds?: number };
 
 export interface ProactiveDeps {
@@ -67,7 +69,7 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
   const key = request.idempotencyKey;
   if (key !== undefined) {
     const claim = await deps.idempotency.claim(key, fingerprintOf(request, from), deps.now());
-    if (claim.outcome === 'done') return { status: 200, wamid: claim.wamid };
+    if (claim.outcome === 'done') return { status: 200, wamid: claim.wamid, conversation: { phoneNumberId: from, userId, ...(phone ? { phone } : {}) } };
     if (claim.outcome === 'in-progress') {
       return { status: 409, error: 'in_progress', details: 'a request with this Idempotency-Key is being sent (or its outcome is unknown)' };
     }
@@ -99,15 +101,15 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
         phoneNumberId: from,
         userId,
         ...(phone ? { phone } : {}),
-        kind: request.template ? 'template' : 'proactive',
+        kind: request.template ? 'template' : (request.kind ?? 'proactive'),
         text: request.text ?? `[template ${request.template?.name}]`,
       },
       deps.now(),
     ),
     key !== undefined && deps.idempotency.complete(key, wamid),
   ]);
-  log.info({ wamid, kind: request.template ? 'template' : 'text' }, 'proactive message sent');
-  return { status: 200, wamid };
+  log.info({ wamid, kind: request.template ? 'template' : 'text', sentBy: request.kind ?? 'proactive' }, 'proactive message sent');
+  return { status: 200, wamid, conversation: { phoneNumberId: from, userId, ...(phone ? { phone } : {}) } };
 }
 
 function fingerprintOf(request: ProactiveRequest, from: string): string {

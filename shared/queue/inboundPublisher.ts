@@ -1,4 +1,5 @@
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import type { MessageEcho } from '../whatsapp/messageEcho.js';
 import type { StatusMessage } from '../whatsapp/statusMessage.js';
 
 /** The seam the webhook publishes through. */
@@ -11,6 +12,11 @@ export interface InboundPublisher {
    * behind a user's slow agent turn. Resolves once Pub/Sub has acknowledged them all.
    */
   publishStatuses(statuses: StatusMessage[]): Promise<void>;
+  /**
+   * Publishes a Business app echo with the user's ordering key, behind that user's earlier
+   * messages: the pause it causes must be in place before the user's next message is handled.
+   */
+  publishEcho(echo: MessageEcho, attributes?: Record<string, string>): Promise<string>;
   close(): Promise<void>;
 }
 

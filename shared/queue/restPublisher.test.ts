@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import type { MessageEcho } from '../whatsapp/messageEcho.js';
 import type { StatusMessage } from '../whatsapp/statusMessage.js';
 import { createRestPublisher } from './restPublisher.js';
 
@@ -95,6 +96,29 @@ describe('createRestPublisher', () => {
       { kind: 'status', wamid: 'wamid.y', v: '1' },
     ]);
     expect(JSON.parse(Buffer.from(sent[1]!.data, 'base64').toString())).toEqual(status('wamid.y', 'read'));
+  });
+
+  it('publishes a Business app echo with the user’s ordering key, behind that user’s earlier messages', async () => {
+    const fake = await fakePubSub(() => ({ status: 200, delayMs: 40 }));
+    cleanups.push(fake.close);
+    const publisher = createRestPublisher({ projectId: 'p1', topic: 'inbound', timeoutMs: 2000, emulatorHost: fake.host });
+    cleanups.push(() => publisher.close());
+    const echo: MessageEcho = {
+      v: 1,
+      kind: 'echo',
+      wamid: 'wamid.echo',
+      phoneNumberId: '123',
+      to: '5491100000001',
+      toUserId: 'AR.1',
+      timestamp: 1790000000,
+      content: { kind: 'text', text: 'Hola, soy Ana' },
+    };
+    await Promise.all([publisher.publish(message('AR.1', 'wamid.a')), publisher.publishEcho(echo, { traceparent: 't' })]);
+    expect(fake.received.map((r) => r.body.messages[0]!.attributes.wamid)).toEqual(['wamid.a', 'wamid.echo']);
+    const sent = fake.received[1]!.body.messages[0]!;
+    expect(sent.orderingKey).toBe('AR.1');
+    expect(sent.attributes).toEqual({ traceparent: 't', kind: 'echo', wamid: 'wamid.echo', userId: 'AR.1', v: '1' });
+    expect(JSON.parse(Buffer.from(sent.data, 'base64').toString())).toEqual(echo);
   });
 
   it('keeps one user’s publishes in call order while other users go in parallel', async () => {

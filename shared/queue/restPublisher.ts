@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import { echoAttributes, echoUserId } from '../whatsapp/messageEcho.js';
 import type { StatusMessage } from '../whatsapp/statusMessage.js';
 import { googleAccessToken } from '../auth/googleAccessToken.js';
 import { messageAttributes, statusAttributes, type InboundPublisher } from './inboundPublisher.js';
@@ -106,6 +107,8 @@ export function createRestPublisher(options: RestPublisherOptions): InboundPubli
   return {
     publish: (message, attributes = {}) =>
       topic.publishOrdered(message, message.userId, { ...messageAttributes(message), ...attributes }),
+    // Behind the user's earlier messages, so the pause lands before the next one.
+    publishEcho: (echo, attributes = {}) => topic.publishOrdered(echo, echoUserId(echo), { ...attributes, ...echoAttributes(echo) }),
     publishStatuses: (statuses: StatusMessage[]) =>
       topic.publishUnordered(statuses.map((status) => ({ data: status, attributes: statusAttributes(status) }))),
     close: () => topic.close(),

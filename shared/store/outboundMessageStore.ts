@@ -1,7 +1,7 @@
 import type { StatusReport } from '../core/deliveryStatus.js';
 
-/** What the bridge sent: a reply chunk, the re-engagement template, a proactive message, or a fixed notice. */
-export type OutboundKind = 'reply' | 'held-reply' | 'template' | 'proactive' | 'notice';
+/** What the bridge sent: a reply chunk, the re-engagement template, a proactive message, staff's words during a hand-off, or a fixed notice. */
+export type OutboundKind = 'reply' | 'held-reply' | 'template' | 'proactive' | 'staff' | 'notice';
 
 /** `outbound_messages/{wamid}`: one message the bridge sent and the furthest status Meta reported for it. */
 export interface OutboundRecord {

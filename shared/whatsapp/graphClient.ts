@@ -1,3 +1,4 @@
+import { Transform, type Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { PermanentError, RetryableError } from '../errors.js';
 import { graphError, type GraphErrorBody } from './graphErrors.js';
@@ -46,6 +47,22 @@ export interface DownloadedMedia {
   mimeType: string;
 }
 
+/** What the Graph API says about an inbound media object before it is downloaded. */
+export interface MediaInfo {
+  mediaId: string;
+  /** Short-lived (5 min) download URL on a Meta host; needs the token. */
+  url: string;
+  mimeType?: string;
+  /** Meta's figure; it may be missing or wrong, so limits are enforced on the bytes too. */
+  fileSize?: number;
+}
+
+/** A media download in progress: the body fails with PermanentError `media_too_large` once it passes the limit. */
+export interface MediaDownload {
+  body: Readable;
+  mimeType: string;
+}
+
 /** The seam to the WhatsApp Cloud API. Failures are RetryableError or PermanentError (media too large: no system failed). */
 export interface WhatsAppClient {
   /** Marks the message read and shows the typing indicator (one call). */
@@ -56,7 +73,16 @@ export interface WhatsAppClient {
   sendTemplate(message: OutboundTemplate): Promise<string>;
   /** Sends one rendered message and returns its wamid. */
   send(outbound: Outbound): Promise<string>;
+  /** Downloads a whole media object into memory (inline mode). */
   downloadMedia(mediaId: string, maxBytes: number): Promise<DownloadedMedia>;
+}
+
+/** Inbound media as a stream, for copying it elsewhere without holding it in memory. */
+export interface MediaSource {
+  /** Looks up a media object's download URL, type and size; refuses a URL off Meta's hosts. */
+  mediaInfo(mediaId: string): Promise<MediaInfo>;
+  /** Starts the download; the caller must consume or destroy the body. */
+  openMedia(info: MediaInfo, maxBytes: number): Promise<MediaDownload>;
 }
 
 export interface GraphClientOptions {
@@ -66,7 +92,7 @@ export interface GraphClientOptions {
   timeoutMs: number;
 }
 
-export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
+export function createGraphClient(options: GraphClientOptions): WhatsAppClient & MediaSource {
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
   const base = options.baseUrl.replace(/\/+$/, '');
   const authorization = `Bearer ${options.accessToken}`;
@@ -115,6 +141,62 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
     return post(phoneNumberId, to, { ...message, ...(replyTo ? { context: { message_id: replyTo } } : {}) });
   }
 
+  async function mediaInfo(mediaId: string): Promise<MediaInfo> {
+    const meta = await call<{ url?: string; mime_type?: string; file_size?: number }>(
+      'GET',
+      `${base}/${options.apiVersion}/${encodeURIComponent(mediaId)}`,
+    );
+    if (!meta?.url) throw new RetryableError(`no download URL for media ${mediaId}`, 'graph_media_no_url', {
+      system: 'whatsapp',
+    });
+    if (!isMetaMediaUrl(meta.url, base)) {
+      throw new PermanentError(`media ${mediaId} names a download URL off Meta's hosts; the token was not sent`, 'media_url_untrusted', {
+        fields: { mediaHost: hostOf(meta.url) },
+      });
+    }
+    return {
+      mediaId,
+      url: meta.url,
+      ...(meta.mime_type ? { mimeType: meta.mime_type } : {}),
+      ...(typeof meta.file_size === 'number' ? { fileSize: meta.file_size } : {}),
+    };
+  }
+
+  async function openMedia(info: MediaInfo, maxBytes: number): Promise<MediaDownload> {
+    if (info.fileSize !== undefined && info.fileSize > maxBytes) throw mediaTooLarge(info.mediaId, maxBytes, info.fileSize);
+    let response;
+    try {
+      response = await request(info.url, { dispatcher, headers: { authorization }, signal: AbortSignal.timeout(options.timeoutMs) });
+    } catch (error) {
+      throw new RetryableError(`media download failed: ${(error as Error).message}`, 'graph_network', { system: 'whatsapp', cause: error });
+    }
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      throw graphError(response.statusCode, undefined);
+    }
+    const declared = Number(response.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      response.body.destroy();
+      throw mediaTooLarge(info.mediaId, maxBytes, declared);
+    }
+    // file_size and Content-Length may be missing or wrong: the limit holds on the bytes themselves.
+    let size = 0;
+    const limit = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        if (size > maxBytes) done(mediaTooLarge(info.mediaId, maxBytes));
+        else done(null, chunk);
+      },
+    });
+    const body = response.body;
+    body.on('error', (error) => limit.destroy(downloadInterrupted(error)));
+    limit.on('close', () => body.destroy());
+    return {
+      body: body.pipe(limit),
+      mimeType: info.mimeType ?? String(response.headers['content-type'] ?? 'application/octet-stream'),
+    };
+  }
+
   return {
     async markReadWithTyping(phoneNumberId, wamid) {
       await call('POST', messagesUrl(phoneNumberId), {
@@ -143,45 +225,25 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient {
     send,
 
     async downloadMedia(mediaId, maxBytes) {
-      const meta = await call<{ url?: string; mime_type?: string; file_size?: number }>(
-        'GET',
-        `${base}/${options.apiVersion}/${encodeURIComponent(mediaId)}`,
-      );
-      if (!meta?.url) throw new RetryableError(`no download URL for media ${mediaId}`, 'graph_media_no_url', {
-        system: 'whatsapp',
-      });
-      if (!isMetaMediaUrl(meta.url, base)) {
-        throw new PermanentError(`media ${mediaId} names a download URL off Meta's hosts; the token was not sent`, 'media_url_untrusted', {
-          fields: { mediaHost: hostOf(meta.url) },
-        });
-      }
-      if (meta.file_size && meta.file_size > maxBytes) {
-        throw new PermanentError(`media ${mediaId} is ${meta.file_size} bytes, over ${maxBytes}`, 'media_too_large');
-      }
-      const response = await request(meta.url, {
-        dispatcher,
-        headers: { authorization },
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      if (response.statusCode !== 200) {
-        await response.body.dump();
-        throw graphError(response.statusCode, undefined);
-      }
-      // file_size may be missing or wrong: enforce the limit on the bytes themselves.
+      const download = await openMedia(await mediaInfo(mediaId), maxBytes);
       const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of response.body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > maxBytes) {
-          response.body.destroy();
-          throw new PermanentError(`media ${mediaId} is over ${maxBytes} bytes`, 'media_too_large');
-        }
-        chunks.push(chunk);
-      }
-      const data = Buffer.concat(chunks);
-      return { data, mimeType: meta.mime_type ?? String(response.headers['content-type'] ?? 'application/octet-stream') };
+      for await (const chunk of download.body as AsyncIterable<Buffer>) chunks.push(chunk);
+      return { data: Buffer.concat(chunks), mimeType: download.mimeType };
     },
+
+    mediaInfo,
+    openMedia,
   };
+}
+
+function mediaTooLarge(mediaId: string, maxBytes: number, size?: number): PermanentError {
+  return new PermanentError(`media ${mediaId} is ${size === undefined ? 'over' : `${size} bytes, over`} ${maxBytes} bytes`, 'media_too_large', {
+    fields: { maxBytes },
+  });
+}
+
+function downloadInterrupted(error: Error): RetryableError {
+  return new RetryableError(`media download interrupted: ${error.message}`, 'graph_network', { system: 'whatsapp', cause: error });
 }
 
 function hostOf(url: string): string | undefined {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { echoWebhook } from '../../local/webhookBodies.js';
 import { metaExamples } from '../../test/fixtures/metaExamples.js';
 import { InvalidWebhookError, parseWebhookBody } from './parseWebhookBody.js';
 
@@ -171,5 +172,42 @@ describe('parseWebhookBody on other input', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('parseWebhookBody: the Business app\'s echoes (smb_message_echoes, reference §11)', () => {
+  it('reads a staff text as an echo to the user, apart from inbound messages', () => {
+    const parsed = parseWebhookBody(echoWebhook({ phone: '5491155550001' }, 'Hola, soy Ana de la tienda', { wamid: 'wamid.echo1', timestamp: 1790000100 }));
+    expect(parsed.messages).toEqual([]);
+    expect(parsed.ignored).toEqual([]);
+    expect(parsed.echoes).toEqual([
+      {
+        v: 1,
+        kind: 'echo',
+        wamid: 'wamid.echo1',
+        phoneNumberId: '123456789012345',
+        to: '5491155550001',
+        timestamp: 1790000100,
+        content: { kind: 'text', text: 'Hola, soy Ana de la tienda' },
+      },
+    ]);
+  });
+
+  it('keeps the user\'s BSUID and reads media echoes like inbound media', () => {
+    const body = echoWebhook({ phone: '5491155550001', userId: 'AR.1349' }, 'x');
+    const echo = (body.entry as { changes: { value: { message_echoes: Record<string, unknown>[] } }[] }[])[0]!.changes[0]!.value.message_echoes[0]!;
+    Object.assign(echo, { type: 'image', text: undefined, image: { id: 'media-1', mime_type: 'image/jpeg', caption: 'su factura' } });
+    const [parsed] = parseWebhookBody(body).echoes;
+    expect(parsed).toMatchObject({ toUserId: 'AR.1349', content: { kind: 'media', mediaType: 'image', caption: 'su factura' } });
+  });
+
+  it('ignores, with a reason, an echo it cannot read or cannot place', () => {
+    const noId = echoWebhook({ phone: '1' }, 'x');
+    const echoes = (noId.entry as { changes: { value: { message_echoes: Record<string, unknown>[]; metadata?: unknown } }[] }[])[0]!.changes[0]!.value;
+    delete echoes.message_echoes[0]!.id;
+    expect(parseWebhookBody(noId)).toMatchObject({ echoes: [], ignored: [{ reason: 'unreadable message echo' }] });
+    const noNumber = echoWebhook({ phone: '1' }, 'x', { wamid: 'wamid.e' });
+    delete (noNumber.entry as { changes: { value: { metadata?: unknown } }[] }[])[0]!.changes[0]!.value.metadata;
+    expect(parseWebhookBody(noNumber)).toMatchObject({ echoes: [], ignored: [{ wamid: 'wamid.e', reason: 'message echo without metadata.phone_number_id' }] });
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mediaTypes, type InboundContent, type InboundMessage, type MediaType, type StatusUpdate, type WebhookError } from './inboundMessage.js';
+import type { MessageEcho } from './messageEcho.js';
 
 /** The body is not a WhatsApp webhook at all (answer 400). */
 export class InvalidWebhookError extends Error {
@@ -9,6 +10,8 @@ export class InvalidWebhookError extends Error {
 export interface ParsedWebhook {
   messages: InboundMessage[];
   statuses: StatusUpdate[];
+  /** Messages staff sent from the WhatsApp Business app (field `smb_message_echoes`). */
+  echoes: MessageEcho[];
   errors: WebhookError[];
   /** Items that were signed by Meta but that the bot cannot act on, with why. */
   ignored: { wamid?: string; reason: string }[];
@@ -60,6 +63,17 @@ const valueSchema = z
     messages: z.array(z.unknown()).optional(),
     statuses: z.array(z.unknown()).optional(),
     errors: z.array(z.unknown()).optional(),
+    message_echoes: z.array(z.unknown()).optional(),
+  })
+  .loose();
+
+const echoSchema = z
+  .object({
+    id: z.string().min(1),
+    to: z.string().min(1),
+    to_user_id: z.string().min(1).optional(),
+    timestamp: z.coerce.number(),
+    type: z.string(),
   })
   .loose();
 
@@ -125,11 +139,11 @@ export function parseWebhookBody(body: unknown): ParsedWebhook {
   if (!envelope.success) {
     throw new InvalidWebhookError(`not a WhatsApp webhook: ${z.prettifyError(envelope.error).slice(0, 300)}`);
   }
-  const parsed: ParsedWebhook = { messages: [], statuses: [], errors: [], ignored: [] };
+  const parsed: ParsedWebhook = { messages: [], statuses: [], echoes: [], errors: [], ignored: [] };
 
   for (const entry of envelope.data.entry) {
     for (const change of entry.changes) {
-      if (change.field !== undefined && change.field !== 'messages') {
+      if (change.field !== undefined && change.field !== 'messages' && change.field !== 'smb_message_echoes') {
         parsed.ignored.push({ reason: `field ${change.field} is not handled` });
         continue;
       }
@@ -138,7 +152,8 @@ export function parseWebhookBody(body: unknown): ParsedWebhook {
         parsed.ignored.push({ reason: 'change value is not an object' });
         continue;
       }
-      collectChange(value.data, parsed);
+      if (change.field === 'smb_message_echoes') collectEchoes(value.data, parsed);
+      else collectChange(value.data, parsed);
     }
   }
   return parsed;
@@ -211,6 +226,36 @@ function collectChange(value: z.infer<typeof valueSchema>, parsed: ParsedWebhook
       timestamp: message.data.timestamp,
       contextWamid: context?.id,
       forwarded: context?.forwarded || context?.frequently_forwarded || undefined,
+      content,
+    });
+  }
+}
+
+function collectEchoes(value: z.infer<typeof valueSchema>, parsed: ParsedWebhook): void {
+  const phoneNumberId = value.metadata?.phone_number_id;
+  for (const raw of value.message_echoes ?? []) {
+    const echo = echoSchema.safeParse(raw);
+    if (!echo.success) {
+      parsed.ignored.push({ reason: 'unreadable message echo' });
+      continue;
+    }
+    if (!phoneNumberId) {
+      parsed.ignored.push({ wamid: echo.data.id, reason: 'message echo without metadata.phone_number_id' });
+      continue;
+    }
+    const content = readContent(echo.data.type, raw as Record<string, unknown>);
+    if (!content) {
+      parsed.ignored.push({ wamid: echo.data.id, reason: `unreadable ${echo.data.type} message echo` });
+      continue;
+    }
+    parsed.echoes.push({
+      v: 1,
+      kind: 'echo',
+      wamid: echo.data.id,
+      phoneNumberId,
+      to: echo.data.to.replace(/^\+/, ''),
+      ...(echo.data.to_user_id ? { toUserId: echo.data.to_user_id } : {}),
+      timestamp: echo.data.timestamp,
       content,
     });
   }

@@ -135,6 +135,12 @@ describe('the dashboard', () => {
     }
   });
 
+  it('charts the hand-offs to a person that start, by who asked', () => {
+    const label = metricFor('hand-off started');
+    expect(body(logMetrics().get(label)?.label_extractors)?.by).toBe('EXTRACT(jsonPayload.by)');
+    expect(chartsOf(label).some(({ filter }) => list(body(filter.aggregation)?.groupByFields).includes('metric.label.by'))).toBe(true);
+  });
+
   it('charts the dead-letter backlog and webhook signature failures', () => {
     const filters = widgets().flatMap((widget) => dataSets(widget).map((dataSet) => String(seriesFilter(dataSet)?.filter)));
     expect(
@@ -170,7 +176,7 @@ describe('log-based metrics', () => {
     expect(descriptor?.unit).toBe('ms');
     expect(latency.value_extractor).toBe('EXTRACT(jsonPayload.replyLatencyMs)');
     expect(body(latency.label_extractors)?.outcome).toBe('EXTRACT(jsonPayload.outcome)');
-    expect(list(descriptor?.labels).filter(isObject).map((l) => l.key)).toEqual(['outcome']);
+    expect(list(descriptor?.labels).filter(isObject).map((l) => l.key)).toEqual(['outcome', 'phone_number_id']);
     const buckets = body(body(latency.bucket_options)?.exponential_buckets);
     const scale = Number(buckets?.scale);
     const growth = Number(buckets?.growth_factor);

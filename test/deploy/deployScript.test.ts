@@ -113,7 +113,19 @@ function varsFor(scenario: (typeof SCENARIOS)[number]): Record<string, Json> {
   const required = { project_id: 'example-project', agent_engine: 'projects/agent-project/locations/europe-west1/reasoningEngines/42' };
   if (scenario === 'terraform.tfvars.example') return { ...required, ...defaults, ...tfvarsExample };
   if (scenario === 'admin routes on, build by the default account') {
-    return { ...required, ...defaults, enable_admin_api: true, create_build_service_account: false, worker_ingress: 'ALLOW_INTERNAL_ONLY' };
+    return {
+      ...required,
+      ...defaults,
+      enable_admin_api: true,
+      create_build_service_account: false,
+      worker_ingress: 'ALLOW_INTERNAL_ONLY',
+      // Several numbers: JSON values with quotes, commas and non-ASCII text must reach gcloud intact.
+      agent_engine_by_number: {
+        '111111111111111': 'projects/agent-project/locations/europe-west1/reasoningEngines/7',
+        '222222222222222': 'projects/other-project/locations/us-east4/reasoningEngines/8',
+      },
+      texts_by_number: { '111111111111111': { APOLOGY_TEXT: 'Lo siento, "algo" falló: inténtalo de nuevo.', WELCOME_TEXT: '' } },
+    };
   }
   return { ...required, ...defaults };
 }

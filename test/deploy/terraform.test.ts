@@ -594,7 +594,7 @@ describe('Firestore', () => {
       for (const name of Array.isArray(each) ? each : []) collections.add(String(name));
     }
     expect([...collections].sort()).toEqual(
-      ['burst_buffers', 'conversation_windows', 'held_replies', 'inbound_messages', 'outbound_messages', 'proactive_requests', 'rate_limits', 'whatsapp_sessions'],
+      ['burst_buffers', 'conversation_windows', 'handoffs', 'held_replies', 'inbound_messages', 'outbound_messages', 'proactive_requests', 'rate_limits', 'whatsapp_sessions'],
     );
     // An opt-out lasts until the user opts back in: never expired by TTL.
     expect(collections.has('opt_outs')).toBe(false);

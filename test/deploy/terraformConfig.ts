@@ -190,7 +190,7 @@ const REFERENCE = /^(data\.)?(google_[a-z0-9_]+)\.([a-z0-9_]+)(\[0\]|\[\*\])?((?
  * Resolves the subset of Terraform expressions this configuration uses: var./local. references,
  * resource and data-source attributes (arguments as configured, computed ones from the stand-ins
  * above, nested and dynamic blocks expanded), conditionals, ==/!=, tostring/toset/merge/keys/
- * setunion/setintersection/length/one, list literals, integer arithmetic and string templates. Anything else resolves to an
+ * setunion/setintersection/jsonencode/length/one, list literals, integer arithmetic and string templates. Anything else resolves to an
  * `<unknown>` marker.
  */
 export class Evaluator {
@@ -353,6 +353,11 @@ export class Evaluator {
           const [first = [], ...rest] = parts as Json[][];
           return [...new Set(first.map(String))].filter((item) => rest.every((part) => part.map(String).includes(item))).sort();
         }
+        case 'jsonencode': {
+          const [inner] = args();
+          const json = JSON.stringify(inner, (_key, value: Json) => (isObject(value) ? sortedKeys(value) : value));
+          return json.includes('"<') ? unknown(expression) : json;
+        }
         case 'length': {
           const [inner] = args();
           return Array.isArray(inner) ? inner.length : isObject(inner) ? Object.keys(inner).length : unknown(expression);
@@ -423,4 +428,9 @@ export function terraformOutputJson(tf: Terraform, evaluator: Evaluator): JsonOb
   return Object.fromEntries(
     [...tf.outputs].map(([name, block]) => [name, { sensitive: block.sensitive === true, type: 'dynamic', value: evaluator.value(block.value) }]),
   );
+}
+
+/** Terraform's jsonencode writes object keys in lexical order. */
+function sortedKeys(value: JsonObject): JsonObject {
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

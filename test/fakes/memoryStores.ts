@@ -1,5 +1,14 @@
 import { advanceStatus } from '../../shared/core/deliveryStatus.js';
 import type { ConversationWindow, ConversationWindowStore } from '../../shared/store/conversationWindowStore.js';
+import {
+  applyPause,
+  applyPausedEntry,
+  applyResume,
+  applyTranscriptDelivered,
+  liveRecord,
+  type HandoffRecord,
+  type HandoffStore,
+} from '../../shared/store/handoffStore.js';
 import { mergeHold, type HeldReplies, type HeldReplyStore } from '../../shared/store/heldReplyStore.js';
 import type { OptOutRecord, OptOutStore } from '../../shared/store/optOutStore.js';
 import type { OutboundMessageStore, OutboundRecord } from '../../shared/store/outboundMessageStore.js';
@@ -232,6 +241,53 @@ export function createMemoryBurstBuffer(records: Map<string, InboundRecord>): Bu
       }
       buffers.set(key, pending.filter((buffered) => !taken.has(buffered.message.wamid)));
       return { kind: 'taken', record };
+    },
+  };
+}
+
+/** The Firestore hand-off store's behaviour (one transaction = one synchronous step); pages are offsets. */
+export function createMemoryHandoffStore(): HandoffStore & { records: Map<string, HandoffRecord> } {
+  const records = new Map<string, HandoffRecord>();
+  const keyOf = (key: { phoneNumberId: string; userId: string }) => userKey(key.phoneNumberId, key.userId);
+  const store = (key: { phoneNumberId: string; userId: string }, next: HandoffRecord | undefined) => {
+    if (next) records.set(keyOf(key), structuredClone(next));
+    else records.delete(keyOf(key));
+    return structuredClone(next);
+  };
+  const paused = (now: Date) =>
+    [...records.values()].filter((r) => r.until > now && r.expiresAt > now).sort((a, b) => a.until.getTime() - b.until.getTime());
+  return {
+    records,
+    async get(key, now) {
+      return structuredClone(liveRecord(records.get(keyOf(key)), now));
+    },
+    async pause(key, change, now, entry) {
+      return store(key, applyPause(records.get(keyOf(key)), key, change, now, entry))!;
+    },
+    async resume(key, now) {
+      const next = applyResume(records.get(keyOf(key)), now);
+      return next ? store(key, next) : undefined;
+    },
+    async recordWhilePaused(key, entry, now) {
+      const next = applyPausedEntry(records.get(keyOf(key)), entry, now);
+      if (next) store(key, next);
+      return next !== undefined;
+    },
+    async transcriptDelivered(key, entryIds, now) {
+      store(key, applyTranscriptDelivered(records.get(keyOf(key)), entryIds, now));
+    },
+    async listPaused({ now, limit, pageToken }) {
+      const start = pageToken === undefined ? 0 : Number(pageToken);
+      if (!Number.isInteger(start) || start < 0) throw new InvalidPageTokenError('bad pageToken');
+      const all = paused(now);
+      return {
+        handoffs: structuredClone(all.slice(start, start + limit)),
+        ...(start + limit < all.length ? { nextPageToken: String(start + limit) } : {}),
+      };
+    },
+    async listPausedForUsers(userIdsOrPhones, now) {
+      const ids = new Set(userIdsOrPhones);
+      return structuredClone(paused(now).filter((r) => ids.has(r.userId) || (r.phone !== undefined && ids.has(r.phone))));
     },
   };
 }

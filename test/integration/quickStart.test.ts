@@ -50,6 +50,7 @@ describeWithEmulators('quick start: npm start, then npm run simulate', () => {
       LOCAL_AGENT_PORT: String(await freePort()),
       PUBSUB_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
       FIRESTORE_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
+      STORAGE_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
     };
   }
 
@@ -60,6 +61,7 @@ describeWithEmulators('quick start: npm start, then npm run simulate', () => {
     await waitFor(() => start!.output().includes('webhook ready:'), 150_000, 'the "webhook ready" line', start.output);
     expect(start.output()).toContain(`webhook ready: http://127.0.0.1:${ports.WEBHOOK_PORT}/webhook`);
     expect(start.output()).toMatch(/sandbox chat page: http:\/\/127\.0\.0\.1:\d+\//);
+    expect(start.output()).toContain(`media:    gs://local-media in the Cloud Storage stand-in at http://${ports.STORAGE_EMULATOR_HOST}`);
 
     const simulate = run('scripts/simulate.ts', ['Hola'], ports);
     expect(await simulate.exited).toBe(0);
@@ -71,7 +73,7 @@ describeWithEmulators('quick start: npm start, then npm run simulate', () => {
     start.child.kill('SIGINT');
     expect(await start.exited).toBe(0);
     // Every part it started is gone: its ports accept no connection.
-    for (const port of [ports.WEBHOOK_PORT, ports.WORKER_PORT, ports.SANDBOX_PORT]) {
+    for (const port of [ports.WEBHOOK_PORT, ports.WORKER_PORT, ports.SANDBOX_PORT, ports.STORAGE_EMULATOR_HOST.split(':')[1]]) {
       await expect(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     }
     await expect(fetch(`http://${ports.PUBSUB_EMULATOR_HOST}/`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { createNumberRoutes, type FixedTexts } from './numberRoutes.js';
+
+const DEFAULT_ENGINE = 'projects/p/locations/us-central1/reasoningEngines/default';
+const SPANISH = 'projects/p/locations/europe-west1/reasoningEngines/soporte';
+const ENGLISH = 'projects/p/locations/us-east4/reasoningEngines/sales';
+
+const defaultTexts: FixedTexts = {
+  apologyText: 'Sorry.',
+  unsupportedText: 'Text only.',
+  mediaUnsupportedText: 'No media.',
+  slowDownText: 'Slow down.',
+  resetConfirmText: 'Reset.',
+  welcomeText: 'Welcome!',
+  optOutConfirmText: 'Bye.',
+  optInConfirmText: 'Back.',
+};
+
+/** Agents are labelled by engine so a test sees which one a route holds, and how many were made. */
+function routesWith(options: { defaultEngine?: string; enginesByNumber?: Record<string, string>; textsByNumber?: Record<string, Partial<FixedTexts>> }) {
+  const made: string[] = [];
+  const routes = createNumberRoutes({
+    enginesByNumber: {},
+    textsByNumber: {},
+    ...options,
+    defaultTexts,
+    agentFor: (engine) => {
+      made.push(engine);
+      return { engine };
+    },
+  });
+  return { routes, made };
+}
+
+describe('createNumberRoutes', () => {
+  const enginesByNumber = { '111': SPANISH, '222': ENGLISH };
+
+  it.each([
+    ['a number in the map', { defaultEngine: DEFAULT_ENGINE, enginesByNumber }, '111', SPANISH],
+    ['another number in the map', { defaultEngine: DEFAULT_ENGINE, enginesByNumber }, '222', ENGLISH],
+    ['a number not in the map, with AGENT_ENGINE', { defaultEngine: DEFAULT_ENGINE, enginesByNumber }, '333', DEFAULT_ENGINE],
+    ['any number with AGENT_ENGINE alone', { defaultEngine: DEFAULT_ENGINE }, '333', DEFAULT_ENGINE],
+    ['a number in the map without AGENT_ENGINE', { enginesByNumber }, '222', ENGLISH],
+  ])('routes %s to its agent', (_case, options, number, engine) => {
+    const route = routesWith(options).routes.route(number);
+    expect(route).toMatchObject({ kind: 'agent', phoneNumberId: number, engine, agent: { engine } });
+  });
+
+  it('answers "no agent" with a reason naming the number and both settings when neither matches', () => {
+    const route = routesWith({ enginesByNumber }).routes.route('333');
+    expect(route.kind).toBe('no-agent');
+    expect(route).toMatchObject({ phoneNumberId: '333', texts: defaultTexts });
+    if (route.kind !== 'no-agent') throw new Error('unreachable');
+    expect(route.reason).toMatch(/333.*AGENT_ENGINE_BY_NUMBER.*AGENT_ENGINE is not set/);
+  });
+
+  it('does not read inherited keys as numbers', () => {
+    expect(routesWith({ enginesByNumber }).routes.route('constructor').kind).toBe('no-agent');
+    expect(routesWith({ defaultEngine: DEFAULT_ENGINE, enginesByNumber }).routes.route('__proto__')).toMatchObject({ engine: DEFAULT_ENGINE });
+  });
+
+  it('gives each number its own texts over the deployment\'s, and the deployment\'s to the others', () => {
+    const { routes } = routesWith({
+      defaultEngine: DEFAULT_ENGINE,
+      enginesByNumber,
+      textsByNumber: { '111': { apologyText: 'Lo siento.', welcomeText: '' }, '444': { slowDownText: 'Más despacio.' } },
+    });
+    expect(routes.route('111').texts).toEqual({ ...defaultTexts, apologyText: 'Lo siento.', welcomeText: '' });
+    expect(routes.route('222').texts).toEqual(defaultTexts);
+    // Texts apply to a number the map does not name (it is served by AGENT_ENGINE)…
+    expect(routes.route('444').texts.slowDownText).toBe('Más despacio.');
+    // …and to a number with no agent at all.
+    expect(routesWith({ textsByNumber: { '555': { apologyText: 'Perdón.' } } }).routes.route('555')).toMatchObject({
+      kind: 'no-agent',
+      texts: { apologyText: 'Perdón.' },
+    });
+  });
+
+  it('lists every engine a message can reach once, the default included', () => {
+    expect(routesWith({ defaultEngine: SPANISH, enginesByNumber: { ...enginesByNumber, '333': SPANISH } }).routes.engines.toSorted()).toEqual(
+      [ENGLISH, SPANISH].toSorted(),
+    );
+    expect(routesWith({}).routes.engines).toEqual([]);
+  });
+
+  it('asks for an engine\'s agent only when a message is routed to it', () => {
+    const { routes, made } = routesWith({ defaultEngine: DEFAULT_ENGINE, enginesByNumber });
+    expect(made).toEqual([]);
+    routes.route('111');
+    routes.route('333');
+    expect(made).toEqual([SPANISH, DEFAULT_ENGINE]);
+  });
+});
