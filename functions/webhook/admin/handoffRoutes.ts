@@ -1,5 +1,6 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
+import { logPause } from '../../../shared/core/conversationHandoff.js';
 import { MAX_HANDOFF_MINUTES, noteStaffActivity, pause, type HandoffSettings } from '../../../shared/core/handoff.js';
 import { sendProactiveMessage, type ProactiveDeps } from '../../../shared/core/sendProactiveMessage.js';
 import type { Logger } from '../../../shared/log/logger.js';
@@ -158,12 +159,3 @@ export function createHandoffRoutes(deps: HandoffRouteDeps) {
 
 export type HandoffRoutes = ReturnType<typeof createHandoffRoutes>;
 
-/**
- * One line per pause that starts (the `whatsapp_handoffs_started` metric counts these, by `by`)
- * or is renewed. `via` says who acted, which differs from `by` when the pause was someone else's.
- */
-export function logPause(log: Logger, record: HandoffRecord, now: Date, via: string): void {
-  const fields = { user: maskUserId(record.userId), from: record.phoneNumberId, by: record.by, via, until: record.until, reason: record.reason };
-  if (record.since.getTime() === now.getTime()) log.info(fields, 'hand-off started');
-  else log.info(fields, 'hand-off renewed');
-}

@@ -1,0 +1,117 @@
+import { Writable } from 'node:stream';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createMemoryConversationWindowStore, createMemoryHandoffStore } from '../../test/fakes/memoryStores.js';
+import { createLogger } from '../log/logger.js';
+import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import type { MessageEcho } from '../whatsapp/messageEcho.js';
+import { checkHandoff, pauseForAgent, recordStaffEcho, transcriptDelivered } from './conversationHandoff.js';
+
+const t0 = Date.parse('2026-12-05T10:00:00Z');
+const at = (minutes: number) => new Date(t0 + minutes * 60_000);
+const PN = '123456789012345';
+const key = { phoneNumberId: PN, userId: 'AR.1349' };
+const PHONE = '5491155550001';
+
+let n = 0;
+const userMessage = (text: string, minute: number): InboundMessage => ({
+  v: 1,
+  wamid: `wamid.u${++n}`,
+  userId: key.userId,
+  phone: PHONE,
+  phoneNumberId: PN,
+  timestamp: at(minute).getTime() / 1000,
+  content: { kind: 'text', text },
+});
+const echo = (text: string, minute: number, wamid = `wamid.e${++n}`): MessageEcho => ({
+  v: 1,
+  kind: 'echo',
+  wamid,
+  phoneNumberId: PN,
+  to: PHONE,
+  timestamp: at(minute).getTime() / 1000,
+  content: { kind: 'text', text },
+});
+
+describe('the hand-off steps of the worker', () => {
+  let clock: Date;
+  let lines: { message: string; by?: string; via?: string }[];
+  let deps: Parameters<typeof recordStaffEcho>[1] & { handoffs: ReturnType<typeof createMemoryHandoffStore> };
+
+  beforeEach(async () => {
+    clock = at(0);
+    lines = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()));
+        done();
+      },
+    });
+    const windows = createMemoryConversationWindowStore();
+    await windows.noteUserMessage({ phoneNumberId: PN, userId: key.userId, phone: PHONE, lastUserMessageAt: at(-1) });
+    deps = {
+      handoffs: createMemoryHandoffStore(),
+      windows,
+      settings: { timeoutMs: 60 * 60_000 },
+      log: createLogger('test', 'info', sink),
+      now: () => clock,
+    };
+  });
+
+  it('no hand-off: proceed with nothing to carry', async () => {
+    expect(await checkHandoff(key, [userMessage('hola', 0)], deps)).toEqual({ kind: 'proceed', entryIds: [] });
+  });
+
+  it('the agent pauses; the user’s messages are kept (each once); after the timeout the next turn carries them, once', async () => {
+    await pauseForAgent({ ...key, phone: PHONE }, 'refund', deps);
+    expect(lines.at(-1)).toMatchObject({ message: 'hand-off started', by: 'agent', via: 'agent' });
+    const waiting = userMessage('¿hay alguien?', 1);
+    clock = at(1);
+    expect(await checkHandoff(key, [waiting], deps)).toEqual({ kind: 'paused' });
+    expect(await checkHandoff(key, [waiting], deps)).toEqual({ kind: 'paused' });
+    expect(lines.at(-1)?.message).toBe('message kept for staff: the bot is paused');
+
+    clock = at(61);
+    const check = await checkHandoff(key, [userMessage('hola?', 61)], deps);
+    expect(check).toMatchObject({ kind: 'proceed', entryIds: [waiting.wamid] });
+    expect(check.kind === 'proceed' && check.transcript?.split('\n').filter((line) => line.startsWith('User: '))).toEqual(['User: ¿hay alguien?']);
+    await transcriptDelivered(key, check, deps);
+    expect(await checkHandoff(key, [userMessage('otra', 62)], deps)).toEqual({ kind: 'proceed', entryIds: [] });
+  });
+
+  it('a Business app echo pauses the conversation keyed by the user’s BSUID; further echoes extend it, redeliveries count once', async () => {
+    const first = echo('Hola, soy Ana', 0);
+    expect(await recordStaffEcho(first, deps)).toMatchObject({ ...key, phone: PHONE, by: 'business_app', since: at(0), until: at(60) });
+    expect(lines.at(-1)).toMatchObject({ message: 'hand-off started', by: 'business_app' });
+    clock = at(50);
+    await recordStaffEcho(echo('Ya está', 50), deps);
+    await recordStaffEcho(first, deps);
+    expect(lines.at(-1)?.message).toBe('hand-off renewed');
+    const record = await deps.handoffs.get(key, at(100));
+    expect(record?.until).toEqual(at(110));
+    expect(record?.entries.map((e) => `${e.from}: ${e.text}`)).toEqual(['staff: Hola, soy Ana', 'staff: Ya está']);
+    clock = at(100);
+    expect(await checkHandoff(key, [userMessage('gracias', 100)], deps)).toEqual({ kind: 'paused' });
+  });
+
+  it('a reset word while paused is kept like any message and does not resume', async () => {
+    await pauseForAgent(key, undefined, deps);
+    clock = at(5);
+    expect(await checkHandoff(key, [userMessage('/reset', 5)], deps)).toEqual({ kind: 'paused' });
+    expect((await deps.handoffs.get(key, at(6)))?.entries.map((e) => e.text)).toEqual(['/reset']);
+  });
+
+  it('a pause that ends between the read and the write lets the turn proceed with the transcript', async () => {
+    await recordStaffEcho(echo('te llamo', 0), deps);
+    const store = deps.handoffs;
+    const racing = {
+      ...store,
+      async recordWhilePaused(...args: Parameters<typeof store.recordWhilePaused>) {
+        await store.resume(key, args[2]);
+        return store.recordWhilePaused(...args);
+      },
+    };
+    clock = at(1);
+    const check = await checkHandoff(key, [userMessage('hola', 1)], { ...deps, handoffs: racing });
+    expect(check.kind === 'proceed' && check.transcript).toContain('Staff: te llamo');
+  });
+});
