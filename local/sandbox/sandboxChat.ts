@@ -2,6 +2,7 @@ import { createHash, randomInt } from 'node:crypto';
 import type { Timeline } from './sandboxTimeline.js';
 import {
   DEFAULT_DISPLAY_NUMBER,
+  echoWebhook,
   interactiveReplyWebhook,
   mediaWebhook,
   newWamid,
@@ -68,6 +69,11 @@ export interface SandboxChat {
     messageId: string,
     reply: { kind: 'button_reply' | 'list_reply'; id: string; title: string },
   ): Promise<SentWebhook>;
+  /**
+   * Staff answer the user from the WhatsApp Business app on the bot's number (coexistence): the
+   * signed `smb_message_echoes` webhook Meta sends for it, which makes the bridge pause the bot.
+   */
+  sendAsStaff(user: SandboxUser, text: string): Promise<SentWebhook>;
   sendBurst(user: SandboxUser, count: number): Promise<SentWebhook[]>;
   sendStatusStorm(user: SandboxUser): Promise<{ callbacks: number; statuses: Record<number, number> }>;
   redeliverLast(): Promise<SentWebhook>;
@@ -202,6 +208,17 @@ export function createSandboxChat(deps: ChatDependencies): SandboxChat {
       });
       const context = { from: DEFAULT_DISPLAY_NUMBER, id: messageId };
       return deliver(interactiveReplyWebhook(from, reply, { wamid, context }), wamid, from.phone);
+    },
+    async sendAsStaff(user, text) {
+      requireWebhookUrl();
+      if (!text.trim()) throw new SandboxInputError('A WhatsApp message cannot be empty.');
+      const to = sender(user);
+      const wamid = newWamid();
+      deps.timeline.append({ kind: 'staff', wamid, phone: to.phone, text, time: Date.now() });
+      // Not the user writing: their 24-hour window does not move. Re-delivering it is allowed, as Meta retries echoes too.
+      const webhook = signWebhook(echoWebhook(to, text, { wamid }), deps.appSecret);
+      lastMessage = { wamid, webhook };
+      return post(webhook, wamid, false);
     },
     async sendBurst(user, count) {
       if (!Number.isInteger(count) || count < 1 || count > MAX_BURST) {

@@ -74,6 +74,8 @@ export function createPageRoutes(deps: PageDependencies): PageRoutes {
     switch (route) {
       case 'text':
         return deps.chat.sendText(userFrom(body), stringFrom(body, 'text'), optional(body, 'replyTo'));
+      case 'staff':
+        return deps.chat.sendAsStaff(userFrom(body), stringFrom(body, 'text'));
       case 'reaction':
         return deps.chat.react(userFrom(body), stringFrom(body, 'messageId'), optional(body, 'emoji').emoji);
       case 'button': {

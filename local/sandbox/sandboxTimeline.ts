@@ -15,6 +15,8 @@ export type TimelineEvent =
       time: number;
     }
   | { kind: 'delivery'; wamid: string; status: number; error?: string; redelivery?: boolean }
+  /** Staff wrote to the user from the WhatsApp Business app (coexistence): sent as an `smb_message_echoes` webhook. */
+  | { kind: 'staff'; wamid: string; phone: string; text: string; time: number }
   | {
       kind: 'sent';
       id: string;

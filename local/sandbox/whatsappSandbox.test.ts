@@ -288,6 +288,24 @@ describe('WhatsApp sandbox: the user side', () => {
     expect(message()).toMatchObject({ from: '5491155550001', id: result.wamid, type: 'text', text: { body: 'café / ¿hola?' } });
   });
 
+  it('sends what staff write from the Business app as a signed smb_message_echoes webhook, from the page too', async () => {
+    const result = await user.sendAsStaff(ana, 'Hola Ana, soy Luis');
+    const post = await request(`${user.url}/api/staff`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-sandbox': '1' },
+      body: JSON.stringify({ user: ana, text: 'te llamo' }),
+    });
+    await post.body.dump();
+
+    expect(result).toEqual({ wamid: expect.stringMatching(/^wamid\./), status: 200 });
+    expect(received).toHaveLength(2);
+    expect(isValidSignature(received[0]!.raw, received[0]!.signature, APP_SECRET)).toBe(true);
+    const change = received[0]!.body.entry[0].changes[0];
+    expect(change.field).toBe('smb_message_echoes');
+    expect(change.value.message_echoes[0]).toMatchObject({ to: '5491155550001', id: result.wamid, type: 'text', text: { body: 'Hola Ana, soy Luis' } });
+    expect(received[1]!.body.entry[0].changes[0].value.message_echoes[0].text.body).toBe('te llamo');
+  });
+
   it('re-delivers the last webhook byte for byte', async () => {
     const { wamid } = await user.sendText(ana, 'once');
     const again = await user.redeliverLast();

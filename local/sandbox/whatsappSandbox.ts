@@ -62,6 +62,8 @@ export interface WhatsAppSandbox {
   waitFor<T>(pick: () => T | undefined | false, timeoutMs?: number): Promise<T>;
   /** The user writes `text`; resolves with its wamid once the webhook has answered. */
   sendText(user: SandboxUser, text: string, options?: { replyTo?: string; wamid?: string }): Promise<SentWebhook>;
+  /** Staff write to the user from the WhatsApp Business app: a signed `smb_message_echoes` webhook. */
+  sendAsStaff(user: SandboxUser, text: string): Promise<SentWebhook>;
   /** The user sends an image or audio (a voice note with `voice: true`), served back through Graph's media routes. */
   sendMedia(user: SandboxUser, media: MediaAttachment, options?: { replyTo?: string }): Promise<SentWebhook & { mediaId: string }>;
   /** The user taps a reply button or picks a list row of the bot's message `messageId`: the signed `interactive` webhook. */
@@ -152,6 +154,7 @@ export async function startWhatsAppSandbox(options: WhatsAppSandboxOptions): Pro
     clearFaults: graph.clearFaults,
     waitFor: (pick, timeoutMs = 10_000) => waitFor(changes, graph.requests, pick, timeoutMs),
     sendText: chat.sendText,
+    sendAsStaff: chat.sendAsStaff,
     sendMedia: chat.sendMedia,
     tapButton: chat.tapButton,
     redeliverLast: chat.redeliverLast,

@@ -16,6 +16,8 @@ const typingEl = $('#typing');
 const textEl = $('#text');
 
 const events = [];
+/** Chats where staff wrote from the Business app and the bot has not handled a message since (it would mark it read). */
+const pausedChats = new Set();
 /** wamid or bot message id → what a quote or a read receipt needs to know about it. */
 const messages = new Map();
 let user = loadUser();
@@ -219,6 +221,14 @@ function apply(event, live) {
   }
   if (event.kind === 'faults') return showFaults(event.pending);
   const phone = phoneOf(event);
+  if (event.kind === 'staff') {
+    messages.set(event.wamid, { phone: event.phone, fromBot: true, preview: event.text });
+    pausedChats.add(event.phone);
+  }
+  // The bridge sends no read receipt while paused: one means the bot handles this chat again.
+  if (event.kind === 'read' && phone) pausedChats.delete(phone);
+  if (event.kind === 'reset') pausedChats.clear();
+  showHandoff();
   if (phone && phone !== user.phone) {
     if (live && (event.kind === 'sent' || event.kind === 'inbound')) markUnread(phone);
     return;
@@ -281,6 +291,13 @@ function draw(event, live) {
       if (node.dataset.status !== 'failed') setStatus(node, event.status);
       return;
     }
+    case 'staff': {
+      const content = [el('div', { class: 'staff-label' }, '👤 Staff (Business app)'), formatted(event.text)];
+      const node = bubble(event.wamid, true, event.time, content, undefined, { type: 'staff' });
+      node.classList.add('staff');
+      messagesEl.append(node);
+      return;
+    }
     case 'window':
       return note(event.open ? '⏱ The user wrote: the 24-hour window is open again' : '⏱ 24-hour window closed: free-form messages now fail with 131047');
     case 'note':
@@ -301,7 +318,12 @@ function redraw() {
     chat.toggleAttribute('aria-current', current);
     if (current) chat.classList.remove('unread');
   }
+  showHandoff();
   messagesEl.lastElementChild?.scrollIntoView({ block: 'end' });
+}
+
+function showHandoff() {
+  $('#handoff-banner').hidden = !pausedChats.has(user.phone);
 }
 
 function addChat(phone, name) {
@@ -371,9 +393,11 @@ $('#composer').addEventListener('submit', (event) => {
   const text = textEl.value;
   if (!text.trim()) return;
   textEl.value = '';
-  void send('/api/text', { user, text, replyTo });
+  if ($('#as-staff').checked) void send('/api/staff', { user, text });
+  else void send('/api/text', { user, text, replyTo });
   cancelReply();
 });
+$('#as-staff').addEventListener('change', (event) => document.body.classList.toggle('writing-as-staff', event.target.checked));
 
 textEl.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey) {
