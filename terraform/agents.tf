@@ -21,3 +21,12 @@ locals {
     [regex(local.agent_engine_pattern, var.agent_engine)[0]],
   )
 }
+
+locals {
+  # Every project an agent of this deployment runs in: its Agent Engine service agent reads the
+  # media bucket (media.tf).
+  agent_projects = setunion(
+    [regex(local.agent_engine_pattern, var.agent_engine)[0]],
+    [for agent in values(local.number_agents) : agent.project],
+  )
+}

@@ -68,6 +68,8 @@ locals {
     BURST_WINDOW_MS            = tostring(var.burst_window_ms)
     BURST_MAX_WAIT_MS          = tostring(var.burst_max_wait_ms)
     PUBSUB_TURNS_TOPIC         = var.pubsub_turns_topic
+    AGENT_ACCEPTS_MEDIA        = tostring(var.agent_accepts_media)
+    MEDIA_BUCKET               = google_storage_bucket.media.name
     LOG_LEVEL                  = var.log_level
   }
 
@@ -90,7 +92,7 @@ locals {
   # What *_extra_env may not set: every variable Terraform sets for that function, plain or
   # secret, and the switches that turn a deployed function into a local test double. The admin
   # token is reserved even with the admin routes off, so no plain-text token can switch them on.
-  test_switch_env   = ["ALLOW_UNSIGNED_WEBHOOKS", "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST"]
+  test_switch_env   = ["ALLOW_UNSIGNED_WEBHOOKS", "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "STORAGE_EMULATOR_HOST"]
   webhook_owned_env = setunion(keys(local.webhook_env), keys(local.webhook_secret_env), keys(local.admin_secret_env), local.test_switch_env)
   worker_owned_env  = setunion(keys(local.worker_env), keys(local.worker_secret_env), local.test_switch_env)
 

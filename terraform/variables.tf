@@ -417,6 +417,45 @@ variable "inbound_record_ttl_days" {
   }
 }
 
+variable "agent_accepts_media" {
+  description = "Pass photos, voice notes, documents, videos and stickers to the agent (AGENT_ACCEPTS_MEDIA), as file_data parts naming their copy in the media bucket. Off: the user is told the bot reads text only (MEDIA_UNSUPPORTED_TEXT)."
+  type        = bool
+  default     = false
+}
+
+variable "media_bucket_name" {
+  description = "Name of the bucket for inbound media (MEDIA_BUCKET); empty = \"<project_id>-whatsapp-media\". Bucket names are global."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.media_bucket_name == "" || can(regex("^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$", var.media_bucket_name))
+    error_message = "media_bucket_name must be empty or a bucket name: 3-63 lower-case letters, digits, -, _ or ., starting and ending with a letter or digit."
+  }
+}
+
+variable "media_retention_days" {
+  description = "Days a copy of an inbound media object is kept in the media bucket before the lifecycle rule deletes it. The agent reads it during the turn; a session replayed later than this sees the file no more."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.media_retention_days >= 1 && var.media_retention_days <= 365 && floor(var.media_retention_days) == var.media_retention_days
+    error_message = "media_retention_days must be a whole number from 1 to 365."
+  }
+}
+
+variable "media_bucket_readers" {
+  description = "Extra IAM members given roles/storage.objectViewer on the media bucket, e.g. \"serviceAccount:my-agent@PROJECT.iam.gserviceaccount.com\" for an agent deployed with its own service account. The Agent Engine service agent of every agent project is granted already."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for member in var.media_bucket_readers : can(regex("^(serviceAccount|user|group|domain):", member))])
+    error_message = "media_bucket_readers entries must be IAM members such as serviceAccount:NAME@PROJECT.iam.gserviceaccount.com."
+  }
+}
+
 variable "log_level" {
   description = "LOG_LEVEL of both functions."
   type        = string

@@ -118,7 +118,18 @@ export const workerConfigSchema = z.object({
     .string()
     .min(1)
     .default("Thanks! I can't open photos, voice notes or files yet. Could you tell me in a text message?"),
+  MEDIA_TOO_LARGE_TEXT: z
+    .string()
+    .min(1)
+    .default("That file is too large for me to open. Could you send a smaller one, or tell me about it in a text message?"),
   AGENT_ACCEPTS_MEDIA: booleanFlag,
+  /** Where inbound media is copied for the agent (file_data parts with gs:// URIs). */
+  MEDIA_BUCKET: optionalString,
+  /** `host:port` or URL of a Cloud Storage stand-in: plain HTTP, no credentials. */
+  STORAGE_EMULATOR_HOST: optionalString,
+  /** Media as base64 inline_data instead of a bucket: for agents that decode it themselves (README). */
+  MEDIA_INLINE: booleanFlag,
+  /** Inline mode only: each attachment travels inside the agent request. */
   MAX_MEDIA_BYTES: positiveInt(5 * 1024 * 1024),
   RESET_COMMANDS: z
     .string()

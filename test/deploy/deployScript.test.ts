@@ -10,6 +10,7 @@ import {
   type JsonObject,
   loadTerraform,
   loadTfvars,
+  resource,
   ROLES,
   ROOT,
   type Terraform,
@@ -181,6 +182,8 @@ describe('scripts/deploy.sh (against recording gcloud and terraform)', () => {
         const env = JSON.parse(readFileSync(flag(call, 'env-vars-file') ?? '', 'utf8')) as unknown;
         expect(env, `${role} environment`).toEqual(facts.env);
         expect(facts.env.NODE_ENV).toBe('production');
+        // The worker copies inbound media into the bucket Terraform created (issue 18).
+        if (role === 'worker') expect((env as Record<string, string>).MEDIA_BUCKET).toBe(evaluator.value(resource(tf, 'google_storage_bucket', 'media').name));
 
         const secrets = Object.fromEntries((flag(call, 'set-secrets') ?? '').split(',').map((pair) => pair.split('=')));
         const expectedSecrets = Object.fromEntries(

@@ -333,7 +333,7 @@ export class Evaluator {
         case 'tostring':
         case 'toset': {
           const [inner] = args();
-          return call.name === 'tostring' && typeof inner === 'number' ? String(inner) : (inner ?? null);
+          return call.name === 'tostring' && (typeof inner === 'number' || typeof inner === 'boolean') ? String(inner) : (inner ?? null);
         }
         case 'merge': {
           const parts = args();
