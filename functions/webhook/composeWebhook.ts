@@ -1,5 +1,6 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import type { WebhookConfig } from '../../shared/config/config.js';
+import type { ProactiveDeps } from '../../shared/core/sendProactiveMessage.js';
 import { createLogger, type Logger } from '../../shared/log/logger.js';
 import { createRestPublisher } from '../../shared/queue/restPublisher.js';
 import { answerFailuresPlainly } from '../answerFailuresPlainly.js';
@@ -38,6 +39,8 @@ async function composeAdminRoutes(config: WebhookConfig, log: Logger): Promise<H
     { createGraphClient },
     { createAdminRoutes },
     { createMessageRoutes },
+    { createFirestoreHandoffStore },
+    { createHandoffRoutes },
   ] = await Promise.all([
     import('../../shared/store/openFirestore.js'),
     import('../../shared/store/firestoreSessionStore.js'),
@@ -49,30 +52,39 @@ async function composeAdminRoutes(config: WebhookConfig, log: Logger): Promise<H
     import('../../shared/whatsapp/graphClient.js'),
     import('./admin/adminRoutes.js'),
     import('./admin/messageRoutes.js'),
+    import('../../shared/store/firestoreHandoffStore.js'),
+    import('./admin/handoffRoutes.js'),
   ]);
   const db = openFirestore(config.GOOGLE_CLOUD_PROJECT);
   const optOuts = createFirestoreOptOutStore(db);
   const outbound = createFirestoreOutboundMessageStore(db, config.OUTBOUND_RECORD_TTL_DAYS * 24 * 3600 * 1000);
-  const messages = createMessageRoutes({
-    outbound,
-    proactive: config.WHATSAPP_ACCESS_TOKEN
-      ? {
-          windows: createFirestoreConversationWindowStore(db),
-          optOuts,
-          outbound,
-          idempotency: createFirestoreIdempotencyKeyStore(db),
-          whatsapp: createGraphClient({
-            baseUrl: config.GRAPH_API_BASE_URL,
-            apiVersion: config.GRAPH_API_VERSION,
-            accessToken: config.WHATSAPP_ACCESS_TOKEN,
-            timeoutMs: config.GRAPH_TIMEOUT_MS,
-          }),
-          log,
-          now: () => new Date(),
-          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-          maxInlineRetryWaitMs: 10_000,
-        }
-      : undefined,
+  const windows = createFirestoreConversationWindowStore(db);
+  const proactive: ProactiveDeps | undefined = config.WHATSAPP_ACCESS_TOKEN
+    ? {
+        windows,
+        optOuts,
+        outbound,
+        idempotency: createFirestoreIdempotencyKeyStore(db),
+        whatsapp: createGraphClient({
+          baseUrl: config.GRAPH_API_BASE_URL,
+          apiVersion: config.GRAPH_API_VERSION,
+          accessToken: config.WHATSAPP_ACCESS_TOKEN,
+          timeoutMs: config.GRAPH_TIMEOUT_MS,
+        }),
+        log,
+        now: () => new Date(),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        maxInlineRetryWaitMs: 10_000,
+      }
+    : undefined;
+  const messages = createMessageRoutes({ outbound, proactive });
+  const handoff = createHandoffRoutes({
+    handoffs: createFirestoreHandoffStore(db),
+    windows,
+    settings: { timeoutMs: config.HANDOFF_TIMEOUT_MINUTES * 60_000 },
+    proactive,
+    log,
+    now: () => new Date(),
   });
   return createAdminRoutes({
     sessions: createFirestoreSessionStore(db),
@@ -81,6 +93,7 @@ async function composeAdminRoutes(config: WebhookConfig, log: Logger): Promise<H
     agent: config.AGENT_ENGINE
       ? createVertexAgentClient({ engine: config.AGENT_ENGINE, apiEndpoint: config.VERTEX_API_ENDPOINT, timeoutMs: 30_000 })
       : undefined,
+    handoff,
     log,
   });
 }

@@ -7,7 +7,9 @@ import { createTurnDuePublisher } from '../../shared/queue/turnDue.js';
 import { createGraphClient } from '../../shared/whatsapp/graphClient.js';
 import { answerFailuresPlainly } from '../answerFailuresPlainly.js';
 import { lazy } from '../lazy.js';
+import type { HandoffDeps } from '../../shared/core/conversationHandoff.js';
 import type { StatusDeps } from '../../shared/core/recordDeliveryStatus.js';
+import type { ConversationWindowStore } from '../../shared/store/conversationWindowStore.js';
 import type { PushDeps } from './processPush.js';
 import { createPushTokenVerifier } from './verifyPushToken.js';
 import { createWorkerHandler } from './worker.js';
@@ -18,6 +20,8 @@ export interface WorkerAdapters {
   deliveries: PushDeps;
   /** For delivery statuses of what the bridge sent. */
   statuses: Omit<StatusDeps, 'log'>;
+  /** For what staff wrote from the WhatsApp Business app (hand-off). */
+  echoes: Omit<HandoffDeps, 'log'> & { windows: ConversationWindowStore };
 }
 
 /**
@@ -57,6 +61,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
     { createFirestoreConversationWindowStore },
     { createVertexAgentClient },
     { createFirestoreBurstBuffer },
+    { createFirestoreHandoffStore },
   ] = await Promise.all([
     import('../../shared/store/openFirestore.js'),
     import('../../shared/store/firestoreInboundLedger.js'),
@@ -68,6 +73,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
     import('../../shared/store/firestoreConversationWindowStore.js'),
     import('../../shared/agent/vertexAgentClient.js'),
     import('../../shared/store/firestoreBurstBuffer.js'),
+    import('../../shared/store/firestoreHandoffStore.js'),
   ]);
   const db = openFirestore(config.GOOGLE_CLOUD_PROJECT);
   const whatsapp = createGraphClient({
@@ -79,6 +85,9 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
   const outbound = createFirestoreOutboundMessageStore(db, config.OUTBOUND_RECORD_TTL_DAYS * 24 * 3600 * 1000);
   const optOuts = createFirestoreOptOutStore(db);
   const held = createFirestoreHeldReplyStore(db);
+  const windows = createFirestoreConversationWindowStore(db);
+  const handoffs = createFirestoreHandoffStore(db);
+  const settings = workerSettings(config);
   const topic = (name: string) =>
     createRestTopic({ projectId: config.GOOGLE_CLOUD_PROJECT, topic: name, timeoutMs: 10_000, emulatorHost: config.PUBSUB_EMULATOR_HOST });
   const turnsTopic = (name: string) => createTurnDuePublisher(topic(name));
@@ -97,9 +106,10 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
       outbound,
       optOuts,
       held,
-      windows: createFirestoreConversationWindowStore(db),
+      windows,
+      handoffs,
       log,
-      settings: workerSettings(config),
+      settings,
       maxDeliveryAttempts: config.MAX_DELIVERY_ATTEMPTS,
       // The turns subscription may still push turns queued before bursts were switched off: the buffer always serves them.
       bursts: createFirestoreBurstBuffer(db),
@@ -116,6 +126,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
         : undefined,
       turnDeadLetters: config.TURNS_DEAD_LETTER_TOPIC ? turnsTopic(config.TURNS_DEAD_LETTER_TOPIC) : undefined,
     },
+    echoes: { handoffs, windows, settings: { timeoutMs: settings.handoffTimeoutMs }, now: () => new Date() },
     statuses: {
       outbound,
       optOuts,

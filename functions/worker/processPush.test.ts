@@ -8,6 +8,7 @@ import type { PushDelivery } from '../../shared/queue/pushEnvelope.js';
 import {
   createMemoryBurstBuffer,
   createMemoryConversationWindowStore,
+  createMemoryHandoffStore,
   createMemoryHeldReplyStore,
   createMemoryInboundLedger,
   createMemoryOptOutStore,
@@ -93,6 +94,7 @@ function harness(overrides: Partial<CoreSettings> = {}) {
     optOuts,
     held,
     windows,
+    handoffs: createMemoryHandoffStore(),
     log: createLogger('test', 'silent'),
     settings: { ...settings, ...overrides },
     now: () => new Date(clock),

@@ -6,6 +6,7 @@ import type { TurnDue, TurnDuePublisher } from '../../shared/queue/turnDue.js';
 import {
   createMemoryBurstBuffer,
   createMemoryConversationWindowStore,
+  createMemoryHandoffStore,
   createMemoryHeldReplyStore,
   createMemoryInboundLedger,
   createMemoryOptOutStore,
@@ -78,6 +79,7 @@ function harness() {
     rateLimiter: createMemoryRateLimiter(),
     agent,
     whatsapp,
+    handoffs: createMemoryHandoffStore(),
     log: createLogger('test', 'silent'),
     settings,
     bursts,

@@ -3,6 +3,7 @@ import type { Logger } from '../../shared/log/logger.js';
 import { newTrace, traceFromHeaders, traceLogFields } from '../../shared/log/traceContext.js';
 import { receiptFrom } from '../../shared/queue/messageReceipt.js';
 import { decodePushEnvelope, InvalidPushError } from '../../shared/queue/pushEnvelope.js';
+import { recordStaffEcho } from '../../shared/core/conversationHandoff.js';
 import { recordDeliveryStatus } from '../../shared/core/recordDeliveryStatus.js';
 import type { WorkerAdapters } from './composeWorker.js';
 import { processPush } from './processPush.js';
@@ -58,6 +59,18 @@ export function createWorkerHandler({ projectId, log, deps, verifyPush }: Worker
         res.status(204).end();
       } catch (error) {
         requestLog.error({ err: error, wamid: delivery.status.wamid }, 'status not recorded: Pub/Sub will retry');
+        res.status(503).send('retry');
+      }
+      return;
+    }
+    if ('echo' in delivery) {
+      const { traceId, sampled } = receiptFrom(delivery.attributes).trace ?? pushTrace;
+      const echoLog = log.child(traceLogFields(projectId, { traceId, sampled }));
+      try {
+        await recordStaffEcho(delivery.echo, { ...(await deps()).echoes, log: echoLog });
+        res.status(204).end();
+      } catch (error) {
+        echoLog.error({ err: error, wamid: delivery.echo.wamid }, 'Business app echo not recorded: Pub/Sub will retry');
         res.status(503).send('retry');
       }
       return;

@@ -27,6 +27,7 @@ export function workerSettings(config: WorkerConfig): CoreSettings {
     maxInlineRetryWaitMs: 10_000,
     burstWindowMs: config.BURST_WINDOW_MS,
     burstMaxWaitMs: config.BURST_MAX_WAIT_MS,
+    handoffTimeoutMs: config.HANDOFF_TIMEOUT_MINUTES * 60_000,
   };
 }
 

@@ -3,6 +3,7 @@ import { sessionIdFor, startNewSession } from './agentSession.js';
 import type { TurnContext } from './coreDeps.js';
 import type { AgentPart } from './decideTurnAction.js';
 import { withQuotedReply } from './quotedReply.js';
+import { withResumeTranscript } from './resumeTranscript.js';
 import { showTyping } from './sendReply.js';
 
 export interface AgentAnswer {
@@ -15,13 +16,14 @@ export interface AgentAnswer {
  * One agent turn for the turn's messages, in order: counted against the user's rate limit, in the
  * user's session (a new one when it is gone), with the typing indicator kept alive while the agent
  * works. The agent's time is kept in the record, so a retry after a failed send still knows it.
+ * `transcript`: what was said while a person had the conversation, before the user's words.
  */
-export async function askAgent(ctx: TurnContext, parts: AgentPart[]): Promise<AgentAnswer> {
+export async function askAgent(ctx: TurnContext, parts: AgentPart[], transcript?: string): Promise<AgentAnswer> {
   const { message, deps, log, record } = ctx;
   const { settings, agent } = deps;
   const [limitedReply, existing] = await Promise.all([rateLimited(ctx), deps.sessions.get(message.userId)]);
   if (limitedReply !== undefined) return { text: limitedReply, agentAnswered: false };
-  const text = (await Promise.all(parts.map((part) => withQuotedReply(ctx, part.text, part.quotes)))).join('\n');
+  const text = withResumeTranscript(transcript, (await Promise.all(parts.map((part) => withQuotedReply(ctx, part.text, part.quotes)))).join('\n'));
   const media = parts.flatMap((part) => (part.media ? [part.media] : []));
   const inlineData =
     media.length > 0 ? await Promise.all(media.map((ref) => deps.whatsapp.downloadMedia(ref.mediaId, settings.maxMediaBytes))) : undefined;

@@ -4,10 +4,12 @@ import { maskUserId } from '../log/maskUserId.js';
 import type { TurnDuePublisher } from '../queue/turnDue.js';
 import type { BurstBuffer } from '../store/burstBuffer.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import { conversationOf } from './burstTurns.js';
 import { decideConsent } from './consentCommands.js';
 import type { CoreDeps } from './coreDeps.js';
 import { decideAction } from './decideAction.js';
 import { handleInboundMessage, type AttemptInfo, type MessageOutcome } from './handleInboundMessage.js';
+import { isPaused } from './handoff.js';
 
 export interface BurstDeps extends CoreDeps {
   bursts: BurstBuffer;
@@ -41,9 +43,10 @@ export async function receiveInbound(
 async function bufferMessage(message: InboundMessage, attempt: AttemptInfo, deps: BurstDeps, carried: Record<string, string>): Promise<MessageOutcome> {
   const now = deps.now ?? (() => new Date());
   const log = deps.log.child({ wamid: message.wamid, user: maskUserId(message.userId) });
-  const [result, optOut] = await Promise.all([
+  const [result, optOut, handoff] = await Promise.all([
     deps.bursts.add(message, now(), deps.settings.retentionMs),
     deps.optOuts.get(message.phoneNumberId, message.userId),
+    deps.handoffs.get(conversationOf(message), now()),
   ]);
   // A buffered record may be a retry after a failed publish: queue the turn-due again (extras are harmless).
   // A dead letter of the one-turn-per-message path, replayed: it reopens there.
@@ -51,7 +54,8 @@ async function bufferMessage(message: InboundMessage, attempt: AttemptInfo, deps
   if (!result.added && result.state !== 'buffered') return { kind: 'duplicate', state: result.state };
   const due = { v: 1 as const, kind: 'turn-due' as const, wamid: message.wamid, userId: message.userId, phoneNumberId: message.phoneNumberId };
   // An opted-out user gets nothing, not even a read receipt; a STOP or START gets its confirmation in its turn.
-  const seen = result.added && decideConsent(message, optOut !== undefined, deps.settings) === 'proceed';
+  // While a person has the conversation the chat stays unread on the staff's phone: no receipt either.
+  const seen = result.added && decideConsent(message, optOut !== undefined, deps.settings) === 'proceed' && !isPaused(handoff, now());
   await Promise.all([deps.turns.publish(due, carried), seen && markRead(message, deps, log)]);
   log.info({ added: result.added }, 'message buffered: its turn runs when the burst is over');
   return { kind: 'buffered' };

@@ -3,6 +3,7 @@ import { maskUserId } from '../log/maskUserId.js';
 import type { ConversationWindowStore } from '../store/conversationWindowStore.js';
 import type { HandoffKey, HandoffRecord, HandoffStore } from '../store/handoffStore.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import type { CoreDeps } from './coreDeps.js';
 import { echoUserId, type MessageEcho } from '../whatsapp/messageEcho.js';
 import type { ConversationKey } from './burstTurns.js';
 import { inboundDuringHandoff, noteStaffActivity, pause, type HandoffSettings } from './handoff.js';
@@ -14,6 +15,11 @@ export interface HandoffDeps {
   settings: HandoffSettings;
   log: Logger;
   now: () => Date;
+}
+
+/** The hand-off deps of the worker's core. */
+export function handoffDeps(deps: CoreDeps, log: Logger = deps.log): HandoffDeps {
+  return { handoffs: deps.handoffs, settings: { timeoutMs: deps.settings.handoffTimeoutMs }, log, now: deps.now ?? (() => new Date()) };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { AgentClient } from '../agent/agentClient.js';
 import type { Logger } from '../log/logger.js';
 import type { ConversationWindowStore } from '../store/conversationWindowStore.js';
+import type { HandoffStore } from '../store/handoffStore.js';
 import type { HeldReplyStore } from '../store/heldReplyStore.js';
 import type { InboundLedger, InboundRecord } from '../store/inboundLedger.js';
 import type { OptOutStore } from '../store/optOutStore.js';
@@ -33,6 +34,8 @@ export interface CoreSettings extends ActionSettings, ConsentSettings, Reengagem
   /** Bursts: quiet time after a user's latest message before the turn runs; 0 = one turn per message. */
   burstWindowMs: number;
   burstMaxWaitMs: number;
+  /** HANDOFF_TIMEOUT_MINUTES: how long a pause (a person took over) lasts without staff activity. */
+  handoffTimeoutMs: number;
 }
 
 /** The adapters and settings the core works with, built once per instance by the worker's composition root. */
@@ -46,6 +49,8 @@ export interface CoreDeps {
   optOuts: OptOutStore;
   held: HeldReplyStore;
   windows: ConversationWindowStore;
+  /** Conversations a person has taken over: the bot stays silent for them. */
+  handoffs: HandoffStore;
   log: Logger;
   settings: CoreSettings;
   now?: () => Date;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { inboundMessageSchema, type InboundMessage } from '../whatsapp/inboundMessage.js';
+import { ECHO_KIND, messageEchoSchema, type MessageEcho } from '../whatsapp/messageEcho.js';
 import { statusMessageSchema, type StatusMessage } from '../whatsapp/statusMessage.js';
 import { TURN_DUE_KIND, turnDueSchema, type TurnDue } from './turnDue.js';
 
@@ -34,6 +35,13 @@ export interface StatusDelivery {
   messageId: string;
 }
 
+/** Staff wrote to a user from the WhatsApp Business app (queued in the user's order, like their messages). */
+export interface EchoDelivery {
+  echo: MessageEcho;
+  messageId: string;
+  attributes: Record<string, string>;
+}
+
 /** Bursts on: a turn of this conversation may be due (from the turns subscription). */
 export interface TurnDueDelivery {
   due: TurnDue;
@@ -57,7 +65,7 @@ export class InvalidPushError extends Error {
 }
 
 /** Decodes and validates a push request body; throws InvalidPushError on anything else. */
-export function decodePushEnvelope(body: unknown): PushDelivery | StatusDelivery | TurnDueDelivery {
+export function decodePushEnvelope(body: unknown): PushDelivery | StatusDelivery | TurnDueDelivery | EchoDelivery {
   const envelope = pushEnvelopeSchema.safeParse(body);
   if (!envelope.success) throw new InvalidPushError(`not a Pub/Sub push envelope: ${z.prettifyError(envelope.error)}`, 'envelope');
   const { message, deliveryAttempt } = envelope.data;
@@ -72,6 +80,11 @@ export function decodePushEnvelope(body: unknown): PushDelivery | StatusDelivery
     const status = statusMessageSchema.safeParse(payload);
     if (!status.success) throw new InvalidPushError(`message.data is not a status: ${z.prettifyError(status.error)}`, 'payload');
     return { status: status.data, messageId };
+  }
+  if (message.attributes?.kind === ECHO_KIND) {
+    const echo = messageEchoSchema.safeParse(payload);
+    if (!echo.success) throw new InvalidPushError(`message.data is not a Business app echo: ${z.prettifyError(echo.error)}`, 'payload');
+    return { echo: echo.data, messageId, attributes: message.attributes };
   }
   if (message.attributes?.kind === TURN_DUE_KIND) {
     const due = turnDueSchema.safeParse(payload);

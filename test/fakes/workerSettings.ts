@@ -25,6 +25,7 @@ export function testCoreSettings(overrides: Partial<CoreSettings> = {}): CoreSet
     heldReplyTtlMs: 72 * 3600_000,
     burstWindowMs: 0,
     burstMaxWaitMs: 0,
+    handoffTimeoutMs: 60 * 60_000,
     ...overrides,
   };
 }
