@@ -22,6 +22,7 @@ import { markdownToWhatsApp } from '../../shared/whatsapp/formatting/markdownToW
 import { splitMessage } from '../../shared/whatsapp/formatting/splitMessage.js';
 import { graphError } from '../../shared/whatsapp/graphErrors.js';
 import type { InboundContent, InboundMessage } from '../../shared/whatsapp/inboundMessage.js';
+import { pause } from '../../shared/core/handoff.js';
 import { processPush, type PushDeps } from './processPush.js';
 
 const settings = testCoreSettings();
@@ -630,5 +631,60 @@ describe('processPush: the delivery state machine, from a decoded push to the re
       throw graphError(500, undefined);
     };
     expect(await h.deliver(h.text('Hola'))).toEqual({ ack: true, outcome: 'answered' });
+  });
+});
+
+describe('processPush: a person has the conversation (hand-off)', () => {
+  const pauseFor = async (h: ReturnType<typeof harness>, minutes: number) => {
+    const key = { phoneNumberId: '123456789012345', userId: 'AR.1234567890' };
+    const now = h.deps.now!();
+    await h.deps.handoffs.pause(key, (current) => pause(current, { by: 'admin', minutes }, now, { timeoutMs: 3_600_000 }), now);
+  };
+
+  it('while paused: every message is acknowledged and kept once, with no agent call and no Graph call at all (not for a reset or a sticker either)', async () => {
+    const h = harness();
+    await pauseFor(h, 30);
+    const [question, reset, sticker] = [h.text('¿hola?'), h.text('/reset'), h.message({ kind: 'unsupported', type: 'poll' })];
+    for (const m of [question, question, reset, sticker]) expect((await h.deliver(m)).ack).toBe(true);
+    expect(h.agentCalls).toEqual([]);
+    expect(h.sends).toEqual([]);
+    expect(h.reads).toEqual([]);
+    expect(h.ledger.records.get(question.wamid)?.state).toBe('answered');
+    const record = await h.deps.handoffs.get({ phoneNumberId: '123456789012345', userId: 'AR.1234567890' }, h.deps.now!());
+    expect(record?.entries.map((e) => e.text)).toEqual(['¿hola?', '/reset', '[a poll message]']);
+    // The reset did not reset anything: no new session was asked for.
+    expect(h.deletedSessions).toEqual([]);
+  });
+
+  it('a STOP while paused is recorded without a confirmation', async () => {
+    const h = harness();
+    await pauseFor(h, 30);
+    await h.deliver(h.text('STOP'));
+    expect(h.sends).toEqual([]);
+    expect(await h.optOuts.get('123456789012345', 'AR.1234567890')).toMatchObject({ command: 'STOP' });
+  });
+
+  it('after the pause: the first agent turn carries the transcript before the user’s words, once; the user is answered again', async () => {
+    const h = harness();
+    await pauseFor(h, 30);
+    await h.deliver(h.text('quiero hablar con alguien'));
+    h.advance(31 * 60_000);
+    expect(await h.deliver(h.text('¿siguen ahí?'))).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.agentCalls).toHaveLength(1);
+    expect(h.agentCalls[0]!.text).toMatch(/^\[While you were paused[^\n]*\]\nUser: quiero hablar con alguien\n\[End of the hand-off[^\n]*\]\n\n¿siguen ahí\?$/);
+    expect(h.reads).toHaveLength(1);
+    await h.deliver(h.text('gracias'));
+    expect(h.agentCalls[1]!.text).toBe('gracias');
+  });
+
+  it('keeps the transcript for the next agent turn when the first message after the pause gets a fixed reply', async () => {
+    const h = harness();
+    await pauseFor(h, 30);
+    await h.deliver(h.text('hola'));
+    h.advance(31 * 60_000);
+    await h.deliver(h.message({ kind: 'unsupported', type: 'order' }));
+    expect(h.agentCalls).toEqual([]);
+    await h.deliver(h.text('¿y ahora?'));
+    expect(h.agentCalls[0]!.text).toContain('User: hola\n');
   });
 });

@@ -17,6 +17,7 @@ import {
 import { testCoreSettings } from '../../test/fakes/workerSettings.js';
 import type { OutboundText, WhatsAppClient } from '../../shared/whatsapp/graphClient.js';
 import type { InboundMessage } from '../../shared/whatsapp/inboundMessage.js';
+import { pause } from '../../shared/core/handoff.js';
 import { processPush, type PushDeps } from './processPush.js';
 
 const settings = testCoreSettings({
@@ -290,5 +291,21 @@ describe('bursts in the worker', () => {
     const reaction: InboundMessage = { ...h.text(''), content: { kind: 'reaction', reactedWamid: 'wamid.out.1', emoji: '👍' } };
     expect(await h.receive(reaction)).toEqual({ ack: true, outcome: 'ignored' });
     expect(h.queued).toEqual([]);
+  });
+});
+
+describe('bursts while a person has the conversation (hand-off)', () => {
+  it('buffers without a read receipt, and the turn keeps the messages for staff without an agent call or a send', async () => {
+    const h = harness();
+    const now = h.deps.now!();
+    await h.deps.handoffs.pause({ phoneNumberId: 'pn1', userId: 'AR.1' }, (current) => pause(current, { by: 'business_app' }, now, { timeoutMs: 3_600_000 }), now);
+    const [a, b] = [h.text('hola'), h.text('¿alguien?')];
+    await h.receive(a);
+    await h.receive(b);
+    expect(h.reads).toEqual([]);
+    expect(await h.drain()).toEqual(['ignored', 'duplicate']);
+    expect(h.agentCalls).toEqual([]);
+    expect(h.sends).toEqual([]);
+    expect((await h.deps.handoffs.get({ phoneNumberId: 'pn1', userId: 'AR.1' }, h.deps.now!()))?.entries.map((e) => e.text)).toEqual(['hola', '¿alguien?']);
   });
 });
