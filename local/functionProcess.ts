@@ -20,7 +20,8 @@ export interface FunctionProcess {
 
 /**
  * Runs one function under the functions-framework CLI, as Cloud Functions does, with the
- * TypeScript sources loaded through tsx (or the compiled `dist/` when `compiled` is set).
+ * TypeScript sources loaded through tsx (or, when `compiled` is set, the bundle `dist/functions/index.js`
+ * that esbuild.config.mjs writes and deployments run).
  */
 export async function startFunction(options: {
   target: 'webhook' | 'worker';

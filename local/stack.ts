@@ -13,7 +13,7 @@ export interface LocalStackOptions {
   reuseEmulators?: boolean;
   /** The sandbox POSTs Meta's status webhooks for what the bot sends (npm start does; tests opt in). */
   sandboxStatusWebhooks?: boolean;
-  /** Run the compiled `dist/` instead of the TypeScript sources. */
+  /** Run the bundle in `dist/` (esbuild.config.mjs, what is deployed) instead of the TypeScript sources. */
   compiled?: boolean;
   /** Where the stack's and the sandbox's notes go, and the functions' lines unless `functionLog` is set; silent when omitted. */
   log?: (line: string) => void;

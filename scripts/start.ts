@@ -3,6 +3,7 @@
  * functions, and local stand-ins for the agent and WhatsApp unless real ones are configured.
  */
 import { existsSync } from 'node:fs';
+import { bundleFunctions } from '../esbuild.config.mjs';
 import { emulatorsUnavailableReason } from '../local/emulators.js';
 import { logFormatFrom, printedFunctionLine, type LogFormat } from '../local/logFormat.js';
 import { startLocalStack } from '../local/stack.js';
@@ -35,9 +36,16 @@ if (unavailable) {
   process.exit(1);
 }
 
+note('Bundling the functions as a deployment does (esbuild.config.mjs → dist/functions/index.js)…');
+await bundleFunctions().catch((error: unknown) => {
+  console.error(`Bundling the functions failed: ${(error as Error).message}`);
+  process.exit(1);
+});
 note('Starting the local stack (emulators take a few seconds)…');
 const stack = await startLocalStack({
   env,
+  // What gcloud functions deploy and Terraform ship: the bundle package.json's main points at.
+  compiled: true,
   sandboxStatusWebhooks: true,
   log: note,
   functionLog: (target, line) => {

@@ -96,9 +96,10 @@ locals {
   webhook_owned_env = setunion(keys(local.webhook_env), keys(local.webhook_secret_env), keys(local.admin_secret_env), local.test_switch_env)
   worker_owned_env  = setunion(keys(local.worker_env), keys(local.worker_secret_env), local.test_switch_env)
 
-  # What the source archive leaves out: dependencies are installed and TypeScript compiled by
-  # the build on deploy (gcp-build), so only package files, tsconfigs, functions/ and shared/
-  # are uploaded. Keep in step with ../.gcloudignore.
+  # What the source archive leaves out: dependencies are installed, and the TypeScript type-checked
+  # and bundled into dist/functions/index.js (esbuild.config.mjs), by the build on deploy
+  # (gcp-build), so only package files, tsconfigs, esbuild.config.mjs, functions/ and shared/ are
+  # uploaded. Keep in step with ../.gcloudignore.
   source_excludes = [
     ".git", ".git/**", ".github", ".github/**", ".ci", ".ci/**",
     ".vscode", ".vscode/**", ".idea", ".idea/**",

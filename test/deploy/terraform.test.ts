@@ -79,6 +79,7 @@ const SHIPPED = [
   'package-lock.json',
   'tsconfig.json',
   'tsconfig.build.json',
+  'esbuild.config.mjs',
   'functions/index.ts',
   'functions/webhook/handler.ts',
   'shared/config/config.ts',
@@ -177,10 +178,14 @@ describe('entry points', () => {
     }
   });
 
-  it('package.json main points at the compiled functions/index.ts and the build compiles on deploy', () => {
+  it('package.json main points at the bundle of functions/index.ts and the build type-checks and bundles on deploy', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { main?: string; scripts?: Record<string, string> };
     expect(pkg.main).toBe('dist/functions/index.js');
-    expect(pkg.scripts?.['gcp-build'], 'gcp-build compiles TypeScript during the Cloud Build').toMatch(/build|tsc/);
+    expect(pkg.scripts?.['gcp-build'], 'gcp-build builds during the Cloud Build').toBe('npm run build');
+    expect(pkg.scripts?.build, 'the build type-checks, then bundles').toMatch(/^tsc -p tsconfig\.build\.json --noEmit && node esbuild\.config\.mjs$/);
+    const bundler = readFileSync(path.join(ROOT, 'esbuild.config.mjs'), 'utf8');
+    expect(bundler, 'the bundle is written where main points').toMatch(/entryPoints: \{ index: 'functions\/index\.ts' \}[\s\S]*outdir: 'dist\/functions'/);
+    expect(bundler, 'functions-framework stays a package: the bundle registers into the CLI\'s registry').toContain("'@google-cloud/functions-framework'");
     const buildConfig = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include?: string[] };
     expect(buildConfig.include).toContain('functions');
   });
