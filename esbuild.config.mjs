@@ -15,19 +15,11 @@ import { build } from 'esbuild';
 const root = fileURLToPath(new URL('.', import.meta.url));
 
 /**
- * Left to node_modules: functions-framework, because the bundle must register its functions in
+ * Left to node_modules: @google-cloud/functions-framework, because the bundle must register its functions in
  * the same module instance the framework's CLI reads them from; and the Google clients, which
  * read their proto and JSON files from their own package directories at run time.
  */
-export const EXTERNAL = [
-  '@google-cloud/functions-framework',
-  '@google-cloud/firestore',
-  '@google-cloud/pubsub',
-  '@google-cloud/aiplatform',
-  '@grpc/*',
-  'google-auth-library',
-  'google-gax',
-];
+export const EXTERNAL = ['@google-cloud/*', '@grpc/*', 'google-auth-library', 'google-gax'];
 
 /** Chunk names carry a content hash, so a rebuild beside a running function leaves its files alone. */
 export async function bundleFunctions() {
