@@ -4,6 +4,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { describeWithEmulators, startTestStack } from '../integration/testStack.js';
+import { until } from '../reliability/helpers.js';
 
 /** The sandbox chat page on the whole local stack, driven in Debian's Chromium as a user would. */
 
@@ -89,6 +90,33 @@ describeInBrowser('the sandbox chat page, on the local stack', () => {
     expect(await botBubbles('Only once, please').count()).toBe(1);
     const sentToUser = stack.sandbox!.sent().filter((message) => message.text?.includes('Only once, please'));
     expect(sentToUser).toHaveLength(1);
+  });
+
+  it('the staff switch writes as the business: the bot pauses, the page says so, and the user’s next message gets no reply and no read ticks', async () => {
+    await openChatAsNewUser();
+    await write('Hola');
+    await botBubbles('Echo #1: Hola').first().waitFor({ timeout: REPLY_TIMEOUT_MS });
+    expect(await page.isVisible('#handoff-banner')).toBe(false);
+
+    await page.check('#as-staff');
+    await write('Hola, soy Ana de la tienda');
+    const staff = page.locator('.msg.staff', { hasText: 'Hola, soy Ana de la tienda' });
+    await staff.waitFor();
+    await page.locator('#handoff-banner').waitFor({ state: 'visible' });
+    const echoWamid = (await staff.getAttribute('data-id'))!;
+    await until(() => stack.worker.lines.some((line) => line.includes(echoWamid) && line.includes('hand-off started')), REPLY_TIMEOUT_MS, 'the echo pauses the bot');
+
+    await page.uncheck('#as-staff');
+    await write('¿Tienen talla M?');
+    const mine = page.locator('.msg.user', { hasText: '¿Tienen talla M?' });
+    await expect.poll(() => mine.getAttribute('data-status')).toBe('delivered');
+    const wamid = (await mine.getAttribute('data-id'))!;
+    await until(() => stack.worker.lines.some((line) => line.includes(wamid) && line.includes('message kept for staff')), REPLY_TIMEOUT_MS, 'kept for staff');
+    // Long enough for a reply or a read receipt to come through if the pause failed.
+    await page.waitForTimeout(2_000);
+    expect(await page.locator('.msg.bot:not(.staff)').count()).toBe(1);
+    expect(await mine.getAttribute('data-status')).toBe('delivered');
+    expect(await page.isVisible('#handoff-banner')).toBe(true);
   });
 
   it('renders the agent’s Markdown as WhatsApp formatting', async () => {
