@@ -4,7 +4,11 @@ import { createLogger, type Logger } from '../../shared/log/logger.js';
 import { createDeadLetterPublisher } from '../../shared/queue/deadLetterPublisher.js';
 import { createRestPublisher, createRestTopic } from '../../shared/queue/restPublisher.js';
 import { createTurnDuePublisher } from '../../shared/queue/turnDue.js';
-import { createGraphClient } from '../../shared/whatsapp/graphClient.js';
+import type { MediaForAgent } from '../../shared/media/agentMedia.js';
+import { createCloudStorageBucket } from '../../shared/media/cloudStorageBucket.js';
+import { createInlineMedia } from '../../shared/media/inlineMedia.js';
+import { createStoredMedia } from '../../shared/media/storedMedia.js';
+import { createGraphClient, type MediaSource, type WhatsAppClient } from '../../shared/whatsapp/graphClient.js';
 import { answerFailuresPlainly } from '../answerFailuresPlainly.js';
 import { lazy } from '../lazy.js';
 import type { HandoffDeps } from '../../shared/core/conversationHandoff.js';
@@ -47,6 +51,31 @@ export function warnIfPushUnchecked(config: Partial<Pick<WorkerConfig, 'PUSH_AUD
     { setting: 'PUSH_AUDIENCE' },
     'PUSH_AUDIENCE is not set: the worker accepts push requests WITHOUT checking their OIDC token; anyone who can reach its URL can make it answer. Set PUSH_AUDIENCE to the push subscription audience.',
   );
+}
+
+/** Longest a media object's copy into Cloud Storage may take (it streams the Graph download through). */
+const MEDIA_UPLOAD_TIMEOUT_MS = 60_000;
+
+/**
+ * Media for the agent: copied into MEDIA_BUCKET and passed by gs:// URI; without a bucket, inline
+ * (config allows that only with MEDIA_INLINE=true when the agent accepts media).
+ */
+function mediaForAgent(config: WorkerConfig, whatsapp: WhatsAppClient & MediaSource, log: Logger): MediaForAgent {
+  if (config.MEDIA_BUCKET) {
+    const bucket = createCloudStorageBucket({
+      bucket: config.MEDIA_BUCKET,
+      timeoutMs: MEDIA_UPLOAD_TIMEOUT_MS,
+      emulatorHost: config.STORAGE_EMULATOR_HOST,
+    });
+    return createStoredMedia({ media: whatsapp, bucket });
+  }
+  if (config.AGENT_ACCEPTS_MEDIA) {
+    log.warn(
+      { setting: 'MEDIA_INLINE' },
+      'media goes to the agent as base64 inline_data (MEDIA_INLINE=true): a stock ADK agent on Agent Engine is likely to read it as text, not as an image or audio. Set MEDIA_BUCKET instead (README, Media the agent can see).',
+    );
+  }
+  return createInlineMedia({ whatsapp, maxBytes: config.MAX_MEDIA_BYTES });
 }
 
 async function composeAdapters(config: WorkerConfig, log: Logger): Promise<WorkerAdapters> {
@@ -103,6 +132,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
         maxReplyChars: config.MAX_AGENT_REPLY_CHARS,
       }),
       whatsapp,
+      media: mediaForAgent(config, whatsapp, log),
       outbound,
       optOuts,
       held,

@@ -16,6 +16,7 @@ import {
   createMemoryRateLimiter,
   createMemorySessionStore,
 } from '../../test/fakes/memoryStores.js';
+import { createMemoryMedia } from '../../test/fakes/memoryMedia.js';
 import { testCoreSettings } from '../../test/fakes/workerSettings.js';
 import type { OutboundTemplate, OutboundText, WhatsAppClient } from '../../shared/whatsapp/graphClient.js';
 import { markdownToWhatsApp } from '../../shared/whatsapp/formatting/markdownToWhatsApp.js';
@@ -76,6 +77,7 @@ function harness(overrides: Partial<CoreSettings> = {}) {
       return { data: Buffer.from(`bytes of ${mediaId}`), mimeType: 'image/jpeg' };
     },
   };
+  const media = createMemoryMedia();
   const ledger = createMemoryInboundLedger();
   const sessions = createMemorySessionStore();
   const outbound = createMemoryOutboundMessageStore();
@@ -91,6 +93,7 @@ function harness(overrides: Partial<CoreSettings> = {}) {
     rateLimiter: createMemoryRateLimiter(),
     agent,
     whatsapp,
+    media,
     outbound,
     optOuts,
     held,
@@ -119,6 +122,7 @@ function harness(overrides: Partial<CoreSettings> = {}) {
     processPush({ message: m, messageId: 'm1', attributes: {}, ...delivery }, deps);
   return {
     deps,
+    media,
     ledger,
     sessions,
     agentCalls,
@@ -418,13 +422,28 @@ describe('processPush: the delivery state machine, from a decoded push to the re
     expect(h.sends.map((s) => s.text)).toEqual(reply ? [reply] : []);
   });
 
-  it('passes an image with its caption to the agent as inline data when media is on', async () => {
+  it('passes an image with its caption to the agent as its stored copy when media is on', async () => {
     const h = harness({ agentAcceptsMedia: true });
-    await h.deliver(h.message({ kind: 'media', mediaType: 'image', mediaId: 'm42', mimeType: 'image/jpeg', caption: 'Is this it?' }));
+    const image = h.message({ kind: 'media', mediaType: 'image', mediaId: 'm42', mimeType: 'image/jpeg', caption: 'Is this it?' });
+    await h.deliver(image);
+    expect(h.media.prepared).toEqual([{ wamid: image.wamid, mediaId: 'm42', mediaType: 'image', mimeType: 'image/jpeg' }]);
     expect(h.agentCalls[0]).toMatchObject({
       text: 'Is this it?',
-      inlineData: [{ mimeType: 'image/jpeg', data: Buffer.from('bytes of m42') }],
+      media: [{ kind: 'file', fileUri: `gs://test-media/${image.wamid}`, mimeType: 'image/jpeg' }],
     });
+  });
+
+  it('tells the user an attachment is too large, without the agent, and settles the message', async () => {
+    const h = harness({ agentAcceptsMedia: true });
+    h.media.tooLarge.add('huge');
+    const video = h.message({ kind: 'media', mediaType: 'video', mediaId: 'huge', mimeType: 'video/mp4' });
+    expect((await h.deliver(video)).ack).toBe(true);
+    expect(h.agentCalls).toHaveLength(0);
+    expect(h.sends.map((s) => s.text)).toEqual(['Too big for me']);
+    expect(h.ledger.records.get(video.wamid)?.state).toBe('answered');
+    // Meta retries the webhook: the same message is not answered twice.
+    await h.deliver(video);
+    expect(h.sends).toHaveLength(1);
   });
 
   it.each<[string, InboundContent, RegExp]>([

@@ -15,6 +15,7 @@ import {
   createMemorySessionStore,
 } from '../../test/fakes/memoryStores.js';
 import { testCoreSettings } from '../../test/fakes/workerSettings.js';
+import { createMemoryMedia } from '../../test/fakes/memoryMedia.js';
 import type { OutboundText, WhatsAppClient } from '../../shared/whatsapp/graphClient.js';
 import type { InboundMessage } from '../../shared/whatsapp/inboundMessage.js';
 import { pause } from '../../shared/core/handoff.js';
@@ -81,6 +82,7 @@ function harness() {
     agent,
     whatsapp,
     handoffs: createMemoryHandoffStore(),
+    media: createMemoryMedia(),
     log: createLogger('test', 'silent'),
     settings,
     bursts,

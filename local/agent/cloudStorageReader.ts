@@ -11,7 +11,9 @@ export function cloudStorageReader(options: { endpoint?: string } = {}): (file: 
   let storage: Promise<Storage> | undefined;
   const client = () =>
     (storage ??= import('@google-cloud/storage').then(({ Storage }) =>
-      options.endpoint ? new Storage({ apiEndpoint: options.endpoint, useAuthWithCustomEndpoint: false }) : new Storage(),
+      options.endpoint
+        ? new Storage({ apiEndpoint: options.endpoint, useAuthWithCustomEndpoint: false, projectId: 'local-project' })
+        : new Storage(),
     ));
   return async ({ fileUri, mimeType }) => {
     const match = /^gs:\/\/([^/]+)\/(.+)$/.exec(fileUri);

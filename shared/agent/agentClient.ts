@@ -8,7 +8,6 @@ export interface AgentTurn {
   text: string;
   /** Attachments: `gs://` objects (file_data parts) or inline bytes. */
   media?: AgentMedia[];
-  inlineData?: { mimeType: string; data: Buffer }[];
 }
 
 /**

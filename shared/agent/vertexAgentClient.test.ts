@@ -78,7 +78,7 @@ describe('createVertexAgentClient against the local agent', () => {
       userId: 'wa-3',
       sessionId,
       text: 'what is this?',
-      inlineData: [{ mimeType: 'image/jpeg', data: image }],
+      media: [{ kind: 'inline', mimeType: 'image/jpeg', data: image }],
     });
     expect(reply).toBe('Echo #1: what is this? [+ image/jpeg, 1234 bytes]');
     expect(agent.calls[0]).toMatchObject({ text: 'what is this?', inlineData: [{ mimeType: 'image/jpeg', bytes: 1234 }] });
@@ -117,7 +117,7 @@ describe('createVertexAgentClient against the local agent', () => {
 
   it('leaves out an empty text part when only media is sent', async () => {
     const sessionId = await client.createSession('wa-4');
-    await client.query({ userId: 'wa-4', sessionId, text: '', inlineData: [{ mimeType: 'audio/ogg', data: Buffer.alloc(10) }] });
+    await client.query({ userId: 'wa-4', sessionId, text: '', media: [{ kind: 'inline', mimeType: 'audio/ogg', data: Buffer.alloc(10) }] });
     expect(agent.calls[0]?.input.message).toEqual({
       role: 'user',
       parts: [{ inline_data: { mime_type: 'audio/ogg', data: Buffer.alloc(10).toString('base64') } }],

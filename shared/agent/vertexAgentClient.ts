@@ -204,10 +204,8 @@ function toStruct(input: Record<string, unknown>): Struct {
   return (helpers.toValue(input) as protos.google.protobuf.IValue).structValue ?? { fields: {} };
 }
 
-/** Inline blobs from a caller not yet moved to `media` go the same way. */
 function messageOf(turn: AgentTurn) {
-  const inline = (turn.inlineData ?? []).map((blob) => ({ kind: 'inline' as const, ...blob }));
-  return agentMessage(turn.text, [...(turn.media ?? []), ...inline]);
+  return agentMessage(turn.text, turn.media);
 }
 
 function toAgentError(error: unknown, context: { notFoundIsSession: boolean }): Error {

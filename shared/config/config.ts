@@ -167,6 +167,13 @@ export const workerConfigSchema = z.object({
   TURNS_DEAD_LETTER_TOPIC: optionalString,
 }).superRefine(
   (env, ctx) => {
+    if (env.AGENT_ACCEPTS_MEDIA && !env.MEDIA_BUCKET && !env.MEDIA_INLINE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MEDIA_BUCKET'],
+        message: 'required with AGENT_ACCEPTS_MEDIA=true (the bucket media reaches the agent through); MEDIA_INLINE=true sends it inline instead, which a stock ADK agent is likely to read as text',
+      });
+    }
     if (env.BURST_WINDOW_MS > 0 && env.BURST_MAX_WAIT_MS < env.BURST_WINDOW_MS) {
       ctx.addIssue({ code: 'custom', path: ['BURST_MAX_WAIT_MS'], message: `must be at least BURST_WINDOW_MS (${env.BURST_WINDOW_MS})` });
     }

@@ -1,4 +1,6 @@
 import { SessionNotFoundError, type AgentTurn } from '../agent/agentClient.js';
+import { reasonOf } from '../errors.js';
+import type { AgentMedia } from '../media/agentMedia.js';
 import { sessionIdFor, startNewSession } from './agentSession.js';
 import type { TurnContext } from './coreDeps.js';
 import type { AgentPart } from './decideTurnAction.js';
@@ -24,14 +26,21 @@ export async function askAgent(ctx: TurnContext, parts: AgentPart[], transcript?
   const [limitedReply, existing] = await Promise.all([rateLimited(ctx), deps.sessions.get(message.userId)]);
   if (limitedReply !== undefined) return { text: limitedReply, agentAnswered: false };
   const text = withResumeTranscript(transcript, (await Promise.all(parts.map((part) => withQuotedReply(ctx, part.text, part.quotes)))).join('\n'));
-  const media = parts.flatMap((part) => (part.media ? [part.media] : []));
-  const inlineData =
-    media.length > 0 ? await Promise.all(media.map((ref) => deps.whatsapp.downloadMedia(ref.mediaId, settings.maxMediaBytes))) : undefined;
+  const refs = parts.flatMap((part) => (part.media ? [part.media] : []));
+  let media: AgentMedia[];
+  try {
+    media = await Promise.all(refs.map((ref) => deps.media.prepare(ref)));
+  } catch (error) {
+    if (reasonOf(error) !== 'media_too_large') throw error;
+    // The user can do something about this one: say so, instead of an apology after five attempts.
+    log.warn({ err: error, reason: 'media_too_large' }, 'attachment over its size limit: not passed on, nothing stored');
+    return { text: settings.mediaTooLargeText, agentAnswered: false };
+  }
   const typing = setInterval(() => showTyping(ctx), settings.typingRefreshMs);
   try {
     const isFirstContact = existing === undefined;
     let sessionId = await sessionIdFor(ctx, existing);
-    const turn = (): AgentTurn => ({ userId: message.userId, sessionId, text, inlineData });
+    const turn = (): AgentTurn => ({ userId: message.userId, sessionId, text, media: media.length > 0 ? media : undefined });
     const started = Date.now();
     let reply: string;
     try {

@@ -1,4 +1,5 @@
 import type { AgentClient } from '../agent/agentClient.js';
+import type { MediaForAgent } from '../media/agentMedia.js';
 import type { Logger } from '../log/logger.js';
 import type { ConversationWindowStore } from '../store/conversationWindowStore.js';
 import type { HandoffStore } from '../store/handoffStore.js';
@@ -22,9 +23,10 @@ export interface CoreSettings extends ActionSettings, ConsentSettings, Reengagem
   sessionTtlMs: number;
   rateLimitPerMinute: number;
   maxReplyChars: number;
-  maxMediaBytes: number;
   apologyText: string;
   slowDownText: string;
+  /** The reply to an attachment over its type's size limit. */
+  mediaTooLargeText: string;
   resetConfirmText: string;
   welcomeText?: string;
   /** The typing indicator lasts about 25 s; refresh it while the agent works. */
@@ -45,6 +47,8 @@ export interface CoreDeps {
   rateLimiter: RateLimiter;
   agent: AgentClient;
   whatsapp: WhatsAppClient;
+  /** Turns an attachment into what the agent's input carries (a gs:// object, or inline bytes). */
+  media: MediaForAgent;
   outbound: OutboundMessageStore;
   optOuts: OptOutStore;
   held: HeldReplyStore;

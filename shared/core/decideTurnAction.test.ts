@@ -50,10 +50,16 @@ describe('decideTurnAction', () => {
   });
 
   it('media the agent accepts keeps its place among the texts', () => {
-    const action = decideTurnAction([text('mira'), image('mi pedido'), text('¿llegó así?')], { ...settings, agentAcceptsMedia: true });
+    const photo = image('mi pedido');
+    const action = decideTurnAction([text('mira'), photo, text('¿llegó así?')], { ...settings, agentAcceptsMedia: true });
     expect(action).toEqual({
       kind: 'ask-agent',
-      parts: [{ text: 'mira' }, { text: 'mi pedido', media: { mediaId: 'm1', mimeType: 'image/jpeg' } }, { text: '¿llegó así?' }],
+      parts: [
+        { text: 'mira' },
+        // Named by its own message: a retry of the turn finds the same stored copy.
+        { text: 'mi pedido', media: { wamid: photo.wamid, mediaId: 'm1', mediaType: 'image', mimeType: 'image/jpeg' } },
+        { text: '¿llegó así?' },
+      ],
     });
   });
 

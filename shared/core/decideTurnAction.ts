@@ -1,11 +1,7 @@
+import type { MediaRef } from '../media/agentMedia.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
 import { consentCommandOf, type ConsentSettings } from './consentCommands.js';
 import { decideAction, type ActionSettings } from './decideAction.js';
-
-export interface MediaRef {
-  mediaId: string;
-  mimeType?: string;
-}
 
 /** One message's share of the agent's input; `quotes` names a bot message it replied to. */
 export interface AgentPart {
@@ -52,7 +48,8 @@ export function decideTurnAction(messages: readonly InboundMessage[], settings: 
     if (action.kind === 'ask-agent') {
       parts.push({
         text: action.text,
-        ...(action.media ? { media: action.media } : {}),
+        // Named after its own message, so every attempt at the turn finds the same stored copy.
+        ...(action.media ? { media: { wamid: message.wamid, ...action.media } } : {}),
         ...(message.contextWamid ? { quotes: message.contextWamid } : {}),
       });
     } else if (action.kind === 'reply') {

@@ -11,32 +11,7 @@ async function settle(ms = 1500) {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-describeWithEmulators('message types, media on', () => {
-  let stack: LocalStack;
-  beforeAll(async () => {
-    stack = await startTestStack({ AGENT_ACCEPTS_MEDIA: 'true' });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
-
-  it('passes an image with its caption to the agent as inline data plus text', async () => {
-    const sandbox = stack.sandbox!;
-    const mediaId = sandbox.addMedia(photo, 'image/jpeg');
-    const user = { phone: '447700900123', name: 'Ben' };
-    const response = await postWebhook(
-      stack,
-      mediaWebhook(user, 'image', { id: mediaId, mimeType: 'image/jpeg', sha256, caption: 'Is this the right part?' }),
-    );
-    expect(response.status).toBe(200);
-    const [reply] = await sandbox.waitFor(() => sandbox.sent().length > 0 && sandbox.sent());
-    const [call] = stack.agent!.calls;
-    expect(call!.text).toBe('Is this the right part?');
-    expect(call!.inlineData).toEqual([{ mimeType: 'image/jpeg', bytes: photo.length }]);
-    expect(reply!.text).toContain('Is this the right part?');
-  });
-});
-
+// Media on: test/integration/media.test.ts.
 describeWithEmulators('message types, media off', () => {
   let stack: LocalStack;
   beforeAll(async () => {
