@@ -4,7 +4,9 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { messageAttributes } from '../../shared/queue/inboundPublisher.js';
 import { parseWebhookBody } from '../../shared/whatsapp/parseWebhookBody.js';
-import { newWamid, textWebhook } from '../../local/webhookBodies.js';
+import { Firestore } from '@google-cloud/firestore';
+import { DEFAULT_PHONE_NUMBER_ID, echoWebhook, newWamid, textWebhook } from '../../local/webhookBodies.js';
+import { createFirestoreHandoffStore } from '../../shared/store/firestoreHandoffStore.js';
 import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
 import { agentCallsFor, echoed, makeUsers, openLedger, sendAttemptsTo, sleep, tally, textsTo, until } from './helpers.js';
 
@@ -194,6 +196,68 @@ describeWithEmulators('reliability: duplicates, per-user order, Graph failures',
     expect(agent.calls).toHaveLength(users.length * perUser);
     expect(overlapping).toBeGreaterThan(0);
     expect(perUserSerial).toBe(true);
+  });
+
+  it('keeps paused users silent and their messages recorded once, in order, while other users are answered in order (duplicates, a Graph 500)', async () => {
+    const sandbox = stack.sandbox!;
+    const agent = stack.agent!;
+    const users = makeUsers('pause', 4);
+    const [paused, active] = [users.slice(0, 2), users.slice(2)];
+    const perUser = 8;
+    // Staff answer two users from the Business app: the signed echoes pause the bot for them.
+    for (const user of paused) {
+      const echo = newWamid();
+      expect((await postWebhook(stack, echoWebhook(user, `Hola ${user.label}, soy Ana`, { wamid: echo }))).status).toBe(200);
+      await until(() => stack.worker.lines.some((line) => line.includes(echo) && line.includes('hand-off started')), 30_000, 'echo recorded');
+    }
+    sandbox.failNext({ status: 500, code: 2, only: 'send' });
+    const sentTexts = new Map(users.map((user) => [user.phone, [] as string[]]));
+    const pausedWamids = new Set<string>();
+    await Promise.all(
+      users.map(async (user) => {
+        for (let i = 1; i <= perUser; i += 1) {
+          const text = `${user.label} message ${i}`;
+          sentTexts.get(user.phone)!.push(text);
+          const wamid = newWamid();
+          if (paused.includes(user)) pausedWamids.add(wamid);
+          const body = textWebhook(user, text, { wamid });
+          // Meta delivers every other message twice.
+          for (let copy = 0; copy < (i % 2 ? 2 : 1); copy += 1) expect((await postWebhook(stack, body)).status).toBe(200);
+        }
+      }),
+    );
+    await sandbox.waitFor(() => active.every((user) => textsTo(sandbox, user.phone).length >= perUser), 60_000);
+    const db = new Firestore({ projectId: stack.projectId });
+    const handoffs = createFirestoreHandoffStore(db);
+    const recorded = async (phone: string) => (await handoffs.get({ phoneNumberId: DEFAULT_PHONE_NUMBER_ID, userId: phone }, new Date()))?.entries ?? [];
+    try {
+      await until(async () => (await Promise.all(paused.map((user) => recorded(user.phone)))).every((entries) => entries.length >= perUser + 1), 30_000, 'paused messages recorded');
+      await sleep(SETTLE_MS);
+      for (const user of active) {
+        expect(textsTo(sandbox, user.phone).map(echoed), `replies to ${user.label}`).toEqual(sentTexts.get(user.phone));
+        expect(agentCallsFor(agent, user.phone)).toHaveLength(perUser);
+      }
+      for (const user of paused) {
+        const calls = sandbox.requests.filter((r) => {
+          const body = r.body as Record<string, unknown> | undefined;
+          return body?.to === `+${user.phone}`;
+        });
+        expect(calls, `Graph calls to ${user.label}`).toEqual([]);
+        expect(agentCallsFor(agent, user.phone)).toEqual([]);
+        const entries = await recorded(user.phone);
+        expect(entries.map((entry) => `${entry.from}: ${entry.text}`)).toEqual([
+          `staff: Hola ${user.label}, soy Ana`,
+          ...sentTexts.get(user.phone)!.map((text) => `user: ${text}`),
+        ]);
+      }
+      expect(sandbox.reads().filter((read) => pausedWamids.has(read.messageId))).toEqual([]);
+      console.log(
+        `hand-off: ${paused.length} paused users × ${perUser} messages (every other one delivered twice) → 0 Graph calls, 0 agent calls, each recorded once in order; ` +
+          `${active.length} active users answered in order despite a Graph 500`,
+      );
+    } finally {
+      await db.terminate();
+    }
   });
 
   it('sends the stored reply once after Graph fails twice with 500, without asking the agent again', async () => {
