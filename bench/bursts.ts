@@ -1,3 +1,6 @@
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, workerConfigSchema } from '../shared/config/config.js';
 import { signatureFor } from '../shared/whatsapp/signature.js';
@@ -5,6 +8,8 @@ import { newWamid, textWebhook, toMetaJson } from '../local/webhookBodies.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { benchPhone, type SignedBody } from './bodies.js';
 import { openPool, postWebhook } from './load.js';
+import { firestorePerMessage, readFirestoreCounts } from './pipeline.js';
+import { cpuMs } from './procStats.js';
 import { summarise, type Summary } from './stats.js';
 
 export interface BurstsOptions {
@@ -26,6 +31,15 @@ export interface LonePass {
   messages: number;
   replied: number;
   latency: Summary;
+  /** Per message, over the pass (the cost model's inputs). */
+  perMessage: {
+    cpuMs: { webhook: number; worker: number };
+    firestore: ReturnType<typeof firestorePerMessage>;
+    agentCalls: number;
+    graphCalls: number;
+    /** JSON bodies the worker sent to the Graph API. */
+    graphBodyBytes: number;
+  };
 }
 
 export interface BurstyRun {
@@ -55,6 +69,9 @@ export interface BurstsResult {
   bursty: BurstyRun;
 }
 
+/** Senders of the lone messages: with the default 0.5/s, each writes every 8 s. */
+const LONE_USERS = 4;
+
 /** A deterministic generator, so every run offers the same bursts. */
 function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
@@ -81,6 +98,8 @@ function body(user: number, text: string, appSecret: string): SignedBody {
  * message, with every message checked to reach the agent exactly once and in order.
  */
 export async function measureBursts(options: BurstsOptions): Promise<BurstsResult> {
+  const countsFile = join(tmpdir(), `bench-burst-firestore-${process.pid}-${Date.now()}.json`);
+  const preload = new URL('./countFirestore.js', import.meta.url).pathname;
   const stack = await startLocalStack({
     reuseEmulators: true,
     compiled: true,
@@ -94,7 +113,9 @@ export async function measureBursts(options: BurstsOptions): Promise<BurstsResul
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
       METADATA_SERVER_DETECTION: '',
-      ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}),
+      // The Firestore-counting preload, as in the pipeline phase (inert in the webhook).
+      NODE_OPTIONS: `${options.nodeOptions || process.env.NODE_OPTIONS || ''} --import=${preload}`.trim(),
+      BENCH_FIRESTORE_COUNTS: countsFile,
     },
   });
   try {
@@ -105,9 +126,16 @@ export async function measureBursts(options: BurstsOptions): Promise<BurstsResul
     const pool = openPool(new URL(stack.webhookUrl).origin, 16);
     let nextUser = 700_000;
 
-    const lonePass = async (tag: string): Promise<LonePass> => {
-      const bodies = Array.from({ length: options.loneMessages }, (_, i) => body(nextUser++, `${tag} ${i}`, options.appSecret));
+    const lonePass = async (tag: string, users: number[], count: number): Promise<LonePass> => {
+      const bodies = Array.from({ length: count }, (_, i) => body(users[i % users.length]!, `${tag} ${i}`, options.appSecret));
       const postedAt = new Map<string, number>();
+      const pids = { webhook: stack.webhook.child.pid!, worker: stack.worker.child.pid! };
+      const before = {
+        cpu: { webhook: cpuMs(pids.webhook), worker: cpuMs(pids.worker) },
+        firestore: await readFirestoreCounts(pids.worker, countsFile),
+        agent: stack.agent!.calls.length,
+        graph: stack.sandbox!.requests.length,
+      };
       const start = performance.now();
       await Promise.all(
         bodies.map(async (b, i) => {
@@ -118,22 +146,42 @@ export async function measureBursts(options: BurstsOptions): Promise<BurstsResul
       );
       const replies = await waitForReplies(stack, bodies.map((b) => b.text), 60_000);
       const latencies = [...replies].map(([text, at]) => at - postedAt.get(text)!);
-      return { messages: bodies.length, replied: replies.size, latency: summarise(latencies) };
+      // The last write (the reply recorded as sent) follows the send the sandbox saw.
+      await sleep(1000);
+      const n = bodies.length;
+      const graph = stack.sandbox!.requests.slice(before.graph);
+      return {
+        messages: n,
+        replied: replies.size,
+        latency: summarise(latencies),
+        perMessage: {
+          cpuMs: { webhook: (cpuMs(pids.webhook) - before.cpu.webhook) / n, worker: (cpuMs(pids.worker) - before.cpu.worker) / n },
+          firestore: firestorePerMessage(before.firestore, await readFirestoreCounts(pids.worker, countsFile), n),
+          agentCalls: (stack.agent!.calls.length - before.agent) / n,
+          graphCalls: graph.length / n,
+          graphBodyBytes: graph.reduce((sum, call) => sum + Buffer.byteLength(JSON.stringify(call.body ?? '')), 0) / n,
+        },
+      };
     };
 
-    // Warm both functions with bursts off, then the same lone workload off and on.
+    // Lone messages come from LONE_USERS returning users in turn (each user's messages
+    // LONE_USERS / loneRate apart, well past the window); each user's first message, which
+    // creates its session, is sent in an uncounted warm-up pass.
+    const returningUsers = () => Array.from({ length: LONE_USERS }, () => nextUser++);
     const window = stack.env.BURST_WINDOW_MS;
     stack.env.BURST_WINDOW_MS = '0';
     await stack.restart('worker');
-    await lonePass('loneWarm');
-    options.log(`  lone messages, bursts off: ${options.loneMessages} at ${options.loneRate}/s`);
-    const loneOff = await lonePass('loneOff');
+    const offUsers = returningUsers();
+    await lonePass('loneWarmOff', offUsers, offUsers.length);
+    options.log(`  lone messages, bursts off: ${options.loneMessages} at ${options.loneRate}/s from ${LONE_USERS} returning users`);
+    const loneOff = await lonePass('loneOff', offUsers, options.loneMessages);
     if (window === undefined) delete stack.env.BURST_WINDOW_MS;
     else stack.env.BURST_WINDOW_MS = window;
     await stack.restart('worker');
-    await lonePass('loneWarmOn');
-    options.log(`  lone messages, bursts on (window ${config.BURST_WINDOW_MS} ms): ${options.loneMessages} at ${options.loneRate}/s`);
-    const loneOn = await lonePass('loneOn');
+    const onUsers = returningUsers();
+    await lonePass('loneWarmOn', onUsers, onUsers.length);
+    options.log(`  lone messages, bursts on (window ${config.BURST_WINDOW_MS} ms): ${options.loneMessages} at ${options.loneRate}/s from ${LONE_USERS} returning users`);
+    const loneOn = await lonePass('loneOn', onUsers, options.loneMessages);
     options.log(`    p50 ${loneOff.latency.p50.toFixed(0)} ms off, ${loneOn.latency.p50.toFixed(0)} ms on`);
 
     options.log(`  bursty users: ${options.burstyUsers}, 3–6 messages each, 100–800 ms apart`);
@@ -150,6 +198,7 @@ export async function measureBursts(options: BurstsOptions): Promise<BurstsResul
       bursty,
     };
   } finally {
+    rmSync(countsFile, { force: true });
     await stack.stop();
   }
 }

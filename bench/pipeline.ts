@@ -120,18 +120,7 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
     },
   });
   try {
-    const readCounts = async (): Promise<FirestoreCounts> => {
-      rmSync(countsFile, { force: true });
-      process.kill(stack.worker.child.pid!, 'SIGUSR2');
-      for (let i = 0; i < 100; i += 1) {
-        try {
-          return JSON.parse(readFileSync(countsFile, 'utf8')) as FirestoreCounts;
-        } catch {
-          await sleep(50);
-        }
-      }
-      throw new Error('the worker wrote no Firestore counts');
-    };
+    const readCounts = () => readFirestoreCounts(stack.worker.child.pid!, countsFile);
     const pool = openPool(new URL(stack.webhookUrl).origin, 32);
     // Warm both functions' connections with one message from a user outside both runs.
     const [warm] = signedBodies(1, { users: 1, appSecret: options.appSecret, tag: 'warm', firstUser: 900_000 });
@@ -164,6 +153,31 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
     rmSync(countsFile, { force: true });
     await stack.stop();
   }
+}
+
+/** Asks the worker's counting preload (bench/countFirestore.js) for its totals so far. */
+export async function readFirestoreCounts(workerPid: number, countsFile: string): Promise<FirestoreCounts> {
+  rmSync(countsFile, { force: true });
+  process.kill(workerPid, 'SIGUSR2');
+  for (let i = 0; i < 100; i += 1) {
+    try {
+      return JSON.parse(readFileSync(countsFile, 'utf8')) as FirestoreCounts;
+    } catch {
+      await sleep(50);
+    }
+  }
+  throw new Error('the worker wrote no Firestore counts');
+}
+
+/** The counts between two readings, per message. */
+export function firestorePerMessage(before: FirestoreCounts, after: FirestoreCounts, messages: number) {
+  const rpcs = Object.values(after.rpcs).reduce((x, y) => x + y, 0) - Object.values(before.rpcs).reduce((x, y) => x + y, 0);
+  return {
+    reads: (after.documentsRead - before.documentsRead) / messages,
+    writes: (after.documentsWritten - before.documentsWritten) / messages,
+    rpcs: rpcs / messages,
+    sequential: (after.sequential - before.sequential) / messages,
+  };
 }
 
 async function runMessages(

@@ -17,6 +17,7 @@ import { measureEfficiency } from './efficiency.js';
 import { firstPost, root, spawnFf } from './ffProcess.js';
 import { measureBursts } from './bursts.js';
 import { measurePipeline } from './pipeline.js';
+import { saturateAgainstStandIn } from './standIn.js';
 import { emulatorJvmPid, machineTicks } from './procStats.js';
 import { renderReport, type BenchResults } from './report.js';
 
@@ -140,6 +141,12 @@ async function main(): Promise<number> {
         log,
       });
       for (const server of servers) await server.fn.stop();
+      results.standIn = await saturateAgainstStandIn(webhookSpec, bodies, {
+        concurrency: settings.saturationConcurrency,
+        durationMs: settings.saturationSeconds * 1000,
+        log,
+      });
+      if (results.standIn.publish.refused > 0) results.broken.push(`the Pub/Sub stand-in refused ${results.standIn.publish.refused} publishes`);
       if (process.env.BENCH_CPU_PROF) log(`  CPU profiles in ${profDir}`);
       for (const run of results.efficiency.servers) {
         const bad = run.requests - run.ok;
