@@ -24,6 +24,7 @@ import { splitMessage } from '../../shared/whatsapp/formatting/splitMessage.js';
 import { graphError } from '../../shared/whatsapp/graphErrors.js';
 import type { InboundContent, InboundMessage } from '../../shared/whatsapp/inboundMessage.js';
 import { pause } from '../../shared/core/handoff.js';
+import { readableText, textMessage, type OutboundMessage } from '../../shared/whatsapp/outboundMessage.js';
 import { processPush, type PushDeps } from './processPush.js';
 
 const settings = testCoreSettings();
@@ -44,13 +45,13 @@ function harness(overrides: Partial<CoreSettings> = {}) {
       if (agentLatencyMs) await new Promise((resolve) => setTimeout(resolve, agentLatencyMs));
       const failure = agentFailures.shift();
       if (failure) throw failure;
-      return `Echo: ${turn.text}`;
+      return [{ kind: 'text', text: `Echo: ${turn.text}` }];
     },
     async deleteSession(_userId, sessionId) {
       deletedSessions.push(sessionId);
     },
   };
-  const sends: OutboundText[] = [];
+  const sends: (OutboundText & { message?: OutboundMessage })[] = [];
   const templates: OutboundTemplate[] = [];
   const reads: string[] = [];
   let sendFailures: Error[] = [];
@@ -58,11 +59,8 @@ function harness(overrides: Partial<CoreSettings> = {}) {
     async markReadWithTyping(_phoneNumberId, wamid) {
       reads.push(wamid);
     },
-    async sendText(message) {
-      const failure = sendFailures.shift();
-      if (failure) throw failure;
-      sends.push(message);
-      return `wamid.out.${sends.length}`;
+    async sendText({ phoneNumberId, to, text }) {
+      return whatsapp.send({ phoneNumberId, to, message: textMessage(text) });
     },
     async sendTemplate(message) {
       const failure = sendFailures.shift();
@@ -70,8 +68,11 @@ function harness(overrides: Partial<CoreSettings> = {}) {
       templates.push(message);
       return `wamid.template.${templates.length}`;
     },
-    async send() {
-      throw new Error('the core sends text only: rendered messages are not wired in yet');
+    async send({ phoneNumberId, to, message }) {
+      const failure = sendFailures.shift();
+      if (failure) throw failure;
+      sends.push({ phoneNumberId, to, text: readableText(message) ?? `[${message.type}]`, ...(message.type === 'text' ? {} : { message }) });
+      return `wamid.out.${sends.length}`;
     },
     async downloadMedia(mediaId) {
       return { data: Buffer.from(`bytes of ${mediaId}`), mimeType: 'image/jpeg' };
@@ -241,7 +242,7 @@ describe('processPush: the delivery state machine, from a decoded push to the re
     ]);
     expect(await h.ledger.get(m.wamid)).toMatchObject({
       state: 'answered',
-      replyText: 'Echo: Hola',
+      replyChunks: [{ kind: 'message', message: textMessage('Echo: Hola') }],
       sentChunks: [{ index: 0, graphMessageId: 'wamid.out.1' }],
     });
     expect(await h.sessions.get('AR.1234567890')).toMatchObject({ agentSessionId: 'session-1', messageCount: 1 });
@@ -284,8 +285,8 @@ describe('processPush: the delivery state machine, from a decoded push to the re
     const expected = splitMessage(markdownToWhatsApp(`Echo: ${m.content.kind === 'text' ? m.content.text : ''}`), 100);
     expect(expected.length).toBeGreaterThanOrEqual(3);
     let calls = 0;
-    const send = h.deps.whatsapp.sendText.bind(h.deps.whatsapp);
-    h.deps.whatsapp.sendText = async (message) => {
+    const send = h.deps.whatsapp.send.bind(h.deps.whatsapp);
+    h.deps.whatsapp.send = async (message) => {
       calls += 1;
       if (calls === 2) throw graphError(500, undefined);
       return send(message);
@@ -295,6 +296,61 @@ describe('processPush: the delivery state machine, from a decoded push to the re
     expect(h.sends.map((s) => s.text)).toEqual(expected);
     expect(h.agentCalls).toHaveLength(1);
     expect((await h.ledger.get(m.wamid))?.sentChunks.map((c) => c.index)).toEqual(expected.map((_, i) => i));
+  });
+
+  it('sends the agent’s tool calls as WhatsApp messages, in its order, a hand-off last and once', async () => {
+    const h = harness();
+    h.deps.agent.query = async () => [
+      { kind: 'text', text: 'Our sizes:' },
+      { kind: 'tool_call', name: 'handoff_to_human', args: { reason: 'asked for a person' } },
+      { kind: 'tool_call', name: 'whatsapp_buttons', args: { text: 'Which one?', options: ['S', 'M'] } },
+      { kind: 'tool_call', name: 'whatsapp_location', args: { latitude: 999, longitude: 0, name: 'Shop' } },
+    ];
+    const m = h.text('sizes');
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sends.map((sent) => [sent.message?.type ?? 'text', sent.text])).toEqual([
+      ['text', 'Our sizes:'],
+      ['interactive', 'Which one?'],
+      ['text', 'Shop'],
+    ]);
+    const record = await h.ledger.get(m.wamid);
+    expect(record?.replyChunks?.map((chunk) => chunk.kind)).toEqual(['message', 'message', 'message', 'handoff']);
+    expect(record?.sentChunks).toEqual([
+      { index: 0, graphMessageId: 'wamid.out.1' },
+      { index: 1, graphMessageId: 'wamid.out.2' },
+      { index: 2, graphMessageId: 'wamid.out.3' },
+      { index: 3 },
+    ]);
+    expect(record?.state).toBe('answered');
+  });
+
+  it('still sends a record stored before replies were rendered (plain replyText)', async () => {
+    const h = harness();
+    const m = h.text('Hola');
+    h.failSends(graphError(500, undefined));
+    expect(await h.deliver(m)).toEqual({ ack: false, outcome: 'retry' });
+    const { replyChunks: _rendered, ...stored } = h.ledger.records.get(m.wamid)!;
+    h.ledger.records.set(m.wamid, { ...stored, replyText: 'An **old** answer' });
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sends.map((sent) => sent.text)).toEqual(['An *old* answer']);
+    expect(h.agentCalls).toHaveLength(1);
+  });
+
+  it('tells the agent which option of which message the user tapped', async () => {
+    const h = harness();
+    h.deps.agent.query = async () => [{ kind: 'tool_call', name: 'whatsapp_buttons', args: { text: 'Which size?', options: ['Small', 'Large'] } }];
+    await h.deliver(h.text('sizes'));
+    const tap = h.message(
+      { kind: 'interactive', replyType: 'button_reply', id: 'large', title: 'Large' },
+      { contextWamid: 'wamid.out.1' },
+    );
+    const seen: string[] = [];
+    h.deps.agent.query = async (turn) => {
+      seen.push(turn.text);
+      return [{ kind: 'text', text: 'Large it is.' }];
+    };
+    expect(await h.deliver(tap)).toEqual({ ack: true, outcome: 'answered' });
+    expect(seen).toEqual(['[Replying to your earlier message: "Which size?"]\nLarge\n[option id: large]']);
   });
 
   it('fails permanently on Graph 190: acknowledged, record failed, no retry and no apology', async () => {
@@ -519,7 +575,7 @@ describe('processPush: the delivery state machine, from a decoded push to the re
     expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'held' });
     expect(h.sends).toHaveLength(0);
     expect(h.templates).toMatchObject([{ to: { phone: '5491155550001' }, template: { name: 'welcome_back', language: 'es' } }]);
-    expect(await h.ledger.get(m.wamid)).toMatchObject({ state: 'answered', replyText: 'Echo: old question' });
+    expect(await h.ledger.get(m.wamid)).toMatchObject({ state: 'answered', replyChunks: [{ kind: 'message', message: textMessage('Echo: old question') }] });
     const held = await h.held.get(m.phoneNumberId, m.userId, new Date(Date.now() + 3600_000 * 1000));
     expect(held).toBeUndefined(); // expired far in the future
     const live = [...h.held.records.values()][0]!;

@@ -48,7 +48,7 @@ function harness() {
       await hook?.();
       const failure = agentFailures.shift();
       if (failure) throw failure;
-      return `Echo: ${turn.text}`;
+      return [{ kind: 'text', text: `Echo: ${turn.text}` }];
     },
     deleteSession: async () => {},
   };
@@ -64,8 +64,9 @@ function harness() {
     sendTemplate: async () => {
       throw new Error('no template is sent on this path');
     },
-    send: async () => {
-      throw new Error('the core sends text only');
+    async send({ phoneNumberId, to, message }) {
+      sends.push({ phoneNumberId, to, text: message.type === 'text' ? message.text.body : `[${message.type}]` });
+      return `wamid.out.${sends.length}`;
     },
   };
   const ledger = createMemoryInboundLedger();

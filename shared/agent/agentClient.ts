@@ -1,4 +1,6 @@
 import type { AgentMedia } from '../media/agentMedia.js';
+import type { AgentReplyPart } from './parseAgentEvents.js';
+
 /** A user's turn as the agent receives it. */
 export interface AgentTurn {
   /** Agent Engine user id (stable per WhatsApp user). */
@@ -17,8 +19,8 @@ export interface AgentTurn {
  */
 export interface AgentClient {
   createSession(userId: string): Promise<string>;
-  /** Runs one turn and returns the agent's final reply text (never empty). */
-  query(turn: AgentTurn): Promise<string>;
+  /** Runs one turn and returns its text and WhatsApp tool calls in stream order (never without something to send). */
+  query(turn: AgentTurn): Promise<AgentReplyPart[]>;
   deleteSession(userId: string, sessionId: string): Promise<void>;
   /** Releases connections; the client is not used afterwards. */
   close?(): Promise<void>;

@@ -1,3 +1,5 @@
+import type { AgentReplyPart } from './parseAgentEvents.js';
+
 const ELLIPSIS = '…';
 /** How far back from the cap a word break is looked for, as a share of the cap. */
 const WORD_BREAK_WINDOW = 0.1;
@@ -15,4 +17,16 @@ export function capReplyText(text: string, maxChars: number): string {
   const lastBreak = cut.search(/\s\S*$/);
   if (lastBreak >= cut.length * (1 - WORD_BREAK_WINDOW)) cut = cut.slice(0, lastBreak);
   return cut.trimEnd() + ELLIPSIS;
+}
+
+/** The same cap over a turn's text parts together: once the budget is spent, later text parts are dropped. */
+export function capReplyParts(parts: AgentReplyPart[], maxChars: number): AgentReplyPart[] {
+  let budget = maxChars;
+  return parts.flatMap((part): AgentReplyPart[] => {
+    if (part.kind !== 'text') return [part];
+    if (budget <= 0) return [];
+    const text = capReplyText(part.text, budget);
+    budget -= text.length;
+    return [{ kind: 'text' as const, text }];
+  });
 }

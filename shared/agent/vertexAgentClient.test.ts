@@ -9,6 +9,8 @@ import { createCloudStorageBucket } from '../media/cloudStorageBucket.js';
 import { SessionNotFoundError } from './agentClient.js';
 import { createVertexAgentClient } from './vertexAgentClient.js';
 
+const textReply = (text: string) => [{ kind: 'text', text }];
+
 /** The real client against a real gRPC server speaking aiplatform v1: the contract the worker relies on. */
 describe('createVertexAgentClient against the local agent', () => {
   let agent: LocalAgent;
@@ -35,8 +37,8 @@ describe('createVertexAgentClient against the local agent', () => {
     expect(sessionId).toMatch(/^\d{19}$/);
     expect(agent.sessions.get(sessionId)?.userId).toBe('wa-15550001111');
 
-    await expect(client.query({ userId: 'wa-15550001111', sessionId, text: 'hello' })).resolves.toBe('Echo #1: hello');
-    await expect(client.query({ userId: 'wa-15550001111', sessionId, text: 'again' })).resolves.toBe('Echo #2: again');
+    await expect(client.query({ userId: 'wa-15550001111', sessionId, text: 'hello' })).resolves.toEqual(textReply('Echo #1: hello'));
+    await expect(client.query({ userId: 'wa-15550001111', sessionId, text: 'again' })).resolves.toEqual(textReply('Echo #2: again'));
 
     expect(agent.calls).toHaveLength(2);
     expect(agent.calls[0]).toMatchObject({ userId: 'wa-15550001111', sessionId, text: 'hello', inlineData: [] });
@@ -47,7 +49,7 @@ describe('createVertexAgentClient against the local agent', () => {
     const sessionId = await client.createSession('wa-2');
     agent.chunkBytes = 7;
     agent.reply(() => 'Olá 👋🏽 — 你好');
-    await expect(client.query({ userId: 'wa-2', sessionId, text: 'hi' })).resolves.toBe('Olá 👋🏽 — 你好');
+    await expect(client.query({ userId: 'wa-2', sessionId, text: 'hi' })).resolves.toEqual(textReply('Olá 👋🏽 — 你好'));
   });
 
   it('cuts a reply longer than maxReplyChars, ending it in …', async () => {
@@ -55,7 +57,9 @@ describe('createVertexAgentClient against the local agent', () => {
     try {
       const sessionId = await capped.createSession('wa-long');
       agent.reply(() => 'palabra '.repeat(100_000));
-      const reply = await capped.query({ userId: 'wa-long', sessionId, text: 'cuéntamelo todo' });
+      const [part, ...more] = await capped.query({ userId: 'wa-long', sessionId, text: 'cuéntamelo todo' });
+      expect(more).toEqual([]);
+      const reply = part?.kind === 'text' ? part.text : '';
       expect(reply.length).toBeLessThanOrEqual(1000);
       expect(reply).toMatch(/^palabra palabra .*palabra…$/);
     } finally {
@@ -65,10 +69,11 @@ describe('createVertexAgentClient against the local agent', () => {
 
   it('returns the Markdown answer when asked for markdown', async () => {
     const sessionId = await client.createSession('wa-md');
-    const reply = await client.query({ userId: 'wa-md', sessionId, text: 'show me some markdown please' });
-    expect(reply).toContain('## Before you go');
-    expect(reply).toContain('```bash');
-    expect(reply).toContain('| Item | Price | Notes |');
+    const [reply] = await client.query({ userId: 'wa-md', sessionId, text: 'show me some markdown please' });
+    const markdown = reply?.kind === 'text' ? reply.text : '';
+    expect(markdown).toContain('## Before you go');
+    expect(markdown).toContain('```bash');
+    expect(markdown).toContain('| Item | Price | Notes |');
   });
 
   it('sends inline data as a Content dict the agent can read', async () => {
@@ -80,7 +85,7 @@ describe('createVertexAgentClient against the local agent', () => {
       text: 'what is this?',
       media: [{ kind: 'inline', mimeType: 'image/jpeg', data: image }],
     });
-    expect(reply).toBe('Echo #1: what is this? [+ image/jpeg, 1234 bytes]');
+    expect(reply).toEqual(textReply('Echo #1: what is this? [+ image/jpeg, 1234 bytes]'));
     expect(agent.calls[0]).toMatchObject({ text: 'what is this?', inlineData: [{ mimeType: 'image/jpeg', bytes: 1234 }] });
     expect(agent.calls[0]?.input.message).toEqual({
       role: 'user',
@@ -100,7 +105,7 @@ describe('createVertexAgentClient against the local agent', () => {
       media: [{ kind: 'file', fileUri: 'gs://media-bucket/inbound/doc', mimeType: 'application/pdf' }],
     });
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    expect(reply).toBe(`Echo #1: invoice.pdf [+ application/pdf from gs://media-bucket/inbound/doc: ${bytes.length} bytes, sha256 ${sha256}]`);
+    expect(reply).toEqual(textReply(`Echo #1: invoice.pdf [+ application/pdf from gs://media-bucket/inbound/doc: ${bytes.length} bytes, sha256 ${sha256}]`));
     expect(agent.calls[0]?.input.message).toEqual({
       role: 'user',
       parts: [{ file_data: { file_uri: 'gs://media-bucket/inbound/doc', mime_type: 'application/pdf' } }, { text: 'invoice.pdf' }],
@@ -122,6 +127,34 @@ describe('createVertexAgentClient against the local agent', () => {
       role: 'user',
       parts: [{ inline_data: { mime_type: 'audio/ogg', data: Buffer.alloc(10).toString('base64') } }],
     });
+  });
+
+  it('returns text and WhatsApp tool calls in stream order, leaving out the agent’s other tools', async () => {
+    const sessionId = await client.createSession('wa-order');
+    agent.chunkBytes = 5;
+    agent.reply(() => [
+      { text: 'Here are our sizes.' },
+      { call: 'whatsapp_buttons', args: { text: 'Which one?', options: ['S', { id: 'm', title: 'M' }] } },
+      { call: 'lookup_stock', args: { sku: 'tee' } },
+      { text: 'And our shop:' },
+      { call: 'whatsapp_location', args: { latitude: -34.6, longitude: -58.38 } },
+      { call: 'handoff_to_human', args: { reason: 'wants a refund' } },
+    ]);
+    await expect(client.query({ userId: 'wa-order', sessionId, text: 'sizes?' })).resolves.toEqual([
+      { kind: 'text', text: 'Here are our sizes.' },
+      { kind: 'tool_call', name: 'whatsapp_buttons', args: { text: 'Which one?', options: ['S', { id: 'm', title: 'M' }] } },
+      { kind: 'text', text: 'And our shop:' },
+      { kind: 'tool_call', name: 'whatsapp_location', args: { latitude: -34.6, longitude: -58.38 } },
+      { kind: 'tool_call', name: 'handoff_to_human', args: { reason: 'wants a refund' } },
+    ]);
+  });
+
+  it('answers with tool calls alone when the agent said nothing else', async () => {
+    const sessionId = await client.createSession('wa-only-call');
+    agent.reply(() => [{ call: 'whatsapp_link', args: { text: 'Pay', url: 'https://x.test', label: 'Pay' } }]);
+    await expect(client.query({ userId: 'wa-only-call', sessionId, text: 'pay' })).resolves.toEqual([
+      { kind: 'tool_call', name: 'whatsapp_link', args: { text: 'Pay', url: 'https://x.test', label: 'Pay' } },
+    ]);
   });
 
   it('maps an unknown session to SessionNotFoundError', async () => {
@@ -201,7 +234,7 @@ describe('createVertexAgentClient against the local agent', () => {
     agent.failWhen((request) => request.userId === 'wa-blocked', status.UNAVAILABLE);
     await expect(client.createSession('wa-blocked')).rejects.toBeInstanceOf(RetryableError);
     const sessionId = await client.createSession('wa-fine');
-    await expect(client.query({ userId: 'wa-fine', sessionId, text: 'hi' })).resolves.toBe('Echo #1: hi');
+    await expect(client.query({ userId: 'wa-fine', sessionId, text: 'hi' })).resolves.toEqual(textReply('Echo #1: hi'));
   });
 
   it('maps a missing engine on createSession to PermanentError', async () => {
@@ -230,7 +263,7 @@ describe('createVertexAgentClient against the local agent', () => {
     await client.query({ userId: 'wa-13', sessionId: first, text: 'a' });
     const second = await client.createSession('wa-13');
     expect(second).not.toBe(first);
-    await expect(client.query({ userId: 'wa-13', sessionId: second, text: 'b' })).resolves.toBe('Echo #1: b');
+    await expect(client.query({ userId: 'wa-13', sessionId: second, text: 'b' })).resolves.toEqual(textReply('Echo #1: b'));
   });
 
   it('rejects an engine name that is not a reasoning engine', () => {

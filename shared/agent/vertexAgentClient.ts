@@ -3,8 +3,9 @@ import * as grpc from '@grpc/grpc-js';
 import { PassThroughClient } from 'google-auth-library';
 import { PermanentError, RetryableError } from '../errors.js';
 import { agentMessage } from './agentMessage.js';
-import { capReplyText } from './capReplyText.js';
+import { capReplyParts } from './capReplyText.js';
 import { SessionNotFoundError, type AgentClient, type AgentTurn } from './agentClient.js';
+import { WHATSAPP_TOOL_PARAMETERS } from '../whatsapp/rendering/whatsAppTools.js';
 import { parseAgentEvents, type AgentEvents } from './parseAgentEvents.js';
 
 export interface VertexAgentClientOptions {
@@ -134,7 +135,9 @@ export function createVertexAgentClient(options: VertexAgentClientOptions): Agen
       } catch (error) {
         throw toAgentError(error, { notFoundIsSession: true });
       }
-      if (events.text) return options.maxReplyChars ? capReplyText(events.text, options.maxReplyChars) : events.text;
+      // The agent's own tools (a search, a transfer) are not something to send.
+      const reply = events.parts.filter((part) => part.kind === 'text' || Object.hasOwn(WHATSAPP_TOOL_PARAMETERS, part.name));
+      if (reply.length > 0) return options.maxReplyChars ? capReplyParts(reply, options.maxReplyChars) : reply;
       if (events.error) throw eventError(events.error);
       throw new RetryableError(`agent returned no text (${events.eventCount} events)`, 'agent_empty_reply', { system: 'agent' });
     },

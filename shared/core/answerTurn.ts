@@ -1,5 +1,7 @@
+import { renderReply } from '../whatsapp/rendering/renderReply.js';
+import type { ReplyChunk } from '../whatsapp/rendering/replyChunk.js';
 import { recordSessionActivity, resetConversation } from './agentSession.js';
-import { askAgent, rateLimited, type AgentAnswer } from './askAgent.js';
+import { askAgent, rateLimited, textParts, type AgentAnswer } from './askAgent.js';
 import { conversationOf } from './burstTurns.js';
 import { consentCommandOf, decideConsent } from './consentCommands.js';
 import { checkHandoff, handoffDeps, transcriptDelivered } from './conversationHandoff.js';
@@ -33,17 +35,19 @@ export async function answerTurn(ctx: TurnContext): Promise<'answered' | 'held' 
     await ledger.markAnswered(turn.id);
     return 'ignored';
   }
+  let chunks = storedReply(ctx);
   // A retry of the STOP that was recorded on an earlier attempt still owes its confirmation.
-  const owesOptOutConfirmation = record.replyText !== undefined && consentCommandOf(message, settings) === 'opt-out';
+  const owesOptOutConfirmation = chunks !== undefined && consentCommandOf(message, settings) === 'opt-out';
   if (consent === 'silent' && !owesOptOutConfirmation) {
     await ledger.markAnswered(turn.id);
     log.info('the user has opted out: nothing sent');
     return 'ignored';
   }
-  if (record.replyText === undefined) {
+  if (chunks === undefined) {
     if (consent === 'opt-out' || consent === 'opt-in') {
-      record.replyText = await recordConsent(ctx, consent);
-      await ledger.saveReply(turn.id, record.replyText);
+      chunks = render(ctx, textParts(await recordConsent(ctx, consent)));
+      await ledger.saveReply(turn.id, chunks);
+      record.replyChunks = chunks;
       ctx.optedOut = consent === 'opt-out';
     } else {
       if (hold) await deliverHeld(ctx, hold);
@@ -56,19 +60,38 @@ export async function answerTurn(ctx: TurnContext): Promise<'answered' | 'held' 
       showTyping(ctx);
       const answer: AgentAnswer =
         action.kind === 'reply'
-          ? { text: (await rateLimited(ctx)) ?? action.text, agentAnswered: false }
+          ? { parts: textParts((await rateLimited(ctx)) ?? action.text), agentAnswered: false }
           : action.kind === 'reset-session'
-            ? { text: await resetConversation(ctx), agentAnswered: false }
+            ? { parts: textParts(await resetConversation(ctx)), agentAnswered: false }
             : await askAgent(ctx, action.parts, handoff.transcript);
+      // Rendered before it is stored, so a retry sends exactly these messages, ids and all.
+      chunks = render(ctx, answer.parts);
       // The session's activity is bookkeeping: it must not make a retry ask the agent again.
-      await Promise.all([ledger.saveReply(turn.id, answer.text, record.agentMs), answer.agentAnswered && recordSessionActivity(ctx)]);
+      await Promise.all([ledger.saveReply(turn.id, chunks, record.agentMs), answer.agentAnswered && recordSessionActivity(ctx)]);
       // The agent has the pause's transcript now; a fixed reply or a rate-limited turn leaves it for the next agent turn.
       if (answer.agentAnswered) await transcriptDelivered(conversationOf(message), handoff, handoffDeps(deps, log));
-      record.replyText = answer.text;
+      record.replyChunks = chunks;
     }
   } else {
     log.info({ sentChunks: record.sentChunks.length }, 'resuming with the stored reply');
     if (hold && consent === 'proceed') await deliverHeld(ctx, hold);
   }
-  return sendReply(ctx, record.replyText);
+  return sendReply(ctx, chunks);
+}
+
+/** The agent's turn as the messages to send; calls it could not render as asked are logged. */
+function render(ctx: TurnContext, parts: AgentAnswer['parts']): ReplyChunk[] {
+  const rendered = renderReply(parts, { maxTextChars: ctx.deps.settings.maxReplyChars });
+  for (const { tool, problems } of rendered.problems) {
+    ctx.log.warn({ tool, problems }, `${tool} call not rendered as asked: ${problems.join('; ')}`);
+  }
+  return rendered.chunks;
+}
+
+/** The reply an earlier attempt stored; records from before rendered replies hold plain text, split as it was then. */
+function storedReply(ctx: TurnContext): ReplyChunk[] | undefined {
+  const { record, deps } = ctx;
+  if (record.replyChunks) return record.replyChunks;
+  if (record.replyText === undefined) return undefined;
+  return renderReply(textParts(record.replyText), { maxTextChars: deps.settings.maxReplyChars }).chunks;
 }

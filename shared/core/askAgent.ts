@@ -1,6 +1,7 @@
 import { SessionNotFoundError, type AgentTurn } from '../agent/agentClient.js';
 import { reasonOf } from '../errors.js';
 import type { AgentMedia } from '../media/agentMedia.js';
+import type { AgentReplyPart } from '../agent/parseAgentEvents.js';
 import { sessionIdFor, startNewSession } from './agentSession.js';
 import type { TurnContext } from './coreDeps.js';
 import type { AgentPart } from './decideTurnAction.js';
@@ -9,7 +10,8 @@ import { withResumeTranscript } from './resumeTranscript.js';
 import { showTyping } from './sendReply.js';
 
 export interface AgentAnswer {
-  text: string;
+  /** Text and WhatsApp tool calls, in the order the agent produced them. */
+  parts: AgentReplyPart[];
   /** The agent was called and answered (not held back by the rate limit): the session saw activity. */
   agentAnswered: boolean;
 }
@@ -24,7 +26,7 @@ export async function askAgent(ctx: TurnContext, parts: AgentPart[], transcript?
   const { message, deps, log, record } = ctx;
   const { settings, agent } = deps;
   const [limitedReply, existing] = await Promise.all([rateLimited(ctx), deps.sessions.get(message.userId)]);
-  if (limitedReply !== undefined) return { text: limitedReply, agentAnswered: false };
+  if (limitedReply !== undefined) return { parts: textParts(limitedReply), agentAnswered: false };
   const text = withResumeTranscript(transcript, (await Promise.all(parts.map((part) => withQuotedReply(ctx, part.text, part.quotes)))).join('\n'));
   const refs = parts.flatMap((part) => (part.media ? [part.media] : []));
   let media: AgentMedia[];
@@ -34,7 +36,7 @@ export async function askAgent(ctx: TurnContext, parts: AgentPart[], transcript?
     if (reasonOf(error) !== 'media_too_large') throw error;
     // The user can do something about this one: say so, instead of an apology after five attempts.
     log.warn({ err: error, reason: 'media_too_large' }, 'attachment over its size limit: not passed on, nothing stored');
-    return { text: settings.mediaTooLargeText, agentAnswered: false };
+    return { parts: textParts(settings.mediaTooLargeText), agentAnswered: false };
   }
   const typing = setInterval(() => showTyping(ctx), settings.typingRefreshMs);
   try {
@@ -42,7 +44,7 @@ export async function askAgent(ctx: TurnContext, parts: AgentPart[], transcript?
     let sessionId = await sessionIdFor(ctx, existing);
     const turn = (): AgentTurn => ({ userId: message.userId, sessionId, text, media: media.length > 0 ? media : undefined });
     const started = Date.now();
-    let reply: string;
+    let reply: AgentReplyPart[];
     try {
       reply = await agent.query(turn());
     } catch (error) {
@@ -52,8 +54,8 @@ export async function askAgent(ctx: TurnContext, parts: AgentPart[], transcript?
       reply = await agent.query(turn());
     }
     record.agentMs = Date.now() - started;
-    log.info({ agentMs: record.agentMs, replyChars: reply.length }, 'agent answered');
-    return { text: isFirstContact && settings.welcomeText ? `${settings.welcomeText}\n\n${reply}` : reply, agentAnswered: true };
+    log.info({ agentMs: record.agentMs, replyParts: reply.map((part) => (part.kind === 'text' ? 'text' : part.name)) }, 'agent answered');
+    return { parts: isFirstContact && settings.welcomeText ? withWelcome(settings.welcomeText, reply) : reply, agentAnswered: true };
   } finally {
     clearInterval(typing);
   }
@@ -70,4 +72,15 @@ export async function rateLimited(ctx: TurnContext): Promise<string | undefined>
   if (hits <= settings.rateLimitPerMinute) return undefined;
   ctx.log.warn({ hits, limit: settings.rateLimitPerMinute }, 'user over the rate limit: no agent call, no fixed reply');
   return hits === settings.rateLimitPerMinute + 1 ? settings.slowDownText : '';
+}
+
+export function textParts(text: string): AgentReplyPart[] {
+  return text ? [{ kind: 'text', text }] : [];
+}
+
+/** The welcome opens the first text of the reply, so it reads as one message with it. */
+function withWelcome(welcome: string, reply: AgentReplyPart[]): AgentReplyPart[] {
+  const [first, ...rest] = reply;
+  if (first?.kind === 'text') return [{ kind: 'text', text: `${welcome}\n\n${first.text}` }, ...rest];
+  return [{ kind: 'text', text: welcome }, ...reply];
 }

@@ -1,8 +1,10 @@
 import { failedSystemOf, reasonOf, RetryableError } from '../errors.js';
-import { formatReply } from '../whatsapp/formatting/formatReply.js';
 import type { Recipient } from '../whatsapp/graphClient.js';
 import { OUTSIDE_CUSTOMER_SERVICE_WINDOW } from '../whatsapp/graphErrors.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import { readableText } from '../whatsapp/outboundMessage.js';
+import type { ReplyChunk } from '../whatsapp/rendering/replyChunk.js';
+import { handoffDeps, pauseForAgent } from './conversationHandoff.js';
 import type { TurnContext } from './coreDeps.js';
 import { isWindowOpen } from './customerServiceWindow.js';
 import { holdReplies } from './reengagement.js';
@@ -11,26 +13,35 @@ import { reengagementDeps, userOf } from './userReachability.js';
 const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Sends the reply in WhatsApp-sized chunks, skipping those an earlier attempt sent, and records
- * each one as it goes out; the last one settles the message as answered. What can no longer go
- * out as free text (the 24-hour window closed) is held for the user's return.
+ * Sends the rendered reply, chunk by chunk, skipping those an earlier attempt sent, and records
+ * each one as it goes out; the last one settles the turn as answered. What can no longer go out
+ * as free text (the 24-hour window closed) is held for the user's return.
  */
-export async function sendReply(ctx: TurnContext, replyText: string): Promise<'answered' | 'held'> {
+export async function sendReply(ctx: TurnContext, chunks: ReplyChunk[]): Promise<'answered' | 'held'> {
   const { turn, message, record, deps, log } = ctx;
-  const chunks = replyText ? formatReply(replyText, deps.settings.maxReplyChars) : [];
   const alreadySent = new Set(record.sentChunks.map((chunk) => chunk.index));
   if (chunks.length === 0) {
     await deps.ledger.markAnswered(turn.id);
     return 'answered';
   }
   const userWroteAt = new Date(message.timestamp * 1000);
-  for (const [index, text] of chunks.entries()) {
+  for (const [index, chunk] of chunks.entries()) {
     if (alreadySent.has(index)) continue;
+    const isLast = index === chunks.length - 1;
+    if (chunk.kind === 'handoff') {
+      // handoff_to_human: it always comes last, after the turn's messages, and is recorded like a
+      // sent chunk so the pause starts once.
+      await pauseForAgent(userOf(ctx), chunk.reason, handoffDeps(deps, log));
+      await deps.ledger.recordChunkSent(turn.id, { index }, isLast);
+      record.sentChunks.push({ index });
+      continue;
+    }
+    const text = readableText(chunk.message) ?? `[${chunk.message.type}]`;
     if (!isWindowOpen(userWroteAt, ctx.now())) return holdFrom(ctx, chunks, index, 'our clock says the window closed');
     let graphMessageId: string;
     try {
       graphMessageId = await withInlineRetry(ctx, () =>
-        deps.whatsapp.sendText({ phoneNumberId: message.phoneNumberId, to: recipientOf(message), text }),
+        deps.whatsapp.send({ phoneNumberId: message.phoneNumberId, to: recipientOf(message), message: chunk.message }),
       );
     } catch (error) {
       if (reasonOf(error) === OUTSIDE_CUSTOMER_SERVICE_WINDOW) return holdFrom(ctx, chunks, index, 'Meta answered 131047');
@@ -38,7 +49,7 @@ export async function sendReply(ctx: TurnContext, replyText: string): Promise<'a
     }
     if (index === 0) logFirstReply(ctx, record.agentMs === undefined ? 'fixed_reply' : 'answered');
     await Promise.all([
-      deps.ledger.recordChunkSent(turn.id, { index, graphMessageId }, index === chunks.length - 1),
+      deps.ledger.recordChunkSent(turn.id, { index, graphMessageId }, isLast),
       deps.outbound.recordSent(
         { wamid: graphMessageId, ...userOf(ctx), kind: 'reply', inReplyTo: turn.id, chunkIndex: index, text },
         ctx.now(),
@@ -51,9 +62,13 @@ export async function sendReply(ctx: TurnContext, replyText: string): Promise<'a
 }
 
 /** The rest of the reply cannot go out as free text: hold it for the user's return, and settle the message. */
-async function holdFrom(ctx: TurnContext, chunks: string[], from: number, why: string): Promise<'held'> {
+async function holdFrom(ctx: TurnContext, chunks: ReplyChunk[], from: number, why: string): Promise<'held'> {
   const heldAt = ctx.now();
-  const replies = chunks.slice(from).map((text, offset) => ({ id: `${ctx.turn.id}#${from + offset}`, text, heldAt }));
+  // Held replies go out later as text: a held button or list keeps its words, not its buttons.
+  const replies = chunks.slice(from).flatMap((chunk, offset) => {
+    const text = chunk.kind === 'message' ? readableText(chunk.message) : undefined;
+    return text ? [{ id: `${ctx.turn.id}#${from + offset}`, text, heldAt }] : [];
+  });
   ctx.log.info({ why, chunks: replies.length }, 'the 24-hour window has closed: holding the reply');
   await holdReplies(userOf(ctx), replies, reengagementDeps(ctx));
   await ctx.deps.ledger.markAnswered(ctx.turn.id);

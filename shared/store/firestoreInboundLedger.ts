@@ -1,4 +1,6 @@
 import { FieldValue, type DocumentData, type Firestore } from '@google-cloud/firestore';
+import { z } from 'zod';
+import { replyChunkSchema } from '../whatsapp/rendering/replyChunk.js';
 import { fromDocument, toDocument } from './firestoreDocument.js';
 import { decideClaim, type InboundLedger, type InboundRecord } from './inboundLedger.js';
 
@@ -20,14 +22,14 @@ export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
         return result;
       });
     },
-    async saveReply(wamid, replyText, agentMs) {
-      await doc(wamid).update({ replyText, agentMs, updatedAt: now() });
+    async saveReply(wamid, replyChunks, agentMs) {
+      await doc(wamid).update({ replyChunks, agentMs, updatedAt: now() });
     },
     async recordChunkSent(wamid, chunk, answered) {
       await doc(wamid).update({
         sentChunks: FieldValue.arrayUnion(chunk),
         // A flat copy of the ids, so a quoted reply can be found with array-contains.
-        sentMessageIds: FieldValue.arrayUnion(chunk.graphMessageId),
+        ...(chunk.graphMessageId ? { sentMessageIds: FieldValue.arrayUnion(chunk.graphMessageId) } : {}),
         updatedAt: now(),
         ...(answered ? { state: 'answered', leaseUntil: FieldValue.delete() } : {}),
       });
@@ -62,5 +64,7 @@ export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
 
 function fromFirestore(data: DocumentData): InboundRecord {
   const record = fromDocument<Partial<InboundRecord>>(data);
-  return { ...record, sentChunks: record.sentChunks ?? [] } as InboundRecord;
+  // The stored reply is read back through its schema: it is sent as it reads.
+  const replyChunks = record.replyChunks === undefined ? undefined : z.array(replyChunkSchema).parse(record.replyChunks);
+  return { ...record, replyChunks, sentChunks: record.sentChunks ?? [] } as InboundRecord;
 }

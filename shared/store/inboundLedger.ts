@@ -1,4 +1,5 @@
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import type { ReplyChunk } from '../whatsapp/rendering/replyChunk.js';
 
 /**
  * The idempotency record of one inbound message (`inbound_messages/{wamid}`): who owns it now,
@@ -16,7 +17,8 @@ export type InboundState =
 
 export interface SentChunk {
   index: number;
-  graphMessageId: string;
+  /** The wamid of the sent message; absent for a chunk that is not a message (a hand-off). */
+  graphMessageId?: string;
 }
 
 export interface InboundRecord {
@@ -26,8 +28,11 @@ export interface InboundRecord {
   /** Deliveries seen, including refused ones, so the count follows Pub/Sub's when it sends none. */
   attempts: number;
   leaseUntil?: Date;
+  /** The rendered reply, stored before sending: each chunk is sent once, by its index. */
+  replyChunks?: ReplyChunk[];
+  /** The reply of records written before replies were rendered: plain text, split when sent. */
   replyText?: string;
-  /** How long the agent took to produce replyText; unset for a fixed reply. Kept for the reply-latency log line of a later attempt. */
+  /** How long the agent took to produce the reply; unset for a fixed reply. Kept for the reply-latency log line of a later attempt. */
   agentMs?: number;
   sentChunks: SentChunk[];
   apologySent?: boolean;
@@ -66,7 +71,7 @@ export interface ClaimRequest {
 
 export interface InboundLedger {
   claim(request: ClaimRequest): Promise<ClaimResult>;
-  saveReply(wamid: string, replyText: string, agentMs?: number): Promise<void>;
+  saveReply(wamid: string, replyChunks: ReplyChunk[], agentMs?: number): Promise<void>;
   /** Records one sent chunk; with `answered` the record is settled in the same write. */
   recordChunkSent(wamid: string, chunk: SentChunk, answered: boolean): Promise<void>;
   markAnswered(wamid: string): Promise<void>;

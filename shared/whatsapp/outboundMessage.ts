@@ -66,3 +66,23 @@ export type OutboundMessage = z.infer<typeof outboundMessageSchema>;
 export function textMessage(body: string): OutboundMessage {
   return { type: 'text', text: { body, preview_url: /https?:\/\//.test(body) } };
 }
+
+/** The words a user reads in the message: its text, body, caption or place. */
+export function readableText(message: OutboundMessage): string | undefined {
+  switch (message.type) {
+    case 'text':
+      return message.text.body;
+    case 'interactive':
+      return message.interactive.body.text;
+    case 'location':
+      return [message.location.name, message.location.address].filter(Boolean).join(', ') || undefined;
+    case 'image':
+      return message.image.caption;
+    case 'video':
+      return message.video.caption;
+    case 'document':
+      return message.document.caption ?? message.document.filename;
+    default:
+      return undefined;
+  }
+}

@@ -131,4 +131,36 @@ describeInBrowser('the sandbox chat page, on the local stack', () => {
     // The bot's text is shown as text: no asterisks left around bold words.
     expect(await page.locator('.msg.bot').allTextContents()).not.toContainEqual(expect.stringContaining('**'));
   });
+
+  it('offers buttons; a click sends the tap and the agent’s next turn shows the choice', async () => {
+    await openChatAsNewUser();
+    await write('Show me some buttons');
+
+    const large = page.locator('.msg.bot .choice', { hasText: 'Large' });
+    await large.waitFor({ timeout: REPLY_TIMEOUT_MS });
+    expect(await page.locator('.msg.bot', { hasText: 'Which size would you like?' }).locator('.choice').allTextContents()).toEqual([
+      'Small',
+      'Medium',
+      'Large',
+    ]);
+    await large.click();
+
+    // The tap shows as the user's message, quoting the buttons, and the agent answers it.
+    await page.locator('.msg.user', { hasText: 'Large' }).locator('.quoted').waitFor();
+    await botBubbles('You chose "Large" (option id: size-large).').waitFor({ timeout: REPLY_TIMEOUT_MS });
+    const tapCall = stack.agent!.calls.at(-1)!;
+    expect(tapCall.text.endsWith('Large\n[option id: size-large]')).toBe(true);
+  });
+
+  it('opens a list from its button and picks a row', async () => {
+    await openChatAsNewUser();
+    await write('Show me the list');
+
+    const opener = page.locator('.msg.bot .list-button', { hasText: 'Pick a day' });
+    await opener.waitFor({ timeout: REPLY_TIMEOUT_MS });
+    expect(await page.locator('.msg.bot .sheet').isHidden()).toBe(true);
+    await opener.click();
+    await page.locator('.msg.bot .sheet .row', { hasText: 'Tuesday' }).click();
+    await botBubbles('You chose "Tuesday" (option id: tuesday).').waitFor({ timeout: REPLY_TIMEOUT_MS });
+  });
 });

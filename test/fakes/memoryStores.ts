@@ -34,8 +34,8 @@ export function createMemoryInboundLedger(): InboundLedger & { records: Map<stri
       if (result.outcome === 'claimed' || result.outcome === 'busy') records.set(request.wamid, structuredClone(result.record));
       return result;
     },
-    async saveReply(wamid, replyText, agentMs) {
-      update(wamid, (r) => ({ ...r, replyText, ...(agentMs === undefined ? {} : { agentMs }) }));
+    async saveReply(wamid, replyChunks, agentMs) {
+      update(wamid, (r) => ({ ...r, replyChunks, ...(agentMs === undefined ? {} : { agentMs }) }));
     },
     async recordChunkSent(wamid, chunk, answered) {
       update(wamid, (r) => {

@@ -318,7 +318,9 @@ describeWithEmulators('reliability: duplicates, per-user order, Graph failures',
       expect(finalRecord?.failureReason).toBe('graph_190');
       expect(finalRecord?.exhausted).toBe(false);
       expect(finalRecord?.attempts).toBe(1);
-      expect(finalRecord?.replyText).toBe('Echo #1: token expired');
+      expect(finalRecord?.replyChunks).toEqual([
+        { kind: 'message', message: { type: 'text', text: { body: 'Echo #1: token expired', preview_url: false } } },
+      ]);
     } finally {
       sandbox.clearFaults();
       await close();
