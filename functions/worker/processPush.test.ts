@@ -752,6 +752,40 @@ describe('processPush: a person has the conversation (hand-off)', () => {
     expect(h.agentCalls[1]!.text).toBe('gracias');
   });
 
+  it('the agent’s handoff_to_human pauses after the turn’s messages are sent, once; the next message gets nothing', async () => {
+    const h = harness();
+    h.deps.agent.query = async () => [
+      { kind: 'text', text: 'Te paso con una persona.' },
+      { kind: 'tool_call', name: 'handoff_to_human', args: { reason: 'refund' } },
+    ];
+    const m = h.text('quiero un reembolso');
+    const key = { phoneNumberId: '123456789012345', userId: 'AR.1234567890' };
+    // The turn's message fails to go out: no pause yet, the user must get it first.
+    h.failSends(graphError(500, undefined));
+    expect(await h.deliver(m)).toEqual({ ack: false, outcome: 'retry' });
+    expect(await h.deps.handoffs.get(key, h.deps.now!())).toBeUndefined();
+    h.advance(1000);
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'answered' });
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'duplicate' });
+    expect(h.sends.map((send) => send.text)).toEqual(['Te paso con una persona.']);
+    expect(await h.deps.handoffs.get(key, h.deps.now!())).toMatchObject({ by: 'agent', reason: 'refund', since: h.deps.now!() });
+    await h.deliver(h.text('¿hola?'));
+    expect(h.sends).toHaveLength(1);
+    expect(h.reads).toHaveLength(1);
+  });
+
+  it('the agent’s hand-off takes effect even when its reply is held because the window closed', async () => {
+    const h = harness();
+    h.deps.agent.query = async () => [
+      { kind: 'text', text: 'Te paso con una persona.' },
+      { kind: 'tool_call', name: 'handoff_to_human', args: {} },
+    ];
+    const m = h.text('old question');
+    h.advance(25 * 3600_000);
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'held' });
+    expect(await h.deps.handoffs.get({ phoneNumberId: '123456789012345', userId: 'AR.1234567890' }, h.deps.now!())).toMatchObject({ by: 'agent' });
+  });
+
   it('keeps the transcript for the next agent turn when the first message after the pause gets a fixed reply', async () => {
     const h = harness();
     await pauseFor(h, 30);

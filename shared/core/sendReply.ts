@@ -71,6 +71,9 @@ async function holdFrom(ctx: TurnContext, chunks: ReplyChunk[], from: number, wh
   });
   ctx.log.info({ why, chunks: replies.length }, 'the 24-hour window has closed: holding the reply');
   await holdReplies(userOf(ctx), replies, reengagementDeps(ctx));
+  // The agent's hand-off is not a message: it takes effect now, so the user's return meets a person.
+  const handoff = chunks.slice(from).find((chunk) => chunk.kind === 'handoff');
+  if (handoff) await pauseForAgent(userOf(ctx), handoff.reason, handoffDeps(ctx.deps, ctx.log));
   await ctx.deps.ledger.markAnswered(ctx.turn.id);
   return 'held';
 }

@@ -49,6 +49,28 @@ describeWithEmulators('hand-off to a person', () => {
     until(() => stack.worker.lines.some((line) => line.includes(wamid) && line.includes(message)), WAIT_MS, `worker: ${message}`);
   const agentCallsOf = (phone: string) => stack.agent!.calls.filter((c) => c.userId === phone);
 
+  it('the agent hands over: its message goes out, then the next message gets no agent call and no Graph call at all', async () => {
+    const [ana] = makeUsers('Ana', 1);
+    stack.agent!.reply(({ turn }) =>
+      turn === 1 ? [{ text: 'Te paso con una persona del equipo.' }, { call: 'handoff_to_human', args: { reason: 'refund over limit' } }] : `Echo #${turn}`,
+    );
+    await postWebhook(stack, textWebhook(ana!, 'quiero un reembolso de 900 euros'));
+    await stack.sandbox!.waitFor(() => textsTo(ana!.phone).length === 1, WAIT_MS);
+    expect(textsTo(ana!.phone)).toEqual(['Te paso con una persona del equipo.']);
+    await until(() => stack.worker.lines.some((line) => line.includes('hand-off started') && line.includes('"by":"agent"')), WAIT_MS, 'hand-off started');
+    const callsBefore = graphCallsAbout(ana!.phone, []).length;
+
+    const waiting = newWamid();
+    expect((await postWebhook(stack, textWebhook(ana!, '¿hola?', { wamid: waiting }))).status).toBe(200);
+    await workerSaid(waiting, 'message kept for staff');
+    await sleep(1000);
+    expect(graphCallsAbout(ana!.phone, [waiting])).toHaveLength(callsBefore);
+    expect(agentCallsOf(ana!.phone)).toHaveLength(1);
+
+    const session = await admin('GET', `/whatsapp/sessions/${ana!.phone}`);
+    expect(session.body.handoff).toMatchObject({ by: 'agent', reason: 'refund over limit' });
+  });
+
   it('an operator pauses, staff answer through the admin API, the operator resumes: the agent’s next input holds the exchange', async () => {
     const [bruno] = makeUsers('Bruno', 1);
     await postWebhook(stack, textWebhook(bruno!, 'hola'));
