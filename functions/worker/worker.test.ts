@@ -185,4 +185,20 @@ describe('createWorkerHandler under functions-framework, without emulators', () 
     const status = { v: 1, kind: 'status', wamid: 'wamid.out.1', status: 'delivered', timestamp: 1, recipient: '5491100000000', phoneNumberId: 'pn1' };
     expect(await push(envelope(status, { kind: 'status' }))).toMatchObject({ status: 503 });
   });
+
+  it('records a Business app echo (204): the conversation pauses; an unreadable echo is dropped (204), a store failure retried (503)', async () => {
+    const echo = { v: 1, kind: 'echo', wamid: 'wamid.echo.1', phoneNumberId: 'pn1', to: '5491100000000', toUserId: 'AR.9', timestamp: Math.floor(Date.now() / 1000), content: { kind: 'text', text: 'Hola, soy Ana' } };
+    expect(await push(envelope(echo, { kind: 'echo' }))).toMatchObject({ status: 204 });
+    expect(await handoffs.get({ phoneNumberId: 'pn1', userId: 'AR.9' }, new Date())).toMatchObject({ by: 'business_app', entries: [expect.objectContaining({ from: 'staff', text: 'Hola, soy Ana' })] });
+    expect(await push(envelope({ ...echo, to: undefined }, { kind: 'echo' }))).toMatchObject({ status: 204 });
+    const pause = handoffs.pause;
+    handoffs.pause = async () => {
+      throw new Error('Firestore unavailable');
+    };
+    try {
+      expect(await push(envelope({ ...echo, wamid: 'wamid.echo.2' }, { kind: 'echo' }))).toEqual({ status: 503, text: 'retry' });
+    } finally {
+      handoffs.pause = pause;
+    }
+  });
 });
