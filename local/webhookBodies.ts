@@ -32,6 +32,8 @@ export interface WebhookMedia {
   sha256: string;
   url?: string;
   caption?: string;
+  /** A document's file name, as WhatsApp shows it. */
+  filename?: string;
   /** An audio message recorded as a voice note. */
   voice?: boolean;
 }
@@ -79,6 +81,7 @@ export function mediaWebhook(
       type: kind,
       [kind]: {
         ...(media.caption ? { caption: media.caption } : {}),
+        ...(media.filename ? { filename: media.filename } : {}),
         mime_type: media.mimeType,
         sha256: media.sha256,
         id: media.id,

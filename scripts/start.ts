@@ -16,6 +16,8 @@ const env = {
   WORKER_PORT: process.env.WORKER_PORT || '8081',
   SANDBOX_PORT: process.env.SANDBOX_PORT || '8082',
   LOCAL_AGENT_PORT: process.env.LOCAL_AGENT_PORT || '8083',
+  // The local agent reads photos, voice notes and PDFs back from the storage stand-in (README, Media).
+  ...(process.env.AGENT_ENGINE ? {} : { AGENT_ACCEPTS_MEDIA: process.env.AGENT_ACCEPTS_MEDIA || 'true' }),
   // The Cloud Storage stand-in's address, unless a real bucket is named (MEDIA_BUCKET alone).
   ...(process.env.MEDIA_BUCKET && !process.env.STORAGE_EMULATOR_HOST ? {} : { STORAGE_EMULATOR_HOST: process.env.STORAGE_EMULATOR_HOST || '127.0.0.1:8084' }),
 };

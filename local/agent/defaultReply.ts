@@ -50,7 +50,8 @@ export function defaultReply(turn: number, message: AgentMessage, agentLabel?: s
   const tap = TAPPED_OPTION.exec(message.text);
   if (tap) return `You chose "${tap[1]}" (option id: ${tap[2]}).`;
   if (/\bmarkdown\b/i.test(message.text)) return MARKDOWN_REPLY;
-  const offer = WHATSAPP_OFFERS.find(({ keyword }) => keyword.test(message.text));
+  // With an attachment the answer is what was read from it ("[The user sent a document…]" is no request for the menu).
+  const offer = files.length === 0 && message.inlineData.length === 0 ? WHATSAPP_OFFERS.find(({ keyword }) => keyword.test(message.text)) : undefined;
   if (offer) return offer.reply;
   const media = [
     ...message.inlineData.map((blob) => ` [+ ${blob.mimeType}, ${blob.bytes} bytes]`),

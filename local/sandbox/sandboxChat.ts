@@ -35,6 +35,8 @@ export interface MediaAttachment {
   bytes: Buffer;
   mimeType: string;
   caption?: string;
+  /** A document's file name. */
+  filename?: string;
   /** Sent as a voice note (`audio.voice: true`), as WhatsApp does for recorded audio. */
   voice?: boolean;
 }
@@ -160,16 +162,18 @@ export function createSandboxChat(deps: ChatDependencies): SandboxChat {
     async sendMedia(user, media, options = {}) {
       requireWebhookUrl();
       const from = sender(user);
-      const kind = media.mimeType.startsWith('audio/') ? 'audio' : media.mimeType.startsWith('image/') ? 'image' : undefined;
-      if (!kind) throw new SandboxInputError(`The sandbox sends images and audio, not ${media.mimeType}.`);
+      const kind = mediaKindOf(media.mimeType);
+      if (!kind) throw new SandboxInputError(`The sandbox sends images, audio and PDF or text documents, not ${media.mimeType}.`);
       const wamid = newWamid();
       const mediaId = deps.addMedia(media.bytes, media.mimeType);
-      const caption = kind === 'image' ? media.caption?.trim() || undefined : undefined;
+      // WhatsApp lets images and documents carry a caption, not audio.
+      const caption = kind === 'audio' ? undefined : media.caption?.trim() || undefined;
       const voice = kind === 'audio' && media.voice === true;
+      const filename = kind === 'document' ? media.filename?.trim() || 'document' : undefined;
       deps.timeline.append({
         kind: 'inbound', wamid, phone: from.phone, name: from.name, type: kind,
         ...(caption ? { text: caption } : {}),
-        media: { id: mediaId, mimeType: media.mimeType, ...(voice ? { voice } : {}) },
+        media: { id: mediaId, mimeType: media.mimeType, ...(voice ? { voice } : {}), ...(filename ? { filename } : {}) },
         ...(options.replyTo ? { replyTo: options.replyTo } : {}),
         time: Date.now(),
       });
@@ -182,6 +186,7 @@ export function createSandboxChat(deps: ChatDependencies): SandboxChat {
           sha256: createHash('sha256').update(media.bytes).digest('base64'),
           url: deps.mediaUrl(mediaId),
           ...(caption ? { caption } : {}),
+          ...(filename ? { filename } : {}),
           ...(voice ? { voice } : {}),
         },
         { wamid, ...quoting(from.phone, options.replyTo) },
@@ -265,4 +270,12 @@ function shuffle<T>(items: T[]): T[] {
     [items[i], items[j]] = [items[j] as T, items[i] as T];
   }
   return items;
+}
+
+/** The WhatsApp message type a file is sent as; undefined for what the sandbox does not send. */
+function mediaKindOf(mimeType: string): 'image' | 'audio' | 'document' | undefined {
+  if (mimeType.startsWith('image/')) return 'image';
+  if (mimeType.startsWith('audio/')) return 'audio';
+  if (/^(application\/pdf|text\/plain)\b/.test(mimeType)) return 'document';
+  return undefined;
 }

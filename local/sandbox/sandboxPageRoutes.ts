@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { oggOpusClip } from './oggOpusClip.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -65,6 +66,7 @@ export function createPageRoutes(deps: PageDependencies): PageRoutes {
           bytes: await readBody(req, MAX_MEDIA_BYTES),
           mimeType: req.headers['content-type'] ?? 'application/octet-stream',
           caption: url.searchParams.get('caption') ?? undefined,
+          filename: url.searchParams.get('filename') ?? undefined,
           voice: url.searchParams.get('voice') === 'true',
         },
         replyTo ? { replyTo } : {},
@@ -76,6 +78,9 @@ export function createPageRoutes(deps: PageDependencies): PageRoutes {
         return deps.chat.sendText(userFrom(body), stringFrom(body, 'text'), optional(body, 'replyTo'));
       case 'staff':
         return deps.chat.sendAsStaff(userFrom(body), stringFrom(body, 'text'));
+      case 'voice':
+        // A recorded voice note: a short generated Ogg/Opus clip, sent as WhatsApp sends one.
+        return deps.chat.sendMedia(userFrom(body), { bytes: oggOpusClip(2), mimeType: 'audio/ogg; codecs=opus', voice: true });
       case 'reaction':
         return deps.chat.react(userFrom(body), stringFrom(body, 'messageId'), optional(body, 'emoji').emoji);
       case 'button': {

@@ -9,7 +9,7 @@ export type TimelineEvent =
       name: string;
       type: string;
       text?: string;
-      media?: { id: string; mimeType: string; voice?: boolean };
+      media?: { id: string; mimeType: string; voice?: boolean; filename?: string };
       replyTo?: string;
       reaction?: { messageId: string; emoji?: string };
       time: number;

@@ -350,6 +350,31 @@ describe('WhatsApp sandbox: the user side', () => {
     expect(message()).toMatchObject({ type: 'audio', audio: { mime_type: 'audio/ogg; codecs=opus', voice: true } });
   });
 
+  it('sends a PDF as a document with its file name and caption', async () => {
+    const bytes = Buffer.from('%PDF-1.4 invoice');
+    const result = await user.sendMedia(ana, { bytes, mimeType: 'application/pdf', filename: 'invoice-42.pdf', caption: 'my invoice' });
+
+    expect(message()).toMatchObject({
+      type: 'document',
+      document: { id: result.mediaId, mime_type: 'application/pdf', filename: 'invoice-42.pdf', caption: 'my invoice' },
+    });
+  });
+
+  it('the page\'s voice button sends a recorded voice note: a generated Ogg/Opus clip the bot can fetch', async () => {
+    const post = await request(`${user.url}/api/voice`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-sandbox': '1' },
+      body: JSON.stringify({ user: ana }),
+    });
+    expect(post.statusCode).toBe(200);
+    const { mediaId } = (await post.body.json()) as { mediaId: string };
+    expect(message()).toMatchObject({ type: 'audio', audio: { id: mediaId, mime_type: 'audio/ogg; codecs=opus', voice: true } });
+    const download = await request(message().audio.url, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const clip = Buffer.from(await download.body.arrayBuffer());
+    expect(clip.toString('ascii', 0, 4)).toBe('OggS');
+    expect(clip.toString('ascii', 28, 36)).toBe('OpusHead');
+  });
+
   it('serves the chat page with its users escaped, and guards page actions with a header', async () => {
     await user.sendText({ phone: '15550009999', name: '<b>Eve</b>' }, 'hi');
     const page = await request(`${user.url}/`);

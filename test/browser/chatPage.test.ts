@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -29,7 +30,7 @@ describeInBrowser('the sandbox chat page, on the local stack', () => {
   beforeAll(async () => {
     await mkdir(SCREENSHOTS, { recursive: true });
     [stack, browser] = await Promise.all([
-      startTestStack(),
+      startTestStack({ AGENT_ACCEPTS_MEDIA: 'true' }),
       chromium.launch({
         executablePath: CHROMIUM,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -75,6 +76,21 @@ describeInBrowser('the sandbox chat page, on the local stack', () => {
     const mine = page.locator('.msg.user', { hasText: 'Hola' });
     await expect.poll(() => mine.getAttribute('data-status'), { timeout: 5_000 }).toBe('read');
     expect(await mine.locator('.ticks').textContent()).toBe('✓✓');
+  });
+
+  it('a voice note from the 🎤 button and an attached PDF reach the agent intact (it answers with what it read from Cloud Storage)', async () => {
+    await openChatAsNewUser();
+    await page.click('#voice');
+    const voice = botBubbles('audio/ogg from gs://');
+    await voice.first().waitFor({ timeout: REPLY_TIMEOUT_MS });
+    const voiceMediaId = stack.sandbox!.requests.find((r) => r.path.startsWith('/whatsapp_business/attachments/'))?.path;
+    expect(voiceMediaId).toBeDefined();
+
+    const pdf = Buffer.from('%PDF-1.4\n% a menu for the browser test\n%%EOF\n');
+    await page.setInputFiles('#attach', { name: 'menu.pdf', mimeType: 'application/pdf', buffer: pdf });
+    const sha256 = createHash('sha256').update(pdf).digest('hex');
+    await botBubbles(`${pdf.length} bytes, sha256 ${sha256}`).first().waitFor({ timeout: REPLY_TIMEOUT_MS });
+    expect(await page.locator('.msg.user .document', { hasText: 'menu.pdf' }).count()).toBe(1);
   });
 
   it('answers once when the same webhook is delivered twice', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
+import { oggOpusClip } from '../../local/sandbox/oggOpusClip.js';
 import { mediaWebhook } from '../../local/webhookBodies.js';
 import { mediaObjectName } from '../../shared/media/storedMedia.js';
 import { describeWithEmulators, postWebhook, startTestStack } from './testStack.js';
@@ -16,7 +17,7 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 const metaSha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('base64');
 
 const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(40_000, 7)]);
-const voiceNote = Buffer.concat([Buffer.from('OggS'), Buffer.alloc(12_000, 3)]);
+const voiceNote = oggOpusClip(3);
 const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
 
 describeWithEmulators('media the agent can see, through Cloud Storage', () => {

@@ -108,6 +108,7 @@ function bubble(id, fromBot, time, content, replyId, extra = {}) {
 function mediaContent(media) {
   const src = `/api/media/${encodeURIComponent(media.id)}`;
   if (media.mimeType.startsWith('image/')) return el('img', { src, alt: 'Image', class: 'media' });
+  if (!media.mimeType.startsWith('audio/')) return el('div', { class: 'document' }, '📄 ', link(src, media.filename ?? 'document'));
   return el('div', { class: 'voice' }, media.voice ? '🎤 ' : '🎵 ', el('audio', { src, controls: true }));
 }
 
@@ -410,12 +411,17 @@ $('#attach').addEventListener('change', async (event) => {
   const file = event.target.files?.[0];
   event.target.value = '';
   if (!file) return;
-  const type = file.type || (/\.(ogg|opus)$/i.test(file.name) ? 'audio/ogg' : 'application/octet-stream');
-  const query = new URLSearchParams({ phone: user.phone, name: user.name, caption: textEl.value, voice: String(/ogg|opus/.test(type)), ...(replyTo ? { replyTo } : {}) });
+  const type = file.type || (/\.(ogg|opus)$/i.test(file.name) ? 'audio/ogg' : /\.pdf$/i.test(file.name) ? 'application/pdf' : 'application/octet-stream');
+  const query = new URLSearchParams({
+    phone: user.phone, name: user.name, caption: textEl.value, filename: file.name, voice: String(/ogg|opus/.test(type)),
+    ...(replyTo ? { replyTo } : {}),
+  });
   textEl.value = '';
   cancelReply();
   await send(`/api/media?${query}`, undefined, { raw: file, headers: { 'content-type': type } });
 });
+
+$('#voice').addEventListener('click', () => void send('/api/voice', { user }));
 
 $('#reply-cancel').addEventListener('click', cancelReply);
 
