@@ -236,6 +236,24 @@ locals {
         yAxis = { label = "hand-offs per hour", scale = "LINEAR" }
       }
     },
+    {
+      title = "User messages waiting for staff (the bot is paused for them), per 10 minutes"
+      xyChart = {
+        dataSets = [
+          {
+            plotType       = "STACKED_BAR"
+            legendTemplate = "waiting"
+            timeSeriesQuery = {
+              timeSeriesFilter = {
+                filter      = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.messages_waiting_for_staff.name}\" AND resource.type=\"cloud_run_revision\""
+                aggregation = { alignmentPeriod = "600s", perSeriesAligner = "ALIGN_DELTA", crossSeriesReducer = "REDUCE_SUM" }
+              }
+            }
+          },
+        ]
+        yAxis = { label = "messages per 10 minutes", scale = "LINEAR" }
+      }
+    },
     # New charts go here.
   ]
 }

@@ -529,3 +529,20 @@ resource "google_logging_metric" "handoffs_started" {
 
   depends_on = [google_project_service.apis]
 }
+
+# Users writing while a person has their conversation: the bot keeps these for staff and says
+# nothing. A steady count with no staff activity means hand-offs are waiting for someone.
+resource "google_logging_metric" "messages_waiting_for_staff" {
+  name        = "whatsapp_messages_waiting_for_staff"
+  description = "User messages the worker kept for staff because the bot is paused for that conversation (a hand-off waiting)."
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.worker_function_name}\" AND jsonPayload.message=\"message kept for staff: the bot is paused\""
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "WhatsApp messages waiting for staff"
+  }
+
+  depends_on = [google_project_service.apis]
+}

@@ -135,10 +135,11 @@ describe('the dashboard', () => {
     }
   });
 
-  it('charts the hand-offs to a person that start, by who asked', () => {
+  it('charts the hand-offs to a person that start, by who asked, and the user messages waiting for staff', () => {
     const label = metricFor('hand-off started');
     expect(body(logMetrics().get(label)?.label_extractors)?.by).toBe('EXTRACT(jsonPayload.by)');
     expect(chartsOf(label).some(({ filter }) => list(body(filter.aggregation)?.groupByFields).includes('metric.label.by'))).toBe(true);
+    expect(chartsOf(metricFor('message kept for staff: the bot is paused')).length).toBeGreaterThan(0);
   });
 
   it('charts the dead-letter backlog and webhook signature failures', () => {
