@@ -11,9 +11,8 @@ import { createStoredMedia } from '../../shared/media/storedMedia.js';
 import { createGraphClient, type MediaSource, type WhatsAppClient } from '../../shared/whatsapp/graphClient.js';
 import { answerFailuresPlainly } from '../answerFailuresPlainly.js';
 import { lazy } from '../lazy.js';
-import type { HandoffDeps } from '../../shared/core/conversationHandoff.js';
+import type { EchoDeps } from '../../shared/core/conversationHandoff.js';
 import type { StatusDeps } from '../../shared/core/recordDeliveryStatus.js';
-import type { ConversationWindowStore } from '../../shared/store/conversationWindowStore.js';
 import type { PushDeps } from './processPush.js';
 import { createPushTokenVerifier } from './verifyPushToken.js';
 import { createWorkerHandler } from './worker.js';
@@ -25,7 +24,7 @@ export interface WorkerAdapters {
   /** For delivery statuses of what the bridge sent. */
   statuses: Omit<StatusDeps, 'log'>;
   /** For what staff wrote from the WhatsApp Business app (hand-off). */
-  echoes: Omit<HandoffDeps, 'log'> & { windows: ConversationWindowStore };
+  echoes: Omit<EchoDeps, 'log'>;
 }
 
 /**
@@ -156,7 +155,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
         : undefined,
       turnDeadLetters: config.TURNS_DEAD_LETTER_TOPIC ? turnsTopic(config.TURNS_DEAD_LETTER_TOPIC) : undefined,
     },
-    echoes: { handoffs, windows, settings: { timeoutMs: settings.handoffTimeoutMs }, now: () => new Date() },
+    echoes: { handoffs, windows, outbound, settings: { timeoutMs: settings.handoffTimeoutMs }, now: () => new Date() },
     statuses: {
       outbound,
       optOuts,

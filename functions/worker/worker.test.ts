@@ -88,7 +88,7 @@ describe('createWorkerHandler under functions-framework, without emulators', () 
       settings: { heldReplyTtlMs: 3600_000 },
       now: () => new Date(),
     },
-    echoes: { handoffs, windows, settings: { timeoutMs: 3600_000 }, now: () => new Date() },
+    echoes: { handoffs, windows, outbound, settings: { timeoutMs: 3600_000 }, now: () => new Date() },
   };
   // The real verifier, with Google's token check answered here: only GOOD_TOKEN verifies.
   const verifyPush = createPushTokenVerifier(AUDIENCE, undefined, {

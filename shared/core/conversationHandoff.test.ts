@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createMemoryConversationWindowStore, createMemoryHandoffStore } from '../../test/fakes/memoryStores.js';
+import { createMemoryConversationWindowStore, createMemoryHandoffStore, createMemoryOutboundMessageStore } from '../../test/fakes/memoryStores.js';
 import { createLogger } from '../log/logger.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
 import type { MessageEcho } from '../whatsapp/messageEcho.js';
@@ -51,6 +51,7 @@ describe('the hand-off steps of the worker', () => {
     deps = {
       handoffs: createMemoryHandoffStore(),
       windows,
+      outbound: createMemoryOutboundMessageStore(),
       settings: { timeoutMs: 60 * 60_000 },
       log: createLogger('test', 'info', sink),
       now: () => clock,
@@ -91,6 +92,14 @@ describe('the hand-off steps of the worker', () => {
     expect(record?.entries.map((e) => `${e.from}: ${e.text}`)).toEqual(['staff: Hola, soy Ana', 'staff: Ya está']);
     clock = at(100);
     expect(await checkHandoff(key, [userMessage('gracias', 100)], deps)).toEqual({ kind: 'paused' });
+  });
+
+  it('ignores an echo of a message the bridge sent itself (a reply, a staff message through the admin API)', async () => {
+    const outbound = createMemoryOutboundMessageStore();
+    await outbound.recordSent({ wamid: 'wamid.bot1', phoneNumberId: PN, userId: key.userId, kind: 'reply', text: 'Echo: hola' }, at(0));
+    expect(await recordStaffEcho(echo('Echo: hola', 0, 'wamid.bot1'), { ...deps, outbound })).toBeUndefined();
+    expect(deps.handoffs.records.size).toBe(0);
+    expect(lines.at(-1)?.message).toBe('echo of a message the bridge sent: ignored');
   });
 
   it('a reset word while paused is kept like any message and does not resume', async () => {

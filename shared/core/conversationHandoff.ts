@@ -2,6 +2,7 @@ import type { Logger } from '../log/logger.js';
 import { maskUserId } from '../log/maskUserId.js';
 import type { ConversationWindowStore } from '../store/conversationWindowStore.js';
 import type { HandoffKey, HandoffRecord, HandoffStore } from '../store/handoffStore.js';
+import type { OutboundMessageStore } from '../store/outboundMessageStore.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
 import type { CoreDeps } from './coreDeps.js';
 import { echoUserId, type MessageEcho } from '../whatsapp/messageEcho.js';
@@ -60,13 +61,24 @@ export async function pauseForAgent(key: HandoffKey, reason: string | undefined,
   return record;
 }
 
+export interface EchoDeps extends HandoffDeps {
+  windows: ConversationWindowStore;
+  outbound: Pick<OutboundMessageStore, 'get'>;
+}
+
 /**
  * Staff wrote to the user from the WhatsApp Business app: a take-over, or activity that keeps
  * the pause alive; their words join the transcript (once per echo, however often Meta sends it).
  * An echo names the user by number; the conversation's own key (a BSUID) is found through the
- * user's conversation window when Meta sends no BSUID.
+ * user's conversation window when Meta sends no BSUID. An echo of a message the bridge itself
+ * sent is ignored: were Meta ever to echo those, the bot must not silence itself after each reply.
  */
-export async function recordStaffEcho(echo: MessageEcho, deps: HandoffDeps & { windows: ConversationWindowStore }): Promise<HandoffRecord> {
+export async function recordStaffEcho(echo: MessageEcho, deps: EchoDeps): Promise<HandoffRecord | undefined> {
+  const sentByBridge = await deps.outbound.get(echo.wamid);
+  if (sentByBridge?.kind) {
+    deps.log.info({ wamid: echo.wamid, kind: sentByBridge.kind }, 'echo of a message the bridge sent: ignored');
+    return undefined;
+  }
   const window = echo.toUserId ? undefined : await deps.windows.latest(echo.to);
   const userId = window?.phoneNumberId === echo.phoneNumberId ? window.userId : echoUserId(echo);
   const key: HandoffKey = { phoneNumberId: echo.phoneNumberId, userId, phone: echo.to };
