@@ -207,7 +207,7 @@ describe('createVertexAgentClient against the local agent', () => {
   it('maps a turn slower than timeoutMs to RetryableError, without a re-send', async () => {
     const sessionId = await client.createSession('wa-9');
     const quick = createVertexAgentClient({ engine: agent.engine, apiEndpoint: agent.endpoint, timeoutMs: 200 });
-    agent.latencyMs = 1_000;
+    agent.latencyMs = 5_000;
     const started = Date.now();
     try {
       await expect(quick.query({ userId: 'wa-9', sessionId, text: 'slow' })).rejects.toMatchObject({
@@ -217,7 +217,8 @@ describe('createVertexAgentClient against the local agent', () => {
     } finally {
       await quick.close();
     }
-    expect(Date.now() - started).toBeLessThan(900);
+    // Well before the agent's answer: the deadline, not the agent, ended the call (room for a loaded machine).
+    expect(Date.now() - started).toBeLessThan(4_000);
     expect(agent.calls).toHaveLength(1);
   });
 

@@ -203,8 +203,14 @@ describe('markdownToWhatsApp', () => {
   });
 
   it('shows absurdly deep nesting as text instead of overflowing the stack', () => {
-    const markdown = `${'>'.repeat(20_000)} hola`;
-    expect(markdownToWhatsApp(markdown)).toBe(markdown);
+    for (const markdown of [`${'>'.repeat(20_000)} hola`, `${'> '.repeat(3_000)}hola`, `${'- '.repeat(1_000)}hola`]) {
+      expect(markdownToWhatsApp(markdown)).toBe(markdown);
+    }
+  });
+
+  it('renders nesting as deep as an answer could mean it', () => {
+    expect(markdownToWhatsApp('> > > hola')).toBe('> > > hola');
+    expect(markdownToWhatsApp('----')).toBe('──────────');
   });
 
   it('never throws, and answers trimmed text with closed code blocks and single blank lines', () => {

@@ -22,6 +22,9 @@ interface Context {
  * images, tables, rules, HTML) becomes the closest readable text. Never throws.
  */
 export function markdownToWhatsApp(markdown: string): string {
+  // The parser's time grows with the square of the nesting (seconds at a few thousand levels):
+  // such text is not Markdown anyone meant, so it is shown as it came without parsing it.
+  if (ABSURD_NESTING.test(markdown)) return neutraliseMarkers(markdown).trim();
   let tree: Root;
   try {
     // Single `~` is left as text: in answers it means "about" (`~20 €`) or a home path far more
@@ -35,6 +38,8 @@ export function markdownToWhatsApp(markdown: string): string {
     // (thousands of `>` or list markers); such text is shown as it came.
     return neutraliseMarkers(markdown).trim();
   }
+  // Our renderer recurses per level too: a tree the parser survived can still be too deep for it.
+  if (depthOf(tree) > MAX_RENDERED_DEPTH) return neutraliseMarkers(markdown).trim();
   const context: Context = {
     source: markdown,
     definitions: collectDefinitions(tree),
@@ -43,6 +48,22 @@ export function markdownToWhatsApp(markdown: string): string {
     strike: false,
   };
   return renderBlocks(tree.children, context, '\n\n').replace(/[^\S\n]+$/gm, '');
+}
+
+/** Far deeper than any answer nests quotes and lists; far shallower than the stack allows. */
+const MAX_RENDERED_DEPTH = 200;
+/** 200 quote or list markers in a row: one line nested as deep as MAX_RENDERED_DEPTH. */
+const ABSURD_NESTING = /(?:(?:>|[*+-]\s|\d{1,9}[.)]\s)[^\S\n]*){200}/;
+
+function depthOf(tree: Root): number {
+  let deepest = 0;
+  const pending: [Nodes, number][] = [[tree, 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [node, depth] = next;
+    deepest = Math.max(deepest, depth);
+    if ('children' in node) for (const child of node.children) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 function collectDefinitions(tree: Root): Map<string, Definition> {
