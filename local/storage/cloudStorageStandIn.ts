@@ -29,7 +29,9 @@ export interface CloudStorageStandIn {
   objects(bucket: string): StandInObject[];
   /** Every request, as `METHOD path`, in order (a test checks what was or was not asked). */
   readonly requests: readonly string[];
-  /** Forgets every object and request; buckets stay. */
+  /** The next `count` requests (default 1) answer `status` as Cloud Storage does when it fails. */
+  failNext(fault: { status: number; count?: number }): void;
+  /** Forgets every object, request and pending fault; buckets stay. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -56,6 +58,7 @@ class StorageError extends Error {
 export async function startCloudStorageStandIn(options: CloudStorageStandInOptions): Promise<CloudStorageStandIn> {
   const buckets = new Map(options.buckets.map((name) => [name, new Map<string, StandInObject>()]));
   const requests: string[] = [];
+  let failures: { status: number; count: number } | undefined;
   let generations = 1_700_000_000_000_000;
 
   function bucketOf(name: string): Map<string, StandInObject> {
@@ -108,6 +111,11 @@ export async function startCloudStorageStandIn(options: CloudStorageStandInOptio
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     requests.push(`${req.method} ${url.pathname}${url.search}`);
+    if (failures && failures.count > 0) {
+      failures.count -= 1;
+      req.resume();
+      throw new StorageError(failures.status, 'Injected failure: the service is unavailable.', 'backendError');
+    }
     const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
     if (upload && req.method === 'POST') {
       sendJson(res, 200, metadataOf(await insert(req, url, decodeURIComponent(upload[1]!))));
@@ -163,9 +171,13 @@ export async function startCloudStorageStandIn(options: CloudStorageStandInOptio
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     requests,
     objects: (bucket) => [...bucketOf(bucket).values()].sort((a, b) => a.name.localeCompare(b.name)),
+    failNext({ status, count = 1 }) {
+      failures = { status, count };
+    },
     reset() {
       for (const bucket of buckets.values()) bucket.clear();
       requests.length = 0;
+      failures = undefined;
     },
     close: () =>
       new Promise<void>((resolve) => {

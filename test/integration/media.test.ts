@@ -103,6 +103,18 @@ describeWithEmulators('media the agent can see, through Cloud Storage', () => {
     expect(stack.sandbox!.sent().filter((m) => m.to === '+447700900204')).toHaveLength(1);
   });
 
+  it('Cloud Storage failing (503) on the first attempt: retried by Pub/Sub, answered once, the object written once', async () => {
+    stack.storage!.failNext({ status: 503 });
+    const { reply } = await sendMedia('447700900206', 'document', pdf, 'application/pdf');
+    expect(stack.agent!.calls).toHaveLength(1);
+    expect(stack.storage!.objects(bucket())).toHaveLength(1);
+    expect(uploads()).toBe(1);
+    expect(reply.text).toContain(`sha256 ${sha256(pdf)}`);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(stack.sandbox!.sent().filter((m) => m.to === '+447700900206')).toHaveLength(1);
+    expect(stack.worker.lines.some((line) => line.includes('storage_503'))).toBe(true);
+  });
+
   it('an image over its limit gets the friendly reply; the agent is not asked and nothing is stored', async () => {
     const tooLarge = Buffer.alloc(5 * 1024 * 1024 + 1, 1);
     const { mediaId, reply } = await sendMedia('447700900205', 'image', tooLarge, 'image/jpeg');
