@@ -32,3 +32,25 @@ resource "google_firestore_field" "expires_at_ttl" {
 
   depends_on = [google_firestore_database.default]
 }
+
+# GET /whatsapp/sessions?number=…: one business number's sessions, newest activity first.
+resource "google_firestore_index" "sessions_by_number" {
+  project    = var.project_id
+  database   = "(default)"
+  collection = "whatsapp_sessions"
+
+  fields {
+    field_path = "phoneNumberId"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "lastMessageAt"
+    order      = "DESCENDING"
+  }
+  fields {
+    field_path = "__name__"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.default]
+}

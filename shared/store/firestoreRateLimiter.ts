@@ -1,4 +1,5 @@
 import type { Firestore } from '@google-cloud/firestore';
+import { userDocumentId } from './firestoreDocument.js';
 import type { RateLimiter } from './rateLimiter.js';
 
 export const RATE_LIMITS_COLLECTION = 'rate_limits';
@@ -6,13 +7,13 @@ const WINDOW_MS = 60_000;
 /** Beyond this many messages in a minute, retries may count twice; the user is far over any sane limit. */
 const TRACKED_MESSAGES = 200;
 
-/** A fixed one-minute window per user in `rate_limits/{userId}`, counted in a transaction. */
+/** A fixed one-minute window per conversation in `rate_limits/{phoneNumberId}:{userId}`, counted in a transaction. */
 export function createFirestoreRateLimiter(db: Firestore): RateLimiter {
   const collection = db.collection(RATE_LIMITS_COLLECTION);
   return {
-    async hit(userId, messageId, now) {
+    async hit(conversation, messageId, now) {
       const windowStart = Math.floor(now.getTime() / WINDOW_MS) * WINDOW_MS;
-      const ref = collection.doc(encodeURIComponent(userId));
+      const ref = collection.doc(userDocumentId(conversation.phoneNumberId, conversation.userId));
       return db.runTransaction(async (tx) => {
         const snapshot = await tx.get(ref);
         const sameWindow = snapshot.get('windowStart') === windowStart;

@@ -1,42 +1,50 @@
 import { FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
-import { fromDocument, toDocument } from './firestoreDocument.js';
+import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
 import { decodeSessionPageToken, encodeSessionPageToken } from './sessionPageToken.js';
 import { InvalidPageTokenError, type SessionRecord, type SessionStore } from './sessionStore.js';
 
 export const SESSIONS_COLLECTION = 'whatsapp_sessions';
 const GRPC_NOT_FOUND = 5;
+/** More sessions than one user can have with one business's numbers. */
+const MAX_SESSIONS_PER_USER = 50;
 
 export function createFirestoreSessionStore(db: Firestore): SessionStore {
   const collection = db.collection(SESSIONS_COLLECTION);
-  const doc = (userId: string) => collection.doc(encodeURIComponent(userId));
+  const doc = (key: { phoneNumberId: string; userId: string }) => collection.doc(userDocumentId(key.phoneNumberId, key.userId));
 
   return {
-    async get(userId) {
-      const snapshot = await doc(userId).get();
+    async get(conversation) {
+      const snapshot = await doc(conversation).get();
       return snapshot.exists ? fromFirestore(snapshot.data()!) : undefined;
     },
-    async findByPhone(phone) {
-      const snapshot = await collection.where('phone', '==', phone).limit(1).get();
-      const first = snapshot.docs[0];
-      return first ? fromFirestore(first.data()) : undefined;
+    async findForUser(userIdOrPhone) {
+      const [byUser, byPhone] = await Promise.all(
+        (['userId', 'phone'] as const).map((field) => collection.where(field, '==', userIdOrPhone).limit(MAX_SESSIONS_PER_USER).get()),
+      );
+      const byId = new Map([...byUser!.docs, ...byPhone!.docs].map((d) => [d.id, fromFirestore(d.data())]));
+      return [...byId.values()].sort((a, b) => b.lastMessageAt.getTime() - a.lastMessageAt.getTime());
     },
     async put(record) {
-      await doc(record.userId).set(toDocument(record));
+      await doc(record).set(toDocument(record));
     },
-    async touch(userId, at, expiresAt) {
-      await doc(userId).update({ lastMessageAt: at, expiresAt, messageCount: FieldValue.increment(1) });
+    async touch(conversation, at, expiresAt) {
+      await doc(conversation).update({ lastMessageAt: at, expiresAt, messageCount: FieldValue.increment(1) });
     },
-    async delete(userId) {
+    async delete(conversation) {
       try {
-        await doc(userId).delete({ exists: true });
+        await doc(conversation).delete({ exists: true });
         return true;
       } catch (error) {
         if ((error as { code?: unknown }).code === GRPC_NOT_FOUND) return false;
         throw error;
       }
     },
-    async list({ limit, pageToken }) {
-      let query = collection.orderBy('lastMessageAt', 'desc').orderBy('__name__', 'desc').limit(limit + 1);
+    async list({ limit, pageToken, phoneNumberId }) {
+      // With a number: the composite index (phoneNumberId, lastMessageAt desc, __name__ desc) in terraform/firestore.tf.
+      let query = (phoneNumberId === undefined ? collection : collection.where('phoneNumberId', '==', phoneNumberId))
+        .orderBy('lastMessageAt', 'desc')
+        .orderBy('__name__', 'desc')
+        .limit(limit + 1);
       const cursor = pageToken === undefined ? undefined : decodeSessionPageToken(pageToken);
       if (pageToken !== undefined && !cursor) throw new InvalidPageTokenError('pageToken was not issued by this API');
       if (cursor) query = query.startAfter(Timestamp.fromMillis(cursor.at), cursor.id);

@@ -1,8 +1,10 @@
-/** Counts messages sent to the agent per user per minute, shared by every worker instance. */
+import type { ConversationKey } from '../core/burstTurns.js';
+
+/** Counts messages sent to the agent per conversation (user and business number) per minute, shared by every worker instance. */
 export interface RateLimiter {
   /**
    * Counts this message once (a retry of the same message is not counted again) and returns its
-   * position in the user's current window.
+   * position in the conversation's current window.
    */
-  hit(userId: string, messageId: string, now: Date): Promise<number>;
+  hit(conversation: ConversationKey, messageId: string, now: Date): Promise<number>;
 }

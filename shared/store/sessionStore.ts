@@ -1,5 +1,12 @@
-/** `whatsapp_sessions/{userId}`: the Agent Engine session a WhatsApp user is talking in. */
+import type { ConversationKey } from '../core/burstTurns.js';
+
+/**
+ * `whatsapp_sessions/{phoneNumberId}:{userId}`: the Agent Engine session of one conversation, a
+ * WhatsApp user with one business number (a user of two numbers has two, on each number's agent).
+ */
 export interface SessionRecord {
+  /** The business number (`metadata.phone_number_id`) the conversation is with. */
+  phoneNumberId: string;
   userId: string;
   phone?: string;
   profileName?: string;
@@ -17,16 +24,16 @@ export interface SessionPage {
 }
 
 export interface SessionStore {
-  get(userId: string): Promise<SessionRecord | undefined>;
-  /** For users keyed by a BSUID whose phone number is known. */
-  findByPhone(phone: string): Promise<SessionRecord | undefined>;
+  get(conversation: ConversationKey): Promise<SessionRecord | undefined>;
+  /** A user's sessions on every business number, by user id (BSUID or wa_id) or by phone number. */
+  findForUser(userIdOrPhone: string): Promise<SessionRecord[]>;
   /** Creates or replaces the record. */
   put(record: SessionRecord): Promise<void>;
   /** Notes one more message: moves lastMessageAt and expiresAt, counts it. */
-  touch(userId: string, at: Date, expiresAt: Date): Promise<void>;
-  delete(userId: string): Promise<boolean>;
-  /** Newest activity first. Throws InvalidPageTokenError for a token it did not issue. */
-  list(options: { limit: number; pageToken?: string }): Promise<SessionPage>;
+  touch(conversation: ConversationKey, at: Date, expiresAt: Date): Promise<void>;
+  delete(conversation: ConversationKey): Promise<boolean>;
+  /** Newest activity first, optionally one business number's. Throws InvalidPageTokenError for a token it did not issue. */
+  list(options: { limit: number; pageToken?: string | undefined; phoneNumberId?: string | undefined }): Promise<SessionPage>;
 }
 
 export class InvalidPageTokenError extends Error {

@@ -67,28 +67,32 @@ export function createMemoryInboundLedger(): InboundLedger & { records: Map<stri
   };
 }
 
+const userKey = (phoneNumberId: string, userId: string) => `${phoneNumberId}:${userId}`;
+
 export function createMemorySessionStore(): SessionStore & { records: Map<string, SessionRecord> } {
   const records = new Map<string, SessionRecord>();
+  const keyOf = (conversation: { phoneNumberId: string; userId: string }) => userKey(conversation.phoneNumberId, conversation.userId);
+  const newestFirst = (a: SessionRecord, b: SessionRecord) => b.lastMessageAt.getTime() - a.lastMessageAt.getTime();
   return {
     records,
-    async get(userId) {
-      return structuredClone(records.get(userId));
+    async get(conversation) {
+      return structuredClone(records.get(keyOf(conversation)));
     },
-    async findByPhone(phone) {
-      return [...records.values()].find((r) => r.phone === phone);
+    async findForUser(userIdOrPhone) {
+      return [...records.values()].filter((r) => r.userId === userIdOrPhone || r.phone === userIdOrPhone).sort(newestFirst).map((r) => structuredClone(r));
     },
     async put(record) {
-      records.set(record.userId, structuredClone(record));
+      records.set(keyOf(record), structuredClone(record));
     },
-    async touch(userId, at, expiresAt) {
-      const record = records.get(userId);
-      if (record) records.set(userId, { ...record, lastMessageAt: at, expiresAt, messageCount: record.messageCount + 1 });
+    async touch(conversation, at, expiresAt) {
+      const record = records.get(keyOf(conversation));
+      if (record) records.set(keyOf(conversation), { ...record, lastMessageAt: at, expiresAt, messageCount: record.messageCount + 1 });
     },
-    async delete(userId) {
-      return records.delete(userId);
+    async delete(conversation) {
+      return records.delete(keyOf(conversation));
     },
-    async list({ limit, pageToken }) {
-      const sorted = [...records.values()].sort((a, b) => b.lastMessageAt.getTime() - a.lastMessageAt.getTime());
+    async list({ limit, pageToken, phoneNumberId }) {
+      const sorted = [...records.values()].filter((r) => phoneNumberId === undefined || r.phoneNumberId === phoneNumberId).sort(newestFirst);
       const start = pageToken === undefined ? 0 : Number(pageToken);
       if (!Number.isInteger(start) || start < 0) throw new InvalidPageTokenError('bad pageToken');
       const page = sorted.slice(start, start + limit);
@@ -100,8 +104,8 @@ export function createMemorySessionStore(): SessionStore & { records: Map<string
 export function createMemoryRateLimiter(): RateLimiter {
   const windows = new Map<string, string[]>();
   return {
-    async hit(userId, messageId, now) {
-      const key = `${userId}@${Math.floor(now.getTime() / 60_000)}`;
+    async hit(conversation, messageId, now) {
+      const key = `${userKey(conversation.phoneNumberId, conversation.userId)}@${Math.floor(now.getTime() / 60_000)}`;
       const ids = windows.get(key) ?? [];
       if (!ids.includes(messageId)) ids.push(messageId);
       windows.set(key, ids);
@@ -110,7 +114,6 @@ export function createMemoryRateLimiter(): RateLimiter {
   };
 }
 
-const userKey = (phoneNumberId: string, userId: string) => `${phoneNumberId}:${userId}`;
 
 export function createMemoryOutboundMessageStore(): OutboundMessageStore & { records: Map<string, OutboundRecord> } {
   const records = new Map<string, OutboundRecord>();
