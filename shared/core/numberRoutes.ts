@@ -19,7 +19,7 @@ export type NumberRoute<Agent> =
 
 export interface NumberRoutesOptions<Agent> {
   /** AGENT_ENGINE: serves every number not in `enginesByNumber`. */
-  defaultEngine?: string;
+  defaultEngine?: string | undefined;
   /** AGENT_ENGINE_BY_NUMBER. */
   enginesByNumber: Readonly<Record<string, string>>;
   defaultTexts: FixedTexts;
@@ -35,6 +35,14 @@ export interface NumberRoutes<Agent> {
   readonly engines: readonly string[];
 }
 
+/** The engine that answers a business number: its own in AGENT_ENGINE_BY_NUMBER, else AGENT_ENGINE, else none. */
+export function agentEngineFor(
+  phoneNumberId: string,
+  options: { defaultEngine?: string | undefined; enginesByNumber: Readonly<Record<string, string>> },
+): string | undefined {
+  return Object.hasOwn(options.enginesByNumber, phoneNumberId) ? options.enginesByNumber[phoneNumberId] : options.defaultEngine;
+}
+
 /** The routing table: business phone-number id → its agent and its fixed texts. Pure: agents are made by the caller. */
 export function createNumberRoutes<Agent>(options: NumberRoutesOptions<Agent>): NumberRoutes<Agent> {
   const engines = [...new Set([...Object.values(options.enginesByNumber), ...(options.defaultEngine ? [options.defaultEngine] : [])])];
@@ -46,9 +54,7 @@ export function createNumberRoutes<Agent>(options: NumberRoutesOptions<Agent>): 
     engines,
     route(phoneNumberId) {
       const texts = textsOf(phoneNumberId);
-      const engine = Object.hasOwn(options.enginesByNumber, phoneNumberId)
-        ? options.enginesByNumber[phoneNumberId]
-        : options.defaultEngine;
+      const engine = agentEngineFor(phoneNumberId, options);
       if (!engine) {
         return {
           kind: 'no-agent',

@@ -14,7 +14,11 @@ const noMessages = async (_req: Request, res: Response) => {
   res.status(418).json({ error: 'message routes' });
 };
 
+const SUPPORT = '111111111111111';
+const SALES = '222222222222222';
+
 const ana: SessionRecord = {
+  phoneNumberId: SUPPORT,
   userId: 'AR.13491208655302741918',
   phone: '5491155550001',
   profileName: 'Ana Pérez',
@@ -25,6 +29,7 @@ const ana: SessionRecord = {
   messageCount: 3,
 };
 const bruno: SessionRecord = {
+  phoneNumberId: SUPPORT,
   userId: '5215512345678',
   phone: '5215512345678',
   agentSessionId: '9876543210987654321',
@@ -34,32 +39,34 @@ const bruno: SessionRecord = {
   messageCount: 1,
 };
 
-/** An in-memory SessionStore that records how it was called. */
+/** An in-memory SessionStore, one record per (number, user), that records how it was listed. */
 function memoryStore(records: SessionRecord[]) {
-  const byId = new Map(records.map((record) => [record.userId, { ...record }]));
-  const listCalls: { limit: number; pageToken?: string }[] = [];
+  const keyOf = (key: { phoneNumberId: string; userId: string }) => `${key.phoneNumberId}:${key.userId}`;
+  const byId = new Map(records.map((record) => [keyOf(record), { ...record }]));
+  const listCalls: { limit: number; pageToken?: string | undefined; phoneNumberId?: string | undefined }[] = [];
+  const newestFirst = (a: SessionRecord, b: SessionRecord) => b.lastMessageAt.getTime() - a.lastMessageAt.getTime();
   const store: SessionStore = {
-    async get(userId) {
-      return byId.get(userId);
+    async get(key) {
+      return byId.get(keyOf(key));
     },
-    async findByPhone(phone) {
-      return [...byId.values()].find((record) => record.phone === phone);
+    async findForUser(id) {
+      return [...byId.values()].filter((record) => record.userId === id || record.phone === id).sort(newestFirst);
     },
     async put(record) {
-      byId.set(record.userId, record);
+      byId.set(keyOf(record), record);
     },
     async touch() {},
-    async delete(userId) {
-      return byId.delete(userId);
+    async delete(key) {
+      return byId.delete(keyOf(key));
     },
     async list(options) {
       listCalls.push(options);
       if (options.pageToken === 'forged') throw new InvalidPageTokenError('not ours');
-      const sorted = [...byId.values()].sort((a, b) => b.lastMessageAt.getTime() - a.lastMessageAt.getTime());
+      const sorted = [...byId.values()].filter((r) => !options.phoneNumberId || r.phoneNumberId === options.phoneNumberId).sort(newestFirst);
       return { sessions: sorted.slice(0, options.limit), ...(sorted.length > options.limit ? { nextPageToken: 'next' } : {}) };
     },
   };
-  return { store, byId, listCalls };
+  return { store, byId, listCalls, has: (record: SessionRecord) => byId.has(keyOf(record)) };
 }
 
 interface Answer {
@@ -110,7 +117,8 @@ async function call(
 
 describe('createAdminRoutes', () => {
   let memory: ReturnType<typeof memoryStore>;
-  let deleted: [string, string][];
+  /** Agent sessions deleted: [the number whose agent was asked, user, session]. */
+  let deleted: [string, string, string][];
   let agentFails: boolean;
   let logLines: string[];
   let handler: HttpFunction;
@@ -133,12 +141,12 @@ describe('createAdminRoutes', () => {
       sessions: memory.store,
       optOuts,
       messages: noMessages,
-      agent: {
+      agentFor: (phoneNumberId) => ({
         async deleteSession(userId, sessionId) {
           if (agentFails) throw new Error('UNAVAILABLE: agent down');
-          deleted.push([userId, sessionId]);
+          deleted.push([phoneNumberId, userId, sessionId]);
         },
-      },
+      }),
       log,
     });
     handler = requireAdminToken(
@@ -172,7 +180,7 @@ describe('createAdminRoutes', () => {
         expect(answer.status).toBe(401);
         expect(answer.headers['www-authenticate']).toBe('Bearer');
       }
-      expect(memory.byId.has(ana.userId)).toBe(true);
+      expect(memory.has(ana)).toBe(true);
       expect(deleted).toEqual([]);
       expect(memory.listCalls).toEqual([]);
       // Refused before the routes (and their Firestore and aiplatform code) were loaded.
@@ -203,6 +211,7 @@ describe('createAdminRoutes', () => {
       expect(answer.body).toEqual({
         sessions: [
           {
+            phoneNumberId: SUPPORT,
             userId: ana.userId,
             phone: ana.phone,
             profileName: 'Ana Pérez',
@@ -213,6 +222,7 @@ describe('createAdminRoutes', () => {
             messageCount: 3,
           },
           {
+            phoneNumberId: SUPPORT,
             userId: bruno.userId,
             phone: bruno.phone,
             profileName: null,
@@ -317,9 +327,9 @@ describe('createAdminRoutes', () => {
     it('removes the record, deletes the Agent Engine session and answers 204', async () => {
       const answer = await call(handler, 'DELETE', `/whatsapp/sessions/+${ana.phone}`);
       expect(answer.status).toBe(204);
-      expect(memory.byId.has(ana.userId)).toBe(false);
-      expect(memory.byId.has(bruno.userId)).toBe(true);
-      expect(deleted).toEqual([[ana.userId, ana.agentSessionId]]);
+      expect(memory.has(ana)).toBe(false);
+      expect(memory.has(bruno)).toBe(true);
+      expect(deleted).toEqual([[SUPPORT, ana.userId, ana.agentSessionId]]);
       expect((await call(handler, 'GET', `/whatsapp/sessions/${ana.userId}`)).status).toBe(404);
       expect((await call(handler, 'DELETE', `/whatsapp/sessions/${ana.userId}`)).status).toBe(404);
       expect(deleted).toHaveLength(1);
@@ -329,7 +339,7 @@ describe('createAdminRoutes', () => {
       expect((await call(handler, 'DELETE', `/whatsapp/sessions/${ana.userId}`)).status).toBe(204);
       expect((await call(handler, 'DELETE', `/whatsapp/sessions/${bruno.phone}`)).status).toBe(204);
       expect(memory.byId.size).toBe(0);
-      expect(deleted.map(([userId]) => userId)).toEqual([ana.userId, bruno.userId]);
+      expect(deleted.map(([, userId]) => userId)).toEqual([ana.userId, bruno.userId]);
     });
 
     it('answers 404 for an unknown user and calls nothing', async () => {
@@ -341,7 +351,7 @@ describe('createAdminRoutes', () => {
     it('still resets the user when Agent Engine fails, and logs it masked', async () => {
       agentFails = true;
       expect((await call(handler, 'DELETE', `/whatsapp/sessions/${bruno.phone}`)).status).toBe(204);
-      expect(memory.byId.has(bruno.userId)).toBe(false);
+      expect(memory.has(bruno)).toBe(false);
       const all = logLines.join('\n');
       expect(all).toContain('Agent Engine session not deleted');
       expect(all).toContain('+52*******5678');
@@ -356,14 +366,76 @@ describe('createAdminRoutes', () => {
         log: createLogger('test', 'silent'),
       });
       expect((await call(bare, 'DELETE', `/whatsapp/sessions/${ana.phone}`)).status).toBe(204);
-      expect(memory.byId.has(ana.userId)).toBe(false);
+      expect(memory.has(ana)).toBe(false);
     });
 
     it('answers 405 to other methods on one session', async () => {
       const answer = await call(handler, 'POST', `/whatsapp/sessions/${ana.phone}`);
       expect(answer.status).toBe(405);
       expect(answer.headers.allow).toBe('GET, DELETE');
-      expect(memory.byId.has(ana.userId)).toBe(true);
+      expect(memory.has(ana)).toBe(true);
+    });
+  });
+
+  describe('a user who writes to two business numbers: two sessions', () => {
+    const anaSales: SessionRecord = {
+      ...ana,
+      phoneNumberId: SALES,
+      agentSessionId: '5555555555555555555',
+      lastMessageAt: new Date('2026-05-01T12:00:00Z'),
+      messageCount: 1,
+    };
+    beforeEach(() => memory.store.put({ ...anaSales }));
+
+    it('lists every session with its number, or one number\'s with ?number=', async () => {
+      const all = (await call(handler, 'GET', '/whatsapp/sessions')).body as { sessions: { phoneNumberId: string; userId: string }[] };
+      expect(all.sessions.map((s) => [s.phoneNumberId, s.userId])).toEqual([
+        [SALES, ana.userId],
+        [SUPPORT, ana.userId],
+        [SUPPORT, bruno.userId],
+      ]);
+      const sales = await call(handler, 'GET', `/whatsapp/sessions?number=${SALES}&limit=10`);
+      expect(sales.body).toMatchObject({ sessions: [{ phoneNumberId: SALES, agentSessionId: anaSales.agentSessionId }], nextPageToken: null });
+      expect((sales.body as { sessions: unknown[] }).sessions).toHaveLength(1);
+      expect(memory.listCalls.at(-1)).toEqual({ limit: 10, phoneNumberId: SALES });
+    });
+
+    it.each(['+34600000000', 'sales', '', '1e5'])('answers 400 to number=%s', async (number) => {
+      const answer = await call(handler, 'GET', `/whatsapp/sessions?number=${encodeURIComponent(number)}`);
+      expect(answer).toMatchObject({ status: 400, body: { error: 'number must be a phone_number_id (digits only)' } });
+      expect((await call(handler, 'DELETE', `/whatsapp/sessions/${ana.phone}?number=${encodeURIComponent(number)}`)).status).toBe(400);
+      expect(memory.has(anaSales)).toBe(true);
+    });
+
+    it('asks which number (409 number_required, naming them) rather than pick one for GET or DELETE', async () => {
+      for (const method of ['GET', 'DELETE']) {
+        const answer = await call(handler, method, `/whatsapp/sessions/${ana.phone}`);
+        expect(answer).toMatchObject({ status: 409, body: { error: 'number_required', numbers: [SALES, SUPPORT] } });
+      }
+      expect(memory.has(ana) && memory.has(anaSales)).toBe(true);
+      expect(deleted).toEqual([]);
+    });
+
+    it('shows one conversation with ?number=', async () => {
+      const answer = await call(handler, 'GET', `/whatsapp/sessions/${ana.userId}?number=${SALES}`);
+      expect(answer).toMatchObject({ status: 200, body: { phoneNumberId: SALES, userId: ana.userId, agentSessionId: anaSales.agentSessionId } });
+      expect((await call(handler, 'GET', `/whatsapp/sessions/${ana.userId}?number=333`)).status).toBe(404);
+    });
+
+    it('deletes one conversation with ?number=, on that number\'s agent, and leaves the other', async () => {
+      expect((await call(handler, 'DELETE', `/whatsapp/sessions/+${ana.phone}?number=${SALES}`)).status).toBe(204);
+      expect(memory.has(anaSales)).toBe(false);
+      expect(memory.has(ana)).toBe(true);
+      expect(deleted).toEqual([[SALES, ana.userId, anaSales.agentSessionId]]);
+      // One left: addressed without a number again.
+      expect((await call(handler, 'GET', `/whatsapp/sessions/${ana.phone}`)).body).toMatchObject({ phoneNumberId: SUPPORT });
+      const log = logLines.join('\n');
+      expect(log).toContain('session reset by an operator');
+      expect(log).toContain(`"phoneNumberId":"${SALES}"`);
+    });
+
+    it('does not combine ?number= with ?handoff=true', async () => {
+      expect((await call(handler, 'GET', `/whatsapp/sessions?handoff=true&number=${SALES}`)).status).toBe(400);
     });
   });
 });

@@ -96,7 +96,7 @@ describe('hand-off admin routes', () => {
   beforeEach(async () => {
     stack = setUp();
     await stack.windows.noteUserMessage({ phoneNumberId: PN, ...ana, lastUserMessageAt: at(-5) });
-    await stack.sessions.put({ ...ana, agentSessionId: 's1', createdAt: at(-10), lastMessageAt: at(-5), expiresAt: at(1000), messageCount: 2 });
+    await stack.sessions.put({ phoneNumberId: PN, ...ana, agentSessionId: 's1', createdAt: at(-10), lastMessageAt: at(-5), expiresAt: at(1000), messageCount: 2 });
   });
 
   it('POST …/handoff pauses the conversation the user last wrote to; GET shows it; DELETE resumes', async () => {
@@ -153,7 +153,7 @@ describe('hand-off admin routes', () => {
 
   it('the list shows handoff on paused sessions and ?handoff=true lists only who is waiting', async () => {
     const bruno = { userId: '5215512345678', phone: '5215512345678' };
-    await stack.sessions.put({ ...bruno, agentSessionId: 's2', createdAt: at(-10), lastMessageAt: at(-1), expiresAt: at(1000), messageCount: 1 });
+    await stack.sessions.put({ phoneNumberId: PN, ...bruno, agentSessionId: 's2', createdAt: at(-10), lastMessageAt: at(-1), expiresAt: at(1000), messageCount: 1 });
     await stack.call('POST', `/whatsapp/sessions/${ana.userId}/handoff`, { reason: 'refund' });
     // Staff wrote from the Business app to someone the bot never talked to.
     await stack.handoffs.pause({ phoneNumberId: PN, userId: '5491100000009', phone: '5491100000009' }, () => ({ since: at(0), until: at(10), by: 'business_app' }), at(0));

@@ -4,6 +4,7 @@ import { logPause } from '../../../shared/core/conversationHandoff.js';
 import { MAX_HANDOFF_MINUTES, noteStaffActivity, pause, type HandoffSettings } from '../../../shared/core/handoff.js';
 import { sendProactiveMessage, type ProactiveDeps } from '../../../shared/core/sendProactiveMessage.js';
 import type { Logger } from '../../../shared/log/logger.js';
+import { conversationId } from '../../../shared/core/burstTurns.js';
 import { maskUserId } from '../../../shared/log/maskUserId.js';
 import type { ConversationWindowStore } from '../../../shared/store/conversationWindowStore.js';
 import type { HandoffRecord, HandoffStore } from '../../../shared/store/handoffStore.js';
@@ -141,14 +142,10 @@ export function createHandoffRoutes(deps: HandoffRouteDeps) {
       res.status(405).set('Allow', 'POST, DELETE').json({ error: 'method not allowed' });
     },
     /** The active pauses of these users, by user id (the newest pause when a user has several numbers paused). */
+    /** The users' paused conversations, keyed by conversationId (number and user). */
     async pausedByUser(userIds: readonly string[]): Promise<Map<string, HandoffRecord>> {
       const records = userIds.length === 0 ? [] : await handoffs.listPausedForUsers(userIds, deps.now());
-      const byUser = new Map<string, HandoffRecord>();
-      for (const record of records) {
-        const known = byUser.get(record.userId);
-        if (!known || record.since > known.since) byUser.set(record.userId, record);
-      }
-      return byUser;
+      return new Map(records.map((record) => [conversationId(record), record]));
     },
     /** `?handoff=true`: paused conversations, soonest to resume first. */
     listPaused(options: { limit: number; pageToken?: string }) {
