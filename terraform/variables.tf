@@ -51,7 +51,7 @@ variable "agent_engine_by_number" {
 }
 
 variable "texts_by_number" {
-  description = "Per business number, the fixed replies it answers with instead of the worker's (e.g. a Spanish number answering in Spanish): { \"<phone_number_id>\" = { APOLOGY_TEXT = \"…\", WELCOME_TEXT = \"…\" } }. Names: APOLOGY_TEXT, UNSUPPORTED_TEXT, MEDIA_UNSUPPORTED_TEXT, SLOW_DOWN_TEXT, RESET_CONFIRM_TEXT, WELCOME_TEXT (\"\" = no welcome on that number), OPT_OUT_CONFIRM_TEXT, OPT_IN_CONFIRM_TEXT. Passed to the worker as TEXTS_BY_NUMBER."
+  description = "Per business number, the fixed replies it answers with instead of the worker's (e.g. a Spanish number answering in Spanish): { \"<phone_number_id>\" = { APOLOGY_TEXT = \"…\", WELCOME_TEXT = \"…\" } }. Names: APOLOGY_TEXT, UNSUPPORTED_TEXT, MEDIA_UNSUPPORTED_TEXT, MEDIA_TOO_LARGE_TEXT, SLOW_DOWN_TEXT, RESET_CONFIRM_TEXT, WELCOME_TEXT (\"\" = no welcome on that number), OPT_OUT_CONFIRM_TEXT, OPT_IN_CONFIRM_TEXT. Passed to the worker as TEXTS_BY_NUMBER."
   type        = map(map(string))
   default     = {}
 
@@ -62,9 +62,9 @@ variable "texts_by_number" {
 
   validation {
     condition = alltrue(flatten([for number, texts in var.texts_by_number : [
-      for name in keys(texts) : contains(["APOLOGY_TEXT", "UNSUPPORTED_TEXT", "MEDIA_UNSUPPORTED_TEXT", "SLOW_DOWN_TEXT", "RESET_CONFIRM_TEXT", "WELCOME_TEXT", "OPT_OUT_CONFIRM_TEXT", "OPT_IN_CONFIRM_TEXT"], name)
+      for name in keys(texts) : contains(["APOLOGY_TEXT", "UNSUPPORTED_TEXT", "MEDIA_UNSUPPORTED_TEXT", "MEDIA_TOO_LARGE_TEXT", "SLOW_DOWN_TEXT", "RESET_CONFIRM_TEXT", "WELCOME_TEXT", "OPT_OUT_CONFIRM_TEXT", "OPT_IN_CONFIRM_TEXT"], name)
     ]]))
-    error_message = "texts_by_number may set only APOLOGY_TEXT, UNSUPPORTED_TEXT, MEDIA_UNSUPPORTED_TEXT, SLOW_DOWN_TEXT, RESET_CONFIRM_TEXT, WELCOME_TEXT, OPT_OUT_CONFIRM_TEXT and OPT_IN_CONFIRM_TEXT. Unknown: ${join(", ", flatten([for number, texts in var.texts_by_number : [for name in keys(texts) : "${number}.${name}" if !contains(["APOLOGY_TEXT", "UNSUPPORTED_TEXT", "MEDIA_UNSUPPORTED_TEXT", "SLOW_DOWN_TEXT", "RESET_CONFIRM_TEXT", "WELCOME_TEXT", "OPT_OUT_CONFIRM_TEXT", "OPT_IN_CONFIRM_TEXT"], name)]]))}."
+    error_message = "texts_by_number may set only APOLOGY_TEXT, UNSUPPORTED_TEXT, MEDIA_UNSUPPORTED_TEXT, MEDIA_TOO_LARGE_TEXT, SLOW_DOWN_TEXT, RESET_CONFIRM_TEXT, WELCOME_TEXT, OPT_OUT_CONFIRM_TEXT and OPT_IN_CONFIRM_TEXT. Unknown: ${join(", ", flatten([for number, texts in var.texts_by_number : [for name in keys(texts) : "${number}.${name}" if !contains(["APOLOGY_TEXT", "UNSUPPORTED_TEXT", "MEDIA_UNSUPPORTED_TEXT", "MEDIA_TOO_LARGE_TEXT", "SLOW_DOWN_TEXT", "RESET_CONFIRM_TEXT", "WELCOME_TEXT", "OPT_OUT_CONFIRM_TEXT", "OPT_IN_CONFIRM_TEXT"], name)]]))}."
   }
 
   validation {

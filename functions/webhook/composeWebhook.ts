@@ -35,7 +35,8 @@ async function composeAdminRoutes(config: WebhookConfig, log: Logger): Promise<H
     { createFirestoreOutboundMessageStore },
     { createFirestoreConversationWindowStore },
     { createFirestoreIdempotencyKeyStore },
-    { createVertexAgentClient },
+    { createVertexAgents },
+    { agentEngineFor },
     { createGraphClient },
     { createAdminRoutes },
     { createMessageRoutes },
@@ -48,7 +49,8 @@ async function composeAdminRoutes(config: WebhookConfig, log: Logger): Promise<H
     import('../../shared/store/firestoreOutboundMessageStore.js'),
     import('../../shared/store/firestoreConversationWindowStore.js'),
     import('../../shared/store/firestoreIdempotencyKeyStore.js'),
-    import('../../shared/agent/vertexAgentClient.js'),
+    import('../../shared/agent/vertexAgents.js'),
+    import('../../shared/core/numberRoutes.js'),
     import('../../shared/whatsapp/graphClient.js'),
     import('./admin/adminRoutes.js'),
     import('./admin/messageRoutes.js'),
@@ -86,13 +88,15 @@ async function composeAdminRoutes(config: WebhookConfig, log: Logger): Promise<H
     log,
     now: () => new Date(),
   });
+  const agents = createVertexAgents({ apiEndpoint: config.VERTEX_API_ENDPOINT, timeoutMs: 30_000 });
   return createAdminRoutes({
     sessions: createFirestoreSessionStore(db),
     optOuts,
     messages,
-    agent: config.AGENT_ENGINE
-      ? createVertexAgentClient({ engine: config.AGENT_ENGINE, apiEndpoint: config.VERTEX_API_ENDPOINT, timeoutMs: 30_000 })
-      : undefined,
+    agentFor: (phoneNumberId) => {
+      const engine = agentEngineFor(phoneNumberId, { defaultEngine: config.AGENT_ENGINE, enginesByNumber: config.AGENT_ENGINE_BY_NUMBER });
+      return engine ? agents.agentFor(engine) : undefined;
+    },
     handoff,
     log,
   });

@@ -1,5 +1,6 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import type { WorkerConfig } from '../../shared/config/config.js';
+import { createNumberRoutes } from '../../shared/core/numberRoutes.js';
 import { createLogger, type Logger } from '../../shared/log/logger.js';
 import { createDeadLetterPublisher } from '../../shared/queue/deadLetterPublisher.js';
 import { createRestPublisher, createRestTopic } from '../../shared/queue/restPublisher.js';
@@ -87,7 +88,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
     { createFirestoreOptOutStore },
     { createFirestoreHeldReplyStore },
     { createFirestoreConversationWindowStore },
-    { createVertexAgentClient },
+    { createVertexAgents },
     { createFirestoreBurstBuffer },
     { createFirestoreHandoffStore },
   ] = await Promise.all([
@@ -99,7 +100,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
     import('../../shared/store/firestoreOptOutStore.js'),
     import('../../shared/store/firestoreHeldReplyStore.js'),
     import('../../shared/store/firestoreConversationWindowStore.js'),
-    import('../../shared/agent/vertexAgentClient.js'),
+    import('../../shared/agent/vertexAgents.js'),
     import('../../shared/store/firestoreBurstBuffer.js'),
     import('../../shared/store/firestoreHandoffStore.js'),
   ]);
@@ -124,11 +125,15 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
       ledger: createFirestoreInboundLedger(db),
       sessions: createFirestoreSessionStore(db),
       rateLimiter: createFirestoreRateLimiter(db),
-      agent: createVertexAgentClient({
-        engine: config.AGENT_ENGINE,
-        apiEndpoint: config.VERTEX_API_ENDPOINT,
-        timeoutMs: config.AGENT_TIMEOUT_MS,
-        maxReplyChars: config.MAX_AGENT_REPLY_CHARS,
+      numbers: createNumberRoutes({
+        defaultEngine: config.AGENT_ENGINE,
+        enginesByNumber: config.AGENT_ENGINE_BY_NUMBER,
+        textsByNumber: config.TEXTS_BY_NUMBER,
+        agentFor: createVertexAgents({
+          apiEndpoint: config.VERTEX_API_ENDPOINT,
+          timeoutMs: config.AGENT_TIMEOUT_MS,
+          maxReplyChars: config.MAX_AGENT_REPLY_CHARS,
+        }).agentFor,
       }),
       whatsapp,
       media: mediaForAgent(config, whatsapp, log),

@@ -26,6 +26,8 @@ import type { InboundContent, InboundMessage } from '../../shared/whatsapp/inbou
 import { pause } from '../../shared/core/handoff.js';
 import { readableText, textMessage, type OutboundMessage } from '../../shared/whatsapp/outboundMessage.js';
 import { processPush, type PushDeps } from './processPush.js';
+import { oneAgentForEveryNumber } from '../../test/fakes/numberRoutes.js';
+import { createNumberRoutes } from '../../shared/core/numberRoutes.js';
 
 const settings = testCoreSettings();
 
@@ -92,7 +94,7 @@ function harness(overrides: Partial<CoreSettings> = {}) {
     ledger,
     sessions,
     rateLimiter: createMemoryRateLimiter(),
-    agent,
+    numbers: oneAgentForEveryNumber(agent),
     whatsapp,
     media,
     outbound,
@@ -123,6 +125,8 @@ function harness(overrides: Partial<CoreSettings> = {}) {
     processPush({ message: m, messageId: 'm1', attributes: {}, ...delivery }, deps);
   return {
     deps,
+    /** The one agent every business number routes to here: a test may replace its methods. */
+    agent,
     media,
     ledger,
     sessions,
@@ -245,7 +249,7 @@ describe('processPush: the delivery state machine, from a decoded push to the re
       replyChunks: [{ kind: 'message', message: textMessage('Echo: Hola') }],
       sentChunks: [{ index: 0, graphMessageId: 'wamid.out.1' }],
     });
-    expect(await h.sessions.get('AR.1234567890')).toMatchObject({ agentSessionId: 'session-1', messageCount: 1 });
+    expect(await h.sessions.get({ phoneNumberId: '123456789012345', userId: 'AR.1234567890' })).toMatchObject({ agentSessionId: 'session-1', messageCount: 1 });
   });
 
   it('does nothing for a second delivery of an answered message', async () => {
@@ -300,7 +304,7 @@ describe('processPush: the delivery state machine, from a decoded push to the re
 
   it('sends the agent’s tool calls as WhatsApp messages, in its order, a hand-off last and once', async () => {
     const h = harness();
-    h.deps.agent.query = async () => [
+    h.agent.query = async () => [
       { kind: 'text', text: 'Our sizes:' },
       { kind: 'tool_call', name: 'handoff_to_human', args: { reason: 'asked for a person' } },
       { kind: 'tool_call', name: 'whatsapp_buttons', args: { text: 'Which one?', options: ['S', 'M'] } },
@@ -338,14 +342,14 @@ describe('processPush: the delivery state machine, from a decoded push to the re
 
   it('tells the agent which option of which message the user tapped', async () => {
     const h = harness();
-    h.deps.agent.query = async () => [{ kind: 'tool_call', name: 'whatsapp_buttons', args: { text: 'Which size?', options: ['Small', 'Large'] } }];
+    h.agent.query = async () => [{ kind: 'tool_call', name: 'whatsapp_buttons', args: { text: 'Which size?', options: ['Small', 'Large'] } }];
     await h.deliver(h.text('sizes'));
     const tap = h.message(
       { kind: 'interactive', replyType: 'button_reply', id: 'large', title: 'Large' },
       { contextWamid: 'wamid.out.1' },
     );
     const seen: string[] = [];
-    h.deps.agent.query = async (turn) => {
+    h.agent.query = async (turn) => {
       seen.push(turn.text);
       return [{ kind: 'text', text: 'Large it is.' }];
     };
@@ -432,16 +436,16 @@ describe('processPush: the delivery state machine, from a decoded push to the re
     h.failAgent(new SessionNotFoundError('Session not found'));
     await h.deliver(h.text('two'));
     expect(h.agentCalls.map((c) => c.sessionId)).toEqual(['session-1', 'session-1', 'session-2']);
-    expect((await h.sessions.get('AR.1234567890'))?.agentSessionId).toBe('session-2');
+    expect((await h.sessions.get({ phoneNumberId: '123456789012345', userId: 'AR.1234567890' }))?.agentSessionId).toBe('session-2');
   });
 
   it('replaces a session that expired from inactivity, and moves expiresAt on each message', async () => {
     const h = harness();
     await h.deliver(h.text('one'));
-    const first = await h.sessions.get('AR.1234567890');
+    const first = await h.sessions.get({ phoneNumberId: '123456789012345', userId: 'AR.1234567890' });
     h.advance(3600_000);
     await h.deliver(h.text('two'));
-    const second = await h.sessions.get('AR.1234567890');
+    const second = await h.sessions.get({ phoneNumberId: '123456789012345', userId: 'AR.1234567890' });
     expect(second!.expiresAt.getTime() - first!.expiresAt.getTime()).toBe(3600_000);
     h.advance(25 * 3600_000);
     await h.deliver(h.text('three'));
@@ -455,7 +459,7 @@ describe('processPush: the delivery state machine, from a decoded push to the re
     expect(h.sends.map((s) => s.text)).toEqual(['Echo: hi', 'Fresh start']);
     expect(h.agentCalls).toHaveLength(1);
     expect(h.deletedSessions).toEqual(['session-1']);
-    expect((await h.sessions.get('AR.1234567890'))?.agentSessionId).toBe('session-2');
+    expect((await h.sessions.get({ phoneNumberId: '123456789012345', userId: 'AR.1234567890' }))?.agentSessionId).toBe('session-2');
   });
 
   it('sends the welcome text with the first answer only', async () => {
@@ -763,7 +767,7 @@ describe('processPush: a person has the conversation (hand-off)', () => {
 
   it('the agent’s handoff_to_human pauses after the turn’s messages are sent, once; the next message gets nothing', async () => {
     const h = harness();
-    h.deps.agent.query = async () => [
+    h.agent.query = async () => [
       { kind: 'text', text: 'Te paso con una persona.' },
       { kind: 'tool_call', name: 'handoff_to_human', args: { reason: 'refund' } },
     ];
@@ -785,7 +789,7 @@ describe('processPush: a person has the conversation (hand-off)', () => {
 
   it('the agent’s hand-off takes effect even when its reply is held because the window closed', async () => {
     const h = harness();
-    h.deps.agent.query = async () => [
+    h.agent.query = async () => [
       { kind: 'text', text: 'Te paso con una persona.' },
       { kind: 'tool_call', name: 'handoff_to_human', args: {} },
     ];
@@ -804,5 +808,106 @@ describe('processPush: a person has the conversation (hand-off)', () => {
     expect(h.agentCalls).toEqual([]);
     await h.deliver(h.text('¿y ahora?'));
     expect(h.agentCalls[0]!.text).toContain('User: hola\n');
+  });
+});
+
+describe('processPush: several business numbers, each with its agent and texts (AGENT_ENGINE_BY_NUMBER, TEXTS_BY_NUMBER)', () => {
+  const SUPPORT = '111111111111111';
+  const SALES = '222222222222222';
+  const SUPPORT_ENGINE = 'projects/p/locations/europe-west1/reasoningEngines/soporte';
+  const SALES_ENGINE = 'projects/p/locations/us-east4/reasoningEngines/sales';
+
+  /** The harness with two recording agents, one per number; the deployment-wide agent only when `withDefault`. */
+  function twoNumbers(overrides: Partial<CoreSettings> = {}, withDefault = false) {
+    const h = harness({ welcomeText: 'Welcome!', ...overrides });
+    const calls: { engine: string; turn: AgentTurn }[] = [];
+    const sessionsMade: { engine: string; userId: string }[] = [];
+    const failing = new Set<string>();
+    const agentOf = (engine: string): AgentClient => ({
+      async createSession(userId) {
+        sessionsMade.push({ engine, userId });
+        return `${engine.split('/').at(-1)}-session-${sessionsMade.length}`;
+      },
+      async query(turn) {
+        calls.push({ engine, turn });
+        if (failing.has(engine)) throw new RetryableError('agent down', 'agent_unavailable');
+        return [{ kind: 'text', text: `${engine.split('/').at(-1)}: ${turn.text}` }];
+      },
+      async deleteSession() {},
+    });
+    const agents = new Map([SUPPORT_ENGINE, SALES_ENGINE].map((engine) => [engine, agentOf(engine)]));
+    h.deps.numbers = createNumberRoutes({
+      defaultEngine: withDefault ? SALES_ENGINE : undefined,
+      enginesByNumber: { [SUPPORT]: SUPPORT_ENGINE, ...(withDefault ? {} : { [SALES]: SALES_ENGINE }) },
+      textsByNumber: { [SUPPORT]: { welcomeText: '¡Hola! Soy el asistente.', apologyText: 'Lo siento.', slowDownText: 'Más despacio, por favor.' } },
+      agentFor: (engine) => agents.get(engine)!,
+    });
+    return { ...h, calls, sessionsMade, failing };
+  }
+
+  it('one user, two numbers: two sessions on two agents, each number\'s welcome, each reply from the number written to', async () => {
+    for (const withDefault of [false, true]) {
+      const h = twoNumbers({}, withDefault);
+      expect(await h.deliver(h.text('hola', { phoneNumberId: SUPPORT }))).toEqual({ ack: true, outcome: 'answered' });
+      expect(await h.deliver(h.text('hi', { phoneNumberId: SALES }))).toEqual({ ack: true, outcome: 'answered' });
+      expect(await h.deliver(h.text('otra', { phoneNumberId: SUPPORT }))).toEqual({ ack: true, outcome: 'answered' });
+
+      expect(h.calls.map(({ engine, turn }) => [engine, turn.text, turn.sessionId])).toEqual([
+        [SUPPORT_ENGINE, 'hola', 'soporte-session-1'],
+        [SALES_ENGINE, 'hi', 'sales-session-2'],
+        [SUPPORT_ENGINE, 'otra', 'soporte-session-1'],
+      ]);
+      const user = 'AR.1234567890';
+      expect(await h.sessions.get({ phoneNumberId: SUPPORT, userId: user })).toMatchObject({ phoneNumberId: SUPPORT, agentSessionId: 'soporte-session-1', messageCount: 2 });
+      expect(await h.sessions.get({ phoneNumberId: SALES, userId: user })).toMatchObject({ phoneNumberId: SALES, agentSessionId: 'sales-session-2', messageCount: 1 });
+      expect(h.sends.map((send) => [send.phoneNumberId, send.text])).toEqual([
+        [SUPPORT, '¡Hola! Soy el asistente.\n\nsoporte: hola'],
+        [SALES, 'Welcome!\n\nsales: hi'],
+        [SUPPORT, 'soporte: otra'],
+      ]);
+    }
+  });
+
+  it('counts the rate limit per number: the slow-down comes in the number\'s words, the other number still answers', async () => {
+    const h = twoNumbers({ rateLimitPerMinute: 1 });
+    await h.deliver(h.text('uno', { phoneNumberId: SUPPORT }));
+    await h.deliver(h.text('dos', { phoneNumberId: SUPPORT }));
+    await h.deliver(h.text('one', { phoneNumberId: SALES }));
+    expect(h.calls.map(({ engine, turn }) => [engine, turn.text])).toEqual([
+      [SUPPORT_ENGINE, 'uno'],
+      [SALES_ENGINE, 'one'],
+    ]);
+    expect(h.sends.map((send) => [send.phoneNumberId, send.text])).toEqual([
+      [SUPPORT, '¡Hola! Soy el asistente.\n\nsoporte: uno'],
+      [SUPPORT, 'Más despacio, por favor.'],
+      [SALES, 'Welcome!\n\nsales: one'],
+    ]);
+  });
+
+  it('apologises on the last attempt in the number\'s words, from that number', async () => {
+    const h = twoNumbers();
+    h.failing.add(SUPPORT_ENGINE);
+    const m = h.text('hola', { phoneNumberId: SUPPORT });
+    for (let attempt = 1; attempt <= 5; attempt++) await h.deliver(m, { deliveryAttempt: attempt });
+    expect(h.sends.map((send) => [send.phoneNumberId, send.text])).toEqual([[SUPPORT, 'Lo siento.']]);
+  });
+
+  it('a number with no agent: acknowledged, recorded failed with the reason, an error logged with the number, nothing sent, never retried', async () => {
+    const h = twoNumbers();
+    const lines = h.captureLog();
+    const m = h.text('hello?', { phoneNumberId: '333333333333333' });
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'failed' });
+    expect(await h.ledger.get(m.wamid)).toMatchObject({ state: 'failed', failureReason: 'no_agent_for_number' });
+    expect(h.calls).toEqual([]);
+    expect(h.sends).toEqual([]);
+    expect(h.reads).toEqual([]);
+    const errors = lines.filter((line) => line.severity === 'ERROR');
+    expect(errors).toEqual([
+      expect.objectContaining({ reason: 'no_agent_for_number', phoneNumberId: '333333333333333', wamid: m.wamid }),
+    ]);
+    expect(String(errors[0]!.err && (errors[0]!.err as { message?: string }).message)).toMatch(/AGENT_ENGINE_BY_NUMBER/);
+    // Pub/Sub delivers it again: a settled duplicate, nothing more.
+    expect(await h.deliver(m, { deliveryAttempt: 2 })).toEqual({ ack: true, outcome: 'duplicate' });
+    expect(h.sends).toEqual([]);
   });
 });

@@ -31,7 +31,7 @@ export interface PushResult {
  */
 export async function processPush(delivery: PushDelivery | TurnDueDelivery, deps: PushDeps): Promise<PushResult> {
   const subject = 'due' in delivery ? delivery.due : delivery.message;
-  const log = deps.log.child({ wamid: subject.wamid, user: maskUserId(subject.userId) });
+  const log = deps.log.child({ wamid: subject.wamid, user: maskUserId(subject.userId), phoneNumberId: subject.phoneNumberId });
   const attempt = attemptOf(delivery, deps.maxDeliveryAttempts);
   const outcome =
     'due' in delivery

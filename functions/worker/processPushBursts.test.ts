@@ -20,6 +20,7 @@ import type { OutboundText, WhatsAppClient } from '../../shared/whatsapp/graphCl
 import type { InboundMessage } from '../../shared/whatsapp/inboundMessage.js';
 import { pause } from '../../shared/core/handoff.js';
 import { processPush, type PushDeps } from './processPush.js';
+import { oneAgentForEveryNumber } from '../../test/fakes/numberRoutes.js';
 
 const settings = testCoreSettings({
   rateLimitPerMinute: 2,
@@ -80,7 +81,7 @@ function harness() {
     ledger,
     sessions: createMemorySessionStore(),
     rateLimiter: createMemoryRateLimiter(),
-    agent,
+    numbers: oneAgentForEveryNumber(agent),
     whatsapp,
     handoffs: createMemoryHandoffStore(),
     media: createMemoryMedia(),

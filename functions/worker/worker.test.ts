@@ -9,6 +9,7 @@ import { createLogger } from '../../shared/log/logger.js';
 import type { WhatsAppClient } from '../../shared/whatsapp/graphClient.js';
 import type { InboundMessage } from '../../shared/whatsapp/inboundMessage.js';
 import { createMemoryMedia } from '../../test/fakes/memoryMedia.js';
+import { oneAgentForEveryNumber } from '../../test/fakes/numberRoutes.js';
 import {
   createMemoryBurstBuffer,
   createMemoryConversationWindowStore,
@@ -63,7 +64,7 @@ describe('createWorkerHandler under functions-framework, without emulators', () 
       ledger,
       sessions: createMemorySessionStore(),
       rateLimiter: createMemoryRateLimiter(),
-      agent,
+      numbers: oneAgentForEveryNumber(agent),
       whatsapp,
       media: createMemoryMedia(),
       outbound,

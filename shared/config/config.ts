@@ -86,7 +86,8 @@ export const workerConfigSchema = z.object({
   ...shared,
   WHATSAPP_ACCESS_TOKEN: z.string().min(1),
   ...graph,
-  AGENT_ENGINE: z.string().regex(AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE),
+  /** The agent of every number not in AGENT_ENGINE_BY_NUMBER; required unless the map names the agents. */
+  AGENT_ENGINE: optionalString.pipe(z.string().regex(AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE).optional()),
   /** The agent of each business number; AGENT_ENGINE serves the numbers not in it. */
   AGENT_ENGINE_BY_NUMBER: agentEngineByNumber,
   /** Per business number, the fixed replies it answers with instead of the variables of the same names. */
@@ -173,6 +174,9 @@ export const workerConfigSchema = z.object({
         path: ['MEDIA_BUCKET'],
         message: 'required with AGENT_ACCEPTS_MEDIA=true (the bucket media reaches the agent through); MEDIA_INLINE=true sends it inline instead, which a stock ADK agent is likely to read as text',
       });
+    }
+    if (!env.AGENT_ENGINE && Object.keys(env.AGENT_ENGINE_BY_NUMBER ?? {}).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['AGENT_ENGINE'], message: 'required unless AGENT_ENGINE_BY_NUMBER names the agents' });
     }
     if (env.BURST_WINDOW_MS > 0 && env.BURST_MAX_WAIT_MS < env.BURST_WINDOW_MS) {
       ctx.addIssue({ code: 'custom', path: ['BURST_MAX_WAIT_MS'], message: `must be at least BURST_WINDOW_MS (${env.BURST_WINDOW_MS})` });

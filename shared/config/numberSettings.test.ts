@@ -57,6 +57,17 @@ describe('AGENT_ENGINE_BY_NUMBER', () => {
     expect(message).not.toContain('entry "111"');
   });
 
+  it('lets the map stand without AGENT_ENGINE (numbers not in it then have no agent), but not neither', () => {
+    const { AGENT_ENGINE: _, ...withoutDefault } = workerEnv;
+    const mapOnly = loadConfig(workerConfigSchema, { ...withoutDefault, AGENT_ENGINE_BY_NUMBER: `{"111": "${SUPPORT}"}` });
+    expect(mapOnly.AGENT_ENGINE).toBeUndefined();
+    expect(mapOnly.AGENT_ENGINE_BY_NUMBER).toEqual({ '111': SUPPORT });
+    for (const env of [withoutDefault, { ...withoutDefault, AGENT_ENGINE: '', AGENT_ENGINE_BY_NUMBER: '{}' }]) {
+      expect(() => loadConfig(workerConfigSchema, env)).toThrow(/AGENT_ENGINE: required unless AGENT_ENGINE_BY_NUMBER names the agents/);
+    }
+    expect(configError({ AGENT_ENGINE: 'support-agent' })).toMatch(/AGENT_ENGINE: expected projects\/P\/locations\/L\/reasoningEngines\/ID/);
+  });
+
   it('is validated on the webhook too (its admin routes delete sessions on the right agent)', () => {
     expect(loadConfig(webhookConfigSchema, { ...webhookEnv, AGENT_ENGINE_BY_NUMBER: `{"111": "${SALES}"}` }).AGENT_ENGINE_BY_NUMBER).toEqual({
       '111': SALES,
@@ -87,6 +98,7 @@ describe('TEXTS_BY_NUMBER', () => {
       APOLOGY_TEXT: 'a',
       UNSUPPORTED_TEXT: 'b',
       MEDIA_UNSUPPORTED_TEXT: 'c',
+      MEDIA_TOO_LARGE_TEXT: 'c2',
       SLOW_DOWN_TEXT: 'd',
       RESET_CONFIRM_TEXT: 'e',
       WELCOME_TEXT: 'f',
@@ -94,7 +106,7 @@ describe('TEXTS_BY_NUMBER', () => {
       OPT_IN_CONFIRM_TEXT: 'h',
     };
     const texts = loadConfig(workerConfigSchema, { ...workerEnv, TEXTS_BY_NUMBER: JSON.stringify({ '111': all }) }).TEXTS_BY_NUMBER;
-    expect(Object.values(texts['111']!).sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+    expect(Object.values(texts['111']!).sort()).toEqual(['a', 'b', 'c', 'c2', 'd', 'e', 'f', 'g', 'h']);
   });
 
   it.each([

@@ -13,6 +13,7 @@ const TEXT_SETTING_OF = {
   APOLOGY_TEXT: 'apologyText',
   UNSUPPORTED_TEXT: 'unsupportedText',
   MEDIA_UNSUPPORTED_TEXT: 'mediaUnsupportedText',
+  MEDIA_TOO_LARGE_TEXT: 'mediaTooLargeText',
   SLOW_DOWN_TEXT: 'slowDownText',
   RESET_CONFIRM_TEXT: 'resetConfirmText',
   WELCOME_TEXT: 'welcomeText',

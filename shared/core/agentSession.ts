@@ -8,12 +8,13 @@ export async function sessionIdFor(ctx: TurnContext, existing: SessionRecord | u
   return startNewSession(ctx);
 }
 
-/** Creates an agent session for the user and stores it as theirs (replacing any previous one). */
+/** Creates a session on the number's agent and stores it as the conversation's (replacing any previous one). */
 export async function startNewSession(ctx: TurnContext): Promise<string> {
   const { message, deps } = ctx;
-  const agentSessionId = await deps.agent.createSession(message.userId);
+  const agentSessionId = await ctx.agent.createSession(message.userId);
   const at = ctx.now();
   await deps.sessions.put({
+    phoneNumberId: message.phoneNumberId,
     userId: message.userId,
     phone: message.phone,
     profileName: message.profileName,
@@ -29,11 +30,11 @@ export async function startNewSession(ctx: TurnContext): Promise<string> {
 /** The user asked for a fresh start: a new session now; the old one is deleted on a best-effort basis. */
 export async function resetConversation(ctx: TurnContext): Promise<string> {
   const { message, deps, log } = ctx;
-  const previous = await deps.sessions.get(message.userId);
+  const previous = await deps.sessions.get(message);
   await startNewSession(ctx);
   if (previous) {
     // Best effort: Agent Engine expires sessions on its own anyway.
-    deps.agent.deleteSession(message.userId, previous.agentSessionId).catch((error: unknown) => {
+    ctx.agent.deleteSession(message.userId, previous.agentSessionId).catch((error: unknown) => {
       log.warn({ err: error }, 'old agent session not deleted');
     });
   }
@@ -43,7 +44,7 @@ export async function resetConversation(ctx: TurnContext): Promise<string> {
 
 /** Notes the message on the session (activity, expiry, count). Bookkeeping: it never fails the message. */
 export async function recordSessionActivity(ctx: TurnContext): Promise<void> {
-  await ctx.deps.sessions.touch(ctx.message.userId, ctx.now(), sessionExpiry(ctx)).catch((error: unknown) => {
+  await ctx.deps.sessions.touch(ctx.message, ctx.now(), sessionExpiry(ctx)).catch((error: unknown) => {
     ctx.log.warn({ err: error }, 'session activity not recorded');
   });
 }

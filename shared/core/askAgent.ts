@@ -23,9 +23,9 @@ export interface AgentAnswer {
  * `transcript`: what was said while a person had the conversation, before the user's words.
  */
 export async function askAgent(ctx: TurnContext, parts: AgentPart[], transcript?: string): Promise<AgentAnswer> {
-  const { message, deps, log, record } = ctx;
-  const { settings, agent } = deps;
-  const [limitedReply, existing] = await Promise.all([rateLimited(ctx), deps.sessions.get(message.userId)]);
+  const { message, deps, log, record, agent } = ctx;
+  const { settings } = deps;
+  const [limitedReply, existing] = await Promise.all([rateLimited(ctx), deps.sessions.get(message)]);
   if (limitedReply !== undefined) return { parts: textParts(limitedReply), agentAnswered: false };
   const text = withResumeTranscript(transcript, (await Promise.all(parts.map((part) => withQuotedReply(ctx, part.text, part.quotes)))).join('\n'));
   const refs = parts.flatMap((part) => (part.media ? [part.media] : []));
@@ -68,7 +68,7 @@ export async function askAgent(ctx: TurnContext, parts: AgentPart[], transcript?
  */
 export async function rateLimited(ctx: TurnContext): Promise<string | undefined> {
   const { settings, rateLimiter } = ctx.deps;
-  const hits = await rateLimiter.hit(ctx.message.userId, ctx.turn.id, ctx.now());
+  const hits = await rateLimiter.hit(ctx.message, ctx.turn.id, ctx.now());
   if (hits <= settings.rateLimitPerMinute) return undefined;
   ctx.log.warn({ hits, limit: settings.rateLimitPerMinute }, 'user over the rate limit: no agent call, no fixed reply');
   return hits === settings.rateLimitPerMinute + 1 ? settings.slowDownText : '';

@@ -42,7 +42,7 @@ export async function receiveInbound(
  */
 async function bufferMessage(message: InboundMessage, attempt: AttemptInfo, deps: BurstDeps, carried: Record<string, string>): Promise<MessageOutcome> {
   const now = deps.now ?? (() => new Date());
-  const log = deps.log.child({ wamid: message.wamid, user: maskUserId(message.userId) });
+  const log = deps.log.child({ wamid: message.wamid, user: maskUserId(message.userId), phoneNumberId: message.phoneNumberId });
   const [result, optOut, handoff] = await Promise.all([
     deps.bursts.add(message, now(), deps.settings.retentionMs),
     deps.optOuts.get(message.phoneNumberId, message.userId),

@@ -13,22 +13,16 @@ import type { WhatsAppClient } from '../whatsapp/graphClient.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
 import type { ConsentSettings } from './consentCommands.js';
 import type { ActionSettings } from './decideAction.js';
+import type { FixedTexts, NumberRoutes } from './numberRoutes.js';
 import type { ReengagementSettings } from './reengagement.js';
 
-export interface CoreSettings extends ActionSettings, ConsentSettings, ReengagementSettings {
-  optOutConfirmText: string;
-  optInConfirmText: string;
+/** The deployment's settings; a turn sees them with its business number's texts (TEXTS_BY_NUMBER) applied. */
+export interface CoreSettings extends ActionSettings, ConsentSettings, ReengagementSettings, FixedTexts {
   leaseMs: number;
   retentionMs: number;
   sessionTtlMs: number;
   rateLimitPerMinute: number;
   maxReplyChars: number;
-  apologyText: string;
-  slowDownText: string;
-  /** The reply to an attachment over its type's size limit. */
-  mediaTooLargeText: string;
-  resetConfirmText: string;
-  welcomeText?: string;
   /** The typing indicator lasts about 25 s; refresh it while the agent works. */
   typingRefreshMs: number;
   /** Longest Retry-After worth waiting for inside one attempt; longer ones are left to the next attempt. */
@@ -45,7 +39,8 @@ export interface CoreDeps {
   ledger: InboundLedger;
   sessions: SessionStore;
   rateLimiter: RateLimiter;
-  agent: AgentClient;
+  /** Each business number's agent and texts (AGENT_ENGINE_BY_NUMBER, AGENT_ENGINE, TEXTS_BY_NUMBER). */
+  numbers: NumberRoutes<AgentClient>;
   whatsapp: WhatsAppClient;
   /** Turns an attachment into what the agent's input carries (a gs:// object, or inline bytes). */
   media: MediaForAgent;
@@ -79,8 +74,11 @@ export interface TurnContext {
   attempt: number;
   /** The claimed idempotency record; the steps keep `replyText`, `agentMs` and `sentChunks` current. */
   record: InboundRecord;
+  /** The agent of the business number the user wrote to. */
+  agent: AgentClient;
+  /** The adapters, with the settings as the turn's business number has them (its own texts). */
   deps: CoreDeps;
-  /** Carries the turn's wamid and masked user on every line. */
+  /** Carries the turn's wamid, masked user and business number on every line. */
   log: Logger;
   now: () => Date;
   /** Once known, an opted-out user gets nothing from this attempt: no receipt, no typing, no apology. */

@@ -1,4 +1,4 @@
-import { isPermanent, reasonOf } from '../errors.js';
+import { isPermanent, PermanentError, reasonOf } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { maskUserId } from '../log/maskUserId.js';
 import type { InboundRecord, InboundState } from '../store/inboundLedger.js';
@@ -49,7 +49,7 @@ export function settles(outcome: MessageOutcome): boolean {
  */
 export async function handleInboundMessage(message: InboundMessage, attempt: AttemptInfo, deps: CoreDeps): Promise<MessageOutcome> {
   const now = deps.now ?? (() => new Date());
-  const log = deps.log.child({ wamid: message.wamid, user: maskUserId(message.userId) });
+  const log = deps.log.child({ wamid: message.wamid, user: maskUserId(message.userId), phoneNumberId: message.phoneNumberId });
   const { settings, ledger } = deps;
 
   const claim = await ledger.claim({
@@ -71,13 +71,30 @@ export async function handleInboundMessage(message: InboundMessage, attempt: Att
 /**
  * Runs a claimed turn to an outcome: answered (records progress before and after every side
  * effect), failed for good, failed for now (retry), or failed on the last attempt (with an
- * apology to the user).
+ * apology to the user). The turn goes to the agent of the business number the user wrote to, with
+ * that number's texts; a number with no agent fails the turn for good, without a word to the user.
  */
 export async function runTurn(turn: TurnInput, record: InboundRecord, attempt: AttemptInfo, deps: CoreDeps, log: Logger): Promise<MessageOutcome> {
   const message = turn.messages.at(-1);
   if (!message) throw new Error(`turn ${turn.id} has no message`);
   const { number, isLast } = attempt.whichAttempt(record.attempts);
-  const ctx: TurnContext = { turn, message, attempt: number, record, deps, log, now: deps.now ?? (() => new Date()), optedOut: false };
+  const route = deps.numbers.route(message.phoneNumberId);
+  if (route.kind === 'no-agent') {
+    const error = new PermanentError(route.reason, 'no_agent_for_number', { fields: { phoneNumberId: message.phoneNumberId } });
+    await deps.ledger.markFailed(turn.id, error.reason, { exhausted: false, apologySent: false });
+    return { kind: 'failed', reason: error.reason, error, attempt: number };
+  }
+  const ctx: TurnContext = {
+    turn,
+    message,
+    attempt: number,
+    record,
+    agent: route.agent,
+    deps: { ...deps, settings: { ...deps.settings, ...route.texts } },
+    log,
+    now: deps.now ?? (() => new Date()),
+    optedOut: false,
+  };
   try {
     return { kind: await answerTurn(ctx) };
   } catch (error) {

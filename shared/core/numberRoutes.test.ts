@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createNumberRoutes, type FixedTexts } from './numberRoutes.js';
+import { agentEngineFor, createNumberRoutes, type FixedTexts } from './numberRoutes.js';
 
 const DEFAULT_ENGINE = 'projects/p/locations/us-central1/reasoningEngines/default';
 const SPANISH = 'projects/p/locations/europe-west1/reasoningEngines/soporte';
 const ENGLISH = 'projects/p/locations/us-east4/reasoningEngines/sales';
-
-const defaultTexts: FixedTexts = {
-  apologyText: 'Sorry.',
-  unsupportedText: 'Text only.',
-  mediaUnsupportedText: 'No media.',
-  slowDownText: 'Slow down.',
-  resetConfirmText: 'Reset.',
-  welcomeText: 'Welcome!',
-  optOutConfirmText: 'Bye.',
-  optInConfirmText: 'Back.',
-};
 
 /** Agents are labelled by engine so a test sees which one a route holds, and how many were made. */
 function routesWith(options: { defaultEngine?: string; enginesByNumber?: Record<string, string>; textsByNumber?: Record<string, Partial<FixedTexts>> }) {
@@ -23,7 +12,6 @@ function routesWith(options: { defaultEngine?: string; enginesByNumber?: Record<
     enginesByNumber: {},
     textsByNumber: {},
     ...options,
-    defaultTexts,
     agentFor: (engine) => {
       made.push(engine);
       return { engine };
@@ -49,7 +37,8 @@ describe('createNumberRoutes', () => {
   it('answers "no agent" with a reason naming the number and both settings when neither matches', () => {
     const route = routesWith({ enginesByNumber }).routes.route('333');
     expect(route.kind).toBe('no-agent');
-    expect(route).toMatchObject({ phoneNumberId: '333', texts: defaultTexts });
+    expect(route).toMatchObject({ phoneNumberId: '333' });
+    expect(agentEngineFor('333', { enginesByNumber })).toBeUndefined();
     if (route.kind !== 'no-agent') throw new Error('unreachable');
     expect(route.reason).toMatch(/333.*AGENT_ENGINE_BY_NUMBER.*AGENT_ENGINE is not set/);
   });
@@ -59,21 +48,14 @@ describe('createNumberRoutes', () => {
     expect(routesWith({ defaultEngine: DEFAULT_ENGINE, enginesByNumber }).routes.route('__proto__')).toMatchObject({ engine: DEFAULT_ENGINE });
   });
 
-  it('gives each number its own texts over the deployment\'s, and the deployment\'s to the others', () => {
-    const { routes } = routesWith({
-      defaultEngine: DEFAULT_ENGINE,
-      enginesByNumber,
-      textsByNumber: { '111': { apologyText: 'Lo siento.', welcomeText: '' }, '444': { slowDownText: 'Más despacio.' } },
-    });
-    expect(routes.route('111').texts).toEqual({ ...defaultTexts, apologyText: 'Lo siento.', welcomeText: '' });
-    expect(routes.route('222').texts).toEqual(defaultTexts);
-    // Texts apply to a number the map does not name (it is served by AGENT_ENGINE)…
-    expect(routes.route('444').texts.slowDownText).toBe('Más despacio.');
-    // …and to a number with no agent at all.
-    expect(routesWith({ textsByNumber: { '555': { apologyText: 'Perdón.' } } }).routes.route('555')).toMatchObject({
-      kind: 'no-agent',
-      texts: { apologyText: 'Perdón.' },
-    });
+  it('gives each number the texts it changes, and none to the others (they keep the deployment\'s)', () => {
+    const texts: Record<string, Partial<FixedTexts>> = { '111': { apologyText: 'Lo siento.', welcomeText: '' }, '444': { slowDownText: 'Más despacio.' } };
+    const { routes } = routesWith({ defaultEngine: DEFAULT_ENGINE, enginesByNumber, textsByNumber: texts });
+    expect(routes.route('111')).toMatchObject({ kind: 'agent', texts: { apologyText: 'Lo siento.', welcomeText: '' } });
+    expect(routes.route('222')).toMatchObject({ kind: 'agent', texts: {} });
+    // A number the map does not name (served by AGENT_ENGINE) has its texts too.
+    expect(routes.route('444')).toMatchObject({ kind: 'agent', engine: DEFAULT_ENGINE, texts: { slowDownText: 'Más despacio.' } });
+    expect(routes.route('constructor')).toMatchObject({ texts: {} });
   });
 
   it('lists every engine a message can reach once, the default included', () => {

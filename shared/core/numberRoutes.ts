@@ -3,6 +3,8 @@ export interface FixedTexts {
   apologyText: string;
   unsupportedText: string;
   mediaUnsupportedText: string;
+  /** The reply to an attachment over its type's size limit. */
+  mediaTooLargeText: string;
   slowDownText: string;
   resetConfirmText: string;
   /** Empty or unset: no welcome. */
@@ -11,18 +13,17 @@ export interface FixedTexts {
   optInConfirmText: string;
 }
 
-/** Where one business number's messages go. */
+/** Where one business number's messages go; `texts` holds what the number says differently from the deployment's texts. */
 export type NumberRoute<Agent> =
-  | { kind: 'agent'; phoneNumberId: string; engine: string; agent: Agent; texts: FixedTexts }
+  | { kind: 'agent'; phoneNumberId: string; engine: string; agent: Agent; texts: Partial<FixedTexts> }
   /** Neither AGENT_ENGINE_BY_NUMBER nor AGENT_ENGINE names an agent: the message fails (acknowledged, never retried). */
-  | { kind: 'no-agent'; phoneNumberId: string; reason: string; texts: FixedTexts };
+  | { kind: 'no-agent'; phoneNumberId: string; reason: string };
 
 export interface NumberRoutesOptions<Agent> {
   /** AGENT_ENGINE: serves every number not in `enginesByNumber`. */
   defaultEngine?: string | undefined;
   /** AGENT_ENGINE_BY_NUMBER. */
   enginesByNumber: Readonly<Record<string, string>>;
-  defaultTexts: FixedTexts;
   /** TEXTS_BY_NUMBER: what each number changes. */
   textsByNumber: Readonly<Record<string, Partial<FixedTexts>>>;
   /** The client of one engine (the caller keeps one per engine and one connection per region). */
@@ -46,23 +47,18 @@ export function agentEngineFor(
 /** The routing table: business phone-number id → its agent and its fixed texts. Pure: agents are made by the caller. */
 export function createNumberRoutes<Agent>(options: NumberRoutesOptions<Agent>): NumberRoutes<Agent> {
   const engines = [...new Set([...Object.values(options.enginesByNumber), ...(options.defaultEngine ? [options.defaultEngine] : [])])];
-  const textsOf = (phoneNumberId: string): FixedTexts => {
-    const own = Object.hasOwn(options.textsByNumber, phoneNumberId) ? options.textsByNumber[phoneNumberId] : undefined;
-    return own ? { ...options.defaultTexts, ...own } : options.defaultTexts;
-  };
   return {
     engines,
     route(phoneNumberId) {
-      const texts = textsOf(phoneNumberId);
       const engine = agentEngineFor(phoneNumberId, options);
       if (!engine) {
         return {
           kind: 'no-agent',
           phoneNumberId,
           reason: `no agent for business number ${phoneNumberId}: it is not in AGENT_ENGINE_BY_NUMBER and AGENT_ENGINE is not set`,
-          texts,
         };
       }
+      const texts = Object.hasOwn(options.textsByNumber, phoneNumberId) ? (options.textsByNumber[phoneNumberId] ?? {}) : {};
       return { kind: 'agent', phoneNumberId, engine, agent: options.agentFor(engine), texts };
     },
   };

@@ -26,7 +26,7 @@ export async function processTurnDue(due: TurnDue, attempt: AttemptInfo, deps: T
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? wait;
   const { settings, ledger, bursts } = deps;
-  const log = deps.log.child({ wamid: due.wamid, user: maskUserId(due.userId) });
+  const log = deps.log.child({ wamid: due.wamid, user: maskUserId(due.userId), phoneNumberId: due.phoneNumberId });
   const burst = { windowMs: settings.burstWindowMs, maxWaitMs: settings.burstMaxWaitMs };
   const decide = (pending: BufferedMessage[]): BurstStep =>
     nextTurn(pending, now(), burst, (message) => endsBurst(message, settings));

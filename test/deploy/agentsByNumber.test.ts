@@ -197,6 +197,7 @@ describe.skipIf(!hasTerraform)('agent_engine_by_number and texts_by_number in th
         APOLOGY_TEXT: 'a',
         UNSUPPORTED_TEXT: 'b',
         MEDIA_UNSUPPORTED_TEXT: 'c',
+        MEDIA_TOO_LARGE_TEXT: 'c2',
         SLOW_DOWN_TEXT: 'd',
         RESET_CONFIRM_TEXT: 'e',
         WELCOME_TEXT: '',
