@@ -1,4 +1,4 @@
-import { startLocalAgent, type LocalAgent } from './agent/localAgent.js';
+import { LOCAL_AGENT_ENGINE, startLocalAgent, type LocalAgent } from './agent/localAgent.js';
 import { startWhatsAppSandbox, type WhatsAppSandbox } from './sandbox/whatsappSandbox.js';
 import { startCloudStorageStandIn, type CloudStorageStandIn } from './storage/cloudStorageStandIn.js';
 import { startEmulators, type RunningEmulators } from './emulators.js';
@@ -117,12 +117,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       agent = await startLocalAgent({
         host: '127.0.0.1',
         port: Number(given.LOCAL_AGENT_PORT) || 0,
+        // It also answers as every agent of AGENT_ENGINE_BY_NUMBER, each with its own sessions: several numbers, locally.
+        engines: [LOCAL_AGENT_ENGINE, ...enginesOfMap(given.AGENT_ENGINE_BY_NUMBER)],
         ...(env.STORAGE_EMULATOR_HOST ? { storageEndpoint: env.STORAGE_EMULATOR_HOST } : {}),
       });
       cleanups.push(() => agent!.close());
       env.AGENT_ENGINE = agent.engine;
       env.VERTEX_API_ENDPOINT = agent.endpoint;
-      say(`local agent (Agent Engine gRPC protocol) on ${agent.endpoint}`);
+      say(`local agent (Agent Engine gRPC protocol) on ${agent.endpoint}${agent.engines.length > 1 ? `, answering as ${agent.engines.length} agents` : ''}`);
     }
 
     let sandbox: WhatsAppSandbox | undefined;
@@ -203,6 +205,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** The engines AGENT_ENGINE_BY_NUMBER names; a malformed map is left for the functions' own validation to report. */
+function enginesOfMap(raw: string | undefined): string[] {
+  try {
+    const map: unknown = JSON.parse(raw || '{}');
+    return typeof map === 'object' && map !== null ? Object.values(map).filter((engine): engine is string => typeof engine === 'string') : [];
+  } catch {
+    return [];
   }
 }
 

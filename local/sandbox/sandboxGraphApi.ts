@@ -31,6 +31,8 @@ export interface GraphRequest {
 
 export interface SentMessage {
   id: string;
+  /** The business number it left from: the phone-number id in the request's path. */
+  phoneNumberId: string;
   /** `to`, or the BSUID in `recipient`, exactly as the bot sent it. */
   to: string;
   type: string;
@@ -203,6 +205,7 @@ export function createGraphApi(options: GraphApiOptions): GraphApi {
     const text = type === 'template' ? renderTemplate(content) : readableText(type, content);
     const message: SentMessage = {
       id: newWamid(),
+      phoneNumberId,
       to: address,
       type,
       ...(text !== undefined ? { text } : {}),
