@@ -1,12 +1,13 @@
 /**
  * `npm run simulate -- "Hola"`: sends a webhook like Meta's (signed over Meta's escaped bytes) to
  * the local stack and prints what the bot sent back through the sandbox.
- * SIMULATE_PHONE / SIMULATE_NAME pick the user; WEBHOOK_PORT and SANDBOX_PORT find the stack.
+ * SIMULATE_PHONE / SIMULATE_NAME pick the user, SIMULATE_PHONE_NUMBER_ID the business number it
+ * writes to (AGENT_ENGINE_BY_NUMBER); WEBHOOK_PORT and SANDBOX_PORT find the stack.
  */
 import { existsSync } from 'node:fs';
 import { request } from 'undici';
 import { signatureFor } from '../shared/whatsapp/signature.js';
-import { textWebhook, toMetaJson } from '../local/webhookBodies.js';
+import { DEFAULT_PHONE_NUMBER_ID, textWebhook, toMetaJson } from '../local/webhookBodies.js';
 import { LOCAL_DEFAULTS } from '../local/stack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -17,6 +18,7 @@ if (!text) {
   process.exit(2);
 }
 const phone = process.env.SIMULATE_PHONE ?? '15551230001';
+const phoneNumberId = process.env.SIMULATE_PHONE_NUMBER_ID || DEFAULT_PHONE_NUMBER_ID;
 const webhookUrl = `http://127.0.0.1:${process.env.WEBHOOK_PORT || 8080}/webhook`;
 const sandboxUrl = `http://127.0.0.1:${process.env.SANDBOX_PORT || 8082}`;
 const appSecret = process.env.WHATSAPP_APP_SECRET ?? LOCAL_DEFAULTS.WHATSAPP_APP_SECRET;
@@ -24,7 +26,7 @@ const timeoutMs = Number(process.env.SIMULATE_TIMEOUT_MS) || 60_000;
 
 const replies = process.env.WHATSAPP_ACCESS_TOKEN ? undefined : watchReplies(phone);
 const sentAt = Date.now();
-const raw = toMetaJson(textWebhook({ phone, name: process.env.SIMULATE_NAME ?? 'Simulated User' }, text));
+const raw = toMetaJson(textWebhook({ phone, name: process.env.SIMULATE_NAME ?? 'Simulated User' }, text, { phoneNumberId }));
 const response = await request(webhookUrl, {
   method: 'POST',
   headers: { 'content-type': 'application/json', 'x-hub-signature-256': signatureFor(raw, appSecret) },
@@ -67,10 +69,10 @@ function watchReplies(to: string) {
         for (const frame of frames) {
           const data = frame.split('\n').find((line) => line.startsWith('data: '));
           if (!data) continue;
-          const event = JSON.parse(data.slice('data: '.length)) as { kind: string; phone?: string; text?: string; time?: number };
+          const event = JSON.parse(data.slice('data: '.length)) as { kind: string; phone?: string; phoneNumberId?: string; text?: string; time?: number };
           if (event.kind !== 'sent' || event.phone?.replace(/^\+/, '') !== to || (event.time ?? 0) < since) continue;
           received += 1;
-          console.log(`bot → +${to} (${Date.now() - since} ms):\n${event.text ?? '[non-text message]'}\n`);
+          console.log(`bot (${event.phoneNumberId}) → +${to} (${Date.now() - since} ms):\n${event.text ?? '[non-text message]'}\n`);
           clearTimeout(timer);
           clearTimeout(quiet);
           // Long answers come in several chunks: wait briefly for the rest.

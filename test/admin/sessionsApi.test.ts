@@ -2,13 +2,14 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { newWamid, textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
+import { DEFAULT_PHONE_NUMBER_ID, newWamid, textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
 
 const ADMIN_TOKEN = `adm-${randomUUID()}`;
 const HOUR_MS = 3600_000;
 
 interface SessionJson {
+  phoneNumberId: string | null;
   userId: string;
   phone: string | null;
   profileName: string | null;
@@ -99,9 +100,10 @@ describeWithEmulators('sessions admin API', () => {
       for (const session of mine) {
         const user = users.find((candidate) => candidate.key === session.userId)!;
         expect(Object.keys(session).sort()).toEqual(
-          ['agentSessionId', 'createdAt', 'expiresAt', 'lastMessageAt', 'messageCount', 'phone', 'profileName', 'userId'].sort(),
+          ['agentSessionId', 'createdAt', 'expiresAt', 'lastMessageAt', 'messageCount', 'phone', 'phoneNumberId', 'profileName', 'userId'].sort(),
         );
         expect(session.phone).toBe(user.phone);
+        expect(session.phoneNumberId).toBe(DEFAULT_PHONE_NUMBER_ID);
         expect(session.profileName).toBe(user.name);
         expect(session.agentSessionId).toMatch(/^\d+$/);
         expect(agentSessionsOf(user).every((id) => id === session.agentSessionId)).toBe(true);
@@ -129,8 +131,9 @@ describeWithEmulators('sessions admin API', () => {
           seeded.map((userId) =>
             db
               .collection('whatsapp_sessions')
-              .doc(encodeURIComponent(userId))
+              .doc(`${DEFAULT_PHONE_NUMBER_ID}:${encodeURIComponent(userId)}`)
               .set({
+                phoneNumberId: DEFAULT_PHONE_NUMBER_ID,
                 userId,
                 agentSessionId: String(randomInt(1e9, 1e10 - 1)),
                 createdAt: tie,

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { newWamid, textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
+import { DEFAULT_PHONE_NUMBER_ID, newWamid, textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from './testStack.js';
 
 const LIMIT = 10;
@@ -109,7 +109,8 @@ describeWithEmulators('per-user rate limit (USER_RATE_LIMIT_PER_MINUTE)', () => 
     expect(politeTexts).toEqual(Array.from({ length: LIMIT }, (_, i) => `Echo #${i + 1}: polite ${i + 1}`));
 
     // The decision lives in Firestore (shared by every worker instance), not in one instance's memory.
-    const window = await db.collection('rate_limits').doc(encodeURIComponent(greedy.phone)).get();
+    // Per conversation: the user with the one business number the test writes to.
+    const window = await db.collection('rate_limits').doc(`${DEFAULT_PHONE_NUMBER_ID}:${encodeURIComponent(greedy.phone)}`).get();
     expect(window.get('count')).toBe(15);
   });
 });

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { Firestore, Timestamp } from '@google-cloud/firestore';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
+import { DEFAULT_PHONE_NUMBER_ID, textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from './testStack.js';
 
 /** Not the default (24), so a worker that ignored the setting would be caught. */
@@ -28,7 +28,8 @@ describeWithEmulators('session lifetime (SESSION_TTL_HOURS)', () => {
     return { phone, name: 'Test', ...(userId ? { userId } : {}), key: userId ?? phone };
   };
 
-  const sessionDoc = (userId: string) => db.collection('whatsapp_sessions').doc(encodeURIComponent(userId));
+  // One session per (business number, user); the sandbox's webhooks come to the default number.
+  const sessionDoc = (userId: string) => db.collection('whatsapp_sessions').doc(`${DEFAULT_PHONE_NUMBER_ID}:${encodeURIComponent(userId)}`);
 
   async function readSession(userId: string) {
     const data = (await sessionDoc(userId).get()).data();
