@@ -701,13 +701,10 @@ describe('processPush: the delivery state machine, from a decoded push to the re
     const m = h.text('think hard');
     const readsOf = () => h.reads.filter((w) => w === m.wamid).length;
     // The agent answers once it has seen the indicator refreshed three times (or gives up after 10 s).
-    const { query } = h.deps.agent;
-    h.deps.agent = {
-      ...h.deps.agent,
-      async query(turn) {
-        for (const giveUpAt = Date.now() + 10_000; readsOf() < 4 && Date.now() < giveUpAt; ) await new Promise((resolve) => setTimeout(resolve, 5));
-        return query(turn);
-      },
+    const { query } = h.agent;
+    h.agent.query = async (turn) => {
+      for (const giveUpAt = Date.now() + 10_000; readsOf() < 4 && Date.now() < giveUpAt; ) await new Promise((resolve) => setTimeout(resolve, 5));
+      return query(turn);
     };
     await h.deliver(m);
     expect(readsOf()).toBeGreaterThanOrEqual(4);
