@@ -81,6 +81,8 @@ export interface PipelineResult {
   /** Push deliveries the emulator keeps in flight on one ordered subscription (measured). */
   emulatorPushConcurrency: number;
   peakRss: { webhook: number; worker: number };
+  /** POST → reply of the stack's first message (a new user) and of the next new user's. */
+  firstReply: { coldMs: number; warmMs: number };
 }
 
 /** What startLocalStack gives the worker's push subscription (local/stack.ts). */
@@ -122,10 +124,19 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
   try {
     const readCounts = () => readFirestoreCounts(stack.worker.child.pid!, countsFile);
     const pool = openPool(new URL(stack.webhookUrl).origin, 32);
-    // Warm both functions' connections with one message from a user outside both runs.
-    const [warm] = signedBodies(1, { users: 1, appSecret: options.appSecret, tag: 'warm', firstUser: 900_000 });
-    if ((await postWebhook(pool, warm!)) !== 200) throw new Error('pipeline warm-up: the webhook refused the message');
-    await stack.sandbox!.waitFor(() => stack.sandbox!.sent().length >= 1, 30_000);
+    // The stack's first message (the worker's lazy modules, gRPC channel and Firestore client come
+    // up on it), then the same again from another new user, warm: the first reply after a start.
+    // Both warm the functions' connections for the runs, from users outside both runs.
+    const firstReplyMs = async (user: number) => {
+      const [message] = signedBodies(1, { users: 1, appSecret: options.appSecret, tag: `warm${user}`, firstUser: user });
+      const sentBefore = stack.sandbox!.sent().length;
+      const started = Date.now();
+      if ((await postWebhook(pool, message!)) !== 200) throw new Error('pipeline warm-up: the webhook refused the message');
+      const reply = await stack.sandbox!.waitFor(() => stack.sandbox!.sent().slice(sentBefore)[0], 30_000);
+      return reply.time - started;
+    };
+    const firstReply = { coldMs: await firstReplyMs(900_000), warmMs: await firstReplyMs(900_001) };
+    options.log(`  first reply after the start: ${firstReply.coldMs} ms; the next new user's: ${firstReply.warmMs} ms`);
 
     options.log(`  run A (throughput): ${options.messages} messages from ${options.users} users, as fast as the webhook accepts`);
     const throughputRun = await runMessages(stack, pool, readCounts, options, { tag: 'pipeA', firstUser: 0, concurrency: 16 });
@@ -144,6 +155,7 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
       throughputRun,
       latencyRun,
       floor,
+      firstReply,
       overheadP50: latencyRun.latency.p50 - floor.latency.p50,
       overheadP99: latencyRun.latency.p99 - floor.latency.p99,
       emulatorPushConcurrency: await pushConcurrency(options.projectId),
