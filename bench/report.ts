@@ -33,6 +33,8 @@ interface Row {
   section: string;
   metric: string;
   value: string;
+  /** The same row's value in the previous run (bench/results.json before this run wrote it). */
+  previous?: string;
   floor: string;
   compare: string;
   target: string;
@@ -148,10 +150,22 @@ function median(values: number[]): number {
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN;
 }
 
-const HEAD = ['#', 'metric', 'webhook / pipeline', 'floor', 'vs floor', 'target', ''];
+const HEAD = ['#', 'metric', 'webhook / pipeline', 'previous run', 'floor', 'vs floor', 'target', ''];
 
 function cells(row: Row): string[] {
-  return [row.section, row.metric, row.value, row.floor, row.compare, row.target, row.verdict];
+  return [row.section, row.metric, row.value, row.previous ?? '', row.floor, row.compare, row.target, row.verdict];
+}
+
+/** Each row's value in the previous run, matched by section and metric; none when that run's results cannot be read. */
+function withPrevious(rows: Row[], previous: BenchResults | undefined): Row[] {
+  if (!previous) return rows;
+  let before: Map<string, string>;
+  try {
+    before = new Map(buildRows(previous).map((row) => [`${row.section}|${row.metric}`, row.value]));
+  } catch {
+    return rows;
+  }
+  return rows.map((row) => ({ ...row, previous: before.get(`${row.section}|${row.metric}`) ?? '' }));
 }
 
 export function textTable(rows: Row[]): string {
@@ -170,9 +184,9 @@ function markdownTable(rows: Row[]): string {
   ].join('\n');
 }
 
-export function renderReport(results: BenchResults): { table: string; markdown: string; svg: string } {
-  const rows = buildRows(results);
-  const context = contextLine(results);
+export function renderReport(results: BenchResults, previous?: BenchResults): { table: string; markdown: string; svg: string } {
+  const rows = withPrevious(buildRows(results), previous);
+  const context = `${contextLine(results)}${previous ? `; previous run: ${previous.date}${previous.loadAverage ? `, load average ${previous.loadAverage.map((l) => l.toFixed(1)).join(' ')}` : ''}` : ''}`;
   const table = `${context}\n\n${textTable(rows)}`;
   return { table, markdown: markdown(results, rows, context), svg: latencySvg(results) };
 }

@@ -2,11 +2,12 @@
  * `npm run bench`: issue 8's measurements on the local stack, each judged against a floor taken
  * in the same run (a bare functions-framework handler; the Pub/Sub emulator's own push latency).
  * Builds and benches the compiled dist/ with NODE_ENV=production. Prints a table and writes
- * bench/results.md, bench/latency.svg and (git-ignored) bench/results.json.
+ * bench/results.md, bench/latency.svg and bench/results.json (committed: the next run's "previous run" column);
+ * BENCH_NO_WRITE=1 writes none of them.
  * Exits non-zero only when the run itself is broken; missed targets are marked ✗.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { PubSub } from '@google-cloud/pubsub';
 import { emulatorsUnavailableReason, startEmulators } from '../local/emulators.js';
@@ -218,10 +219,17 @@ async function main(): Promise<number> {
   results.wallSeconds = (Date.now() - started) / 1000;
   results.loadAverage = (await import('node:os')).loadavg();
 
-  const report = renderReport(results);
+  const resultsFile = `${root}bench/results.json`;
+  let previous: BenchResults | undefined;
+  try {
+    previous = JSON.parse(readFileSync(resultsFile, 'utf8')) as BenchResults;
+  } catch {
+    previous = undefined;
+  }
+  const report = renderReport(results, previous);
   mkdirSync(`${root}bench`, { recursive: true });
-  writeFileSync(`${root}bench/results.json`, JSON.stringify(results, (key, value) => (key === 'latencies' ? undefined : value), 2));
   if (!process.env.BENCH_NO_WRITE) {
+    writeFileSync(resultsFile, JSON.stringify(results, (key, value) => (key === 'latencies' ? undefined : value), 2));
     writeFileSync(`${root}bench/results.md`, report.markdown);
     writeFileSync(`${root}bench/latency.svg`, report.svg);
   }

@@ -49,7 +49,7 @@ export async function startPubSubStandIn(): Promise<{ host: string; pid: number;
 
 /**
  * The webhook's saturation with the Pub/Sub emulator replaced by the stand-in: closed loop with
- * `concurrency` requests in flight, after a warm-up, CPU from /proc as in phase 1.
+ * `concurrency` requests in flight, after 3 s of warm-up, CPU from /proc as in phase 1.
  */
 export async function saturateAgainstStandIn(
   spec: FunctionSpec,
@@ -62,7 +62,8 @@ export async function saturateAgainstStandIn(
     const { status } = await firstPost(fn, bodies.next().value as SignedBody);
     if (status !== 200) throw new Error(`webhook against the stand-in: first POST answered ${status}:\n${fn.recentOutput()}`);
     const pool = openPool(fn.url, options.concurrency);
-    await saturate(pool, bodies, options.concurrency, 1000);
+    // A fresh process: warm its JIT and connections before the timed window.
+    await saturate(pool, bodies, options.concurrency, 3000);
     const before = { cpu: cpuMs(fn.pid), publish: await standIn.stats() };
     const run = await saturate(pool, bodies, options.concurrency, options.durationMs);
     const after = { cpu: cpuMs(fn.pid), publish: await standIn.stats() };
