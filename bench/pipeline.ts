@@ -81,8 +81,8 @@ export interface PipelineResult {
   /** Push deliveries the emulator keeps in flight on one ordered subscription (measured). */
   emulatorPushConcurrency: number;
   peakRss: { webhook: number; worker: number };
-  /** POST → reply of the stack's first message (a new user) and of the next new user's. */
-  firstReply: { coldMs: number; warmMs: number };
+  /** POST → reply of the stack's first message (a new user) and of the next new user's, by step. */
+  firstReply: { cold: ReplyBreakdown; warm: ReplyBreakdown };
 }
 
 /** What startLocalStack gives the worker's push subscription (local/stack.ts). */
@@ -127,16 +127,18 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
     // The stack's first message (the worker's lazy modules, gRPC channel and Firestore client come
     // up on it), then the same again from another new user, warm: the first reply after a start.
     // Both warm the functions' connections for the runs, from users outside both runs.
-    const firstReplyMs = async (user: number) => {
+    const firstReplyOf = async (user: number): Promise<ReplyBreakdown> => {
       const [message] = signedBodies(1, { users: 1, appSecret: options.appSecret, tag: `warm${user}`, firstUser: user });
       const sentBefore = stack.sandbox!.sent().length;
       const started = Date.now();
       if ((await postWebhook(pool, message!)) !== 200) throw new Error('pipeline warm-up: the webhook refused the message');
       const reply = await stack.sandbox!.waitFor(() => stack.sandbox!.sent().slice(sentBefore)[0], 30_000);
-      return reply.time - started;
+      // The worker logs its last line after the send the sandbox saw.
+      await sleep(500);
+      return breakDown(message!.wamid, started, reply.time, stack.webhook.lines, stack.worker.lines);
     };
-    const firstReply = { coldMs: await firstReplyMs(900_000), warmMs: await firstReplyMs(900_001) };
-    options.log(`  first reply after the start: ${firstReply.coldMs} ms; the next new user's: ${firstReply.warmMs} ms`);
+    const firstReply = { cold: await firstReplyOf(900_000), warm: await firstReplyOf(900_001) };
+    options.log(`  first reply after the start: ${firstReply.cold.totalMs} ms; the next new user's: ${firstReply.warm.totalMs} ms`);
 
     options.log(`  run A (throughput): ${options.messages} messages from ${options.users} users, as fast as the webhook accepts`);
     const throughputRun = await runMessages(stack, pool, readCounts, options, { tag: 'pipeA', firstUser: 0, concurrency: 16 });
@@ -165,6 +167,52 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
     rmSync(countsFile, { force: true });
     await stack.stop();
   }
+}
+
+/**
+ * One message's way from POST to reply, cut at the functions' own log lines (same clock):
+ * the webhook's "inbound message queued", the worker's "agent answered" (with agentMs, so the
+ * agent call's start is known) and "first reply chunk accepted". NaN where a line is missing.
+ */
+export interface ReplyBreakdown {
+  totalMs: number;
+  /** POST → the webhook has published. */
+  webhookMs: number;
+  /** Published → the agent call starts: the push, the worker's first use of its lazy modules and clients, the claim and session reads. */
+  pushToAgentMs: number;
+  /** The agent call (gRPC channel and credentials included on a first call). */
+  agentMs: number;
+  /** Agent answered → Meta accepted the first chunk: the reply saved, the Graph call. */
+  replyMs: number;
+}
+
+function breakDown(wamid: string, postedAt: number, repliedAt: number, webhookLines: string[], workerLines: string[]): ReplyBreakdown {
+  const entries = (lines: string[]) =>
+    lines.flatMap((line) => {
+      try {
+        const entry = JSON.parse(line) as { wamid?: string; message?: string; time?: string; agentMs?: number };
+        return entry.wamid === wamid ? [entry] : [];
+      } catch {
+        return [];
+      }
+    });
+  const at = (list: ReturnType<typeof entries>, message: string) => {
+    const entry = list.find((e) => e.message === message);
+    return entry?.time ? { time: Date.parse(entry.time), entry } : undefined;
+  };
+  const queued = at(entries(webhookLines), 'inbound message queued');
+  const worker = entries(workerLines);
+  const answered = at(worker, 'agent answered');
+  const accepted = at(worker, 'first reply chunk accepted');
+  const agentMs = answered?.entry.agentMs ?? NaN;
+  const agentStart = (answered?.time ?? NaN) - agentMs;
+  return {
+    totalMs: repliedAt - postedAt,
+    webhookMs: (queued?.time ?? NaN) - postedAt,
+    pushToAgentMs: agentStart - (queued?.time ?? NaN),
+    agentMs,
+    replyMs: (accepted?.time ?? NaN) - (answered?.time ?? NaN),
+  };
 }
 
 /** Asks the worker's counting preload (bench/countFirestore.js) for its totals so far. */
