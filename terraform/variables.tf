@@ -293,7 +293,7 @@ variable "worker_concurrency" {
 }
 
 variable "worker_min_instances" {
-  description = "Warm worker instances. 0 is fine: a cold start costs a second or two on a reply that takes several anyway."
+  description = "Warm worker instances. 1 spares the first reply after idle the worker's start (seconds: it loads the Google clients) for at most about $69 a month at the default size (terraform/README.md, Scaling and cost)."
   type        = number
   default     = 0
 
