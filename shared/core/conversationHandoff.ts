@@ -102,7 +102,7 @@ export function logPause(log: Logger, record: HandoffRecord, now: Date, via: str
 function proceedAfter(record: HandoffRecord | undefined): HandoffCheck {
   if (!record) return { kind: 'proceed', entryIds: [] };
   const transcript = buildResumeTranscript(record);
-  return { kind: 'proceed', ...(transcript ? { transcript } : {}), entryIds: record.entries.map((entry) => entry.id) };
+  return { kind: 'proceed', transcript, entryIds: record.entries.map((entry) => entry.id) };
 }
 
 function userEntry(message: InboundMessage): TranscriptEntry {

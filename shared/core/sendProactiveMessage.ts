@@ -69,14 +69,14 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
   const key = request.idempotencyKey;
   if (key !== undefined) {
     const claim = await deps.idempotency.claim(key, fingerprintOf(request, from), deps.now());
-    if (claim.outcome === 'done') return { status: 200, wamid: claim.wamid, conversation: { phoneNumberId: from, userId, ...(phone ? { phone } : {}) } };
+    if (claim.outcome === 'done') return { status: 200, wamid: claim.wamid, conversation: { phoneNumberId: from, userId, phone } };
     if (claim.outcome === 'in-progress') {
       return { status: 409, error: 'in_progress', details: 'a request with this Idempotency-Key is being sent (or its outcome is unknown)' };
     }
     if (claim.outcome === 'mismatch') return { status: 422, error: 'idempotency_key_reused', details: 'this key was used for a different message' };
   }
 
-  const recipient: Recipient = { userId, ...(phone ? { phone } : {}) };
+  const recipient: Recipient = { userId, phone };
   let wamid: string;
   try {
     wamid = await withInlineRetry(
@@ -100,7 +100,7 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
         wamid,
         phoneNumberId: from,
         userId,
-        ...(phone ? { phone } : {}),
+        phone,
         kind: request.template ? 'template' : (request.kind ?? 'proactive'),
         text: request.text ?? `[template ${request.template?.name}]`,
       },
@@ -109,7 +109,7 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
     key !== undefined && deps.idempotency.complete(key, wamid),
   ]);
   log.info({ wamid, kind: request.template ? 'template' : 'text', sentBy: request.kind ?? 'proactive' }, 'proactive message sent');
-  return { status: 200, wamid, conversation: { phoneNumberId: from, userId, ...(phone ? { phone } : {}) } };
+  return { status: 200, wamid, conversation: { phoneNumberId: from, userId, phone } };
 }
 
 function fingerprintOf(request: ProactiveRequest, from: string): string {

@@ -22,7 +22,7 @@ export function receiptFrom(attributes: Record<string, string>): Partial<Message
   const trace = parseTraceparent(attributes.traceparent);
   const receivedAt = attributes.receivedAt ? new Date(attributes.receivedAt) : undefined;
   return {
-    ...(trace ? { trace } : {}),
+    trace,
     ...(receivedAt && !Number.isNaN(receivedAt.getTime()) ? { receivedAt } : {}),
   };
 }

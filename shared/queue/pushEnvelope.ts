@@ -89,7 +89,7 @@ export function decodePushEnvelope(body: unknown): PushDelivery | StatusDelivery
   if (message.attributes?.kind === TURN_DUE_KIND) {
     const due = turnDueSchema.safeParse(payload);
     if (!due.success) throw new InvalidPushError(`message.data is not a turn-due message: ${z.prettifyError(due.error)}`, 'payload');
-    return { due: due.data, messageId, attributes: message.attributes, ...(deliveryAttempt ? { deliveryAttempt } : {}) };
+    return { due: due.data, messageId, attributes: message.attributes, deliveryAttempt };
   }
   const inbound = inboundMessageSchema.safeParse(payload);
   if (!inbound.success) throw new InvalidPushError(`message.data is not an inbound message: ${z.prettifyError(inbound.error)}`, 'payload');

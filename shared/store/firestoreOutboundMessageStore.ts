@@ -27,7 +27,7 @@ export function createFirestoreOutboundMessageStore(db: Firestore, retentionMs: 
         const next = advanceStatus(existing?.status, status);
         if (!next) return { ...(existing?.status ? { previous: existing.status } : {}) };
         const update = {
-          ...(existing ? {} : { wamid, phoneNumberId, ...(userId ? { userId } : {}), createdAt: now }),
+          ...(existing ? {} : { wamid, phoneNumberId, userId, createdAt: now }),
           status: next.status,
           statusAt: next.timestamp,
           // A failure replaced by a newer status of another kind must not keep the old error.

@@ -99,7 +99,7 @@ export function liveRecord(record: HandoffRecord | undefined, now: Date): Handof
 
 function handoffOf(record: HandoffRecord): Handoff {
   const { since, until, by, reason, fixedUntil, endedAt } = record;
-  return { since, until, by, ...(reason ? { reason } : {}), ...(fixedUntil ? { fixedUntil } : {}), ...(endedAt ? { endedAt } : {}) };
+  return { since, until, by, reason, ...(fixedUntil ? { fixedUntil } : {}), endedAt };
 }
 
 function transcriptOf(record: HandoffRecord | undefined): StoredTranscript {
@@ -111,7 +111,7 @@ function toRecord(key: HandoffKey, live: HandoffRecord | undefined, handoff: Han
   return {
     phoneNumberId: key.phoneNumberId,
     userId: key.userId,
-    ...(phone ? { phone } : {}),
+    phone,
     ...handoff,
     ...transcript,
     updatedAt: now,

@@ -208,7 +208,7 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient &
     },
 
     sendText({ phoneNumberId, to, text, replyTo }) {
-      return send({ phoneNumberId, to, message: textMessage(text), ...(replyTo ? { replyTo } : {}) });
+      return send({ phoneNumberId, to, message: textMessage(text), replyTo });
     },
 
     async sendTemplate({ phoneNumberId, to, template }) {

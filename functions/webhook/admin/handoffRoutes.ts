@@ -103,7 +103,7 @@ export function createHandoffRoutes(deps: HandoffRouteDeps) {
       return;
     }
     // The same rules as a proactive text: never to an opted-out user, free text only inside the window (409 outside_window).
-    const result = await sendProactiveMessage({ to: id, ...body.data, kind: 'staff', ...(idempotencyKey ? { idempotencyKey } : {}) }, deps.proactive);
+    const result = await sendProactiveMessage({ to: id, ...body.data, kind: 'staff', idempotencyKey }, deps.proactive);
     if (result.status !== 200) {
       const { status, retryAfterSeconds, ...answer } = result;
       if (retryAfterSeconds !== undefined) res.set('Retry-After', String(retryAfterSeconds));
@@ -126,7 +126,7 @@ export function createHandoffRoutes(deps: HandoffRouteDeps) {
     const window = latest?.phoneNumberId === phoneNumberId ? latest : await deps.windows.get(phoneNumberId, latest?.userId ?? id);
     const userId = window?.userId ?? latest?.userId ?? id;
     const phone = window?.phone ?? latest?.phone ?? (/^\d+$/.test(id) ? id : undefined);
-    return { phoneNumberId, userId, ...(phone ? { phone } : {}) };
+    return { phoneNumberId, userId, phone };
   }
 
   return {

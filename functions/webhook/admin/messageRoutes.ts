@@ -78,7 +78,7 @@ export function createMessageRoutes(deps: MessageRouteDeps) {
       res.status(400).json({ error: 'invalid_request', details: `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters` });
       return;
     }
-    const result = await sendProactiveMessage({ ...body.data, ...(idempotencyKey ? { idempotencyKey } : {}) }, deps.proactive);
+    const result = await sendProactiveMessage({ ...body.data, idempotencyKey }, deps.proactive);
     if (result.status === 200) {
       res.status(200).json({ wamid: result.wamid });
       return;
