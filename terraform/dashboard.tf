@@ -151,7 +151,7 @@ locals {
       }
     },
     {
-      title = "Dead-letter backlog: messages waiting in ${local.dead_letter_subscription} (npm run dlq -- list)"
+      title = "Dead-letter backlog: messages waiting in ${local.push_queues.inbound.dead_letter_subscription} (npm run dlq -- list)"
       xyChart = {
         dataSets = [
           {
@@ -159,7 +159,7 @@ locals {
             legendTemplate = "waiting"
             timeSeriesQuery = {
               timeSeriesFilter = {
-                filter = "metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type=\"pubsub_subscription\" AND resource.label.subscription_id=\"${google_pubsub_subscription.dead_letter.name}\""
+                filter = "metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type=\"pubsub_subscription\" AND resource.label.subscription_id=\"${google_pubsub_subscription.dead_letter["inbound"].name}\""
                 aggregation = {
                   alignmentPeriod    = "60s"
                   perSeriesAligner   = "ALIGN_MAX"

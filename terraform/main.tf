@@ -8,14 +8,6 @@ locals {
   agent_location = local.agent_parts[1]
   agent_id       = local.agent_parts[2]
 
-  dead_letter_topic        = "${var.pubsub_topic}-dlq"
-  dead_letter_subscription = "${var.pubsub_topic}-dlq-sub"
-  push_subscription        = "${var.pubsub_topic}-worker"
-
-  turns_dead_letter_topic        = "${var.pubsub_turns_topic}-dlq"
-  turns_dead_letter_subscription = "${var.pubsub_turns_topic}-dlq-sub"
-  turns_push_subscription        = "${var.pubsub_turns_topic}-worker"
-
   # The worker's deterministic Cloud Run URL. It is known before the function exists, which
   # lets the same value be the push endpoint, the OIDC audience Pub/Sub puts in its token,
   # and PUSH_AUDIENCE, the audience the worker checks, without a dependency cycle.

@@ -226,9 +226,9 @@ resource "google_monitoring_alert_policy" "dead_letters" {
   severity              = "ERROR"
 
   conditions {
-    display_name = "Messages moved to ${local.dead_letter_topic}"
+    display_name = "Messages moved to ${local.push_queues.inbound.dead_letter_topic}"
     condition_threshold {
-      filter          = "resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${google_pubsub_subscription.worker.name}\" AND metric.type=\"pubsub.googleapis.com/subscription/dead_letter_message_count\""
+      filter          = "resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${google_pubsub_subscription.push["inbound"].name}\" AND metric.type=\"pubsub.googleapis.com/subscription/dead_letter_message_count\""
       comparison      = "COMPARISON_GT"
       threshold_value = 0
       duration        = "0s"
@@ -241,9 +241,9 @@ resource "google_monitoring_alert_policy" "dead_letters" {
   }
 
   conditions {
-    display_name = "Turns (bursts) moved to ${local.turns_dead_letter_topic}"
+    display_name = "Turns (bursts) moved to ${local.push_queues.turns.dead_letter_topic}"
     condition_threshold {
-      filter          = "resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${google_pubsub_subscription.turns_worker.name}\" AND metric.type=\"pubsub.googleapis.com/subscription/dead_letter_message_count\""
+      filter          = "resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${google_pubsub_subscription.push["turns"].name}\" AND metric.type=\"pubsub.googleapis.com/subscription/dead_letter_message_count\""
       comparison      = "COMPARISON_GT"
       threshold_value = 0
       duration        = "0s"
@@ -256,9 +256,9 @@ resource "google_monitoring_alert_policy" "dead_letters" {
   }
 
   conditions {
-    display_name = "Messages waiting in ${local.dead_letter_subscription}"
+    display_name = "Messages waiting in ${local.push_queues.inbound.dead_letter_subscription}"
     condition_threshold {
-      filter          = "resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${google_pubsub_subscription.dead_letter.name}\" AND metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\""
+      filter          = "resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${google_pubsub_subscription.dead_letter["inbound"].name}\" AND metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\""
       comparison      = "COMPARISON_GT"
       threshold_value = 0
       duration        = "300s"

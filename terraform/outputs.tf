@@ -34,12 +34,12 @@ output "secrets" {
 
 output "dlq_subscription" {
   description = "Dead-letter pull subscription (7 days retention) read by `npm run dlq -- list|replay`."
-  value       = google_pubsub_subscription.dead_letter.name
+  value       = google_pubsub_subscription.dead_letter["inbound"].name
 }
 
 output "dlq_subscription_path" {
   description = "Full resource path of the dead-letter subscription."
-  value       = google_pubsub_subscription.dead_letter.id
+  value       = google_pubsub_subscription.dead_letter["inbound"].id
 }
 
 output "inbound_topic" {
@@ -49,7 +49,7 @@ output "inbound_topic" {
 
 output "push_subscription" {
   description = "Ordered push subscription that delivers to the worker."
-  value       = google_pubsub_subscription.worker.name
+  value       = google_pubsub_subscription.push["inbound"].name
 }
 
 output "worker_url" {

@@ -148,7 +148,7 @@ describe('the dashboard', () => {
       filters.some(
         (filter) =>
           filter.includes('pubsub.googleapis.com/subscription/num_undelivered_messages') &&
-          filter.includes('${google_pubsub_subscription.dead_letter.name}'),
+          filter.includes('${google_pubsub_subscription.dead_letter["inbound"].name}'),
       ),
     ).toBe(true);
     expect(chartsOf(metricFor('webhook signature rejected')).length).toBeGreaterThan(0);

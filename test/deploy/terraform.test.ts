@@ -9,6 +9,7 @@ import {
   type Block,
   Evaluator,
   functionFor,
+  instancesOf,
   isObject,
   type Json,
   type JsonObject,
@@ -286,27 +287,43 @@ describe('environment contract', () => {
   it('publishes to the topic the worker subscription reads', () => {
     const evaluator = new Evaluator(tf, varsFor('terraform.tfvars.example'));
     const webhook = functionFor(tf, evaluator, 'webhook');
-    const push = pushSubscription(tf);
-    const topicLabel = /google_pubsub_topic\.([a-z0-9_]+)\./.exec(String(push.topic))?.[1] ?? '';
-    expect(webhook.env.PUBSUB_TOPIC).toBe(evaluator.value(resource(tf, 'google_pubsub_topic', topicLabel).name));
+    expect(pushSubscriptions(evaluator).inbound.body.topic).toBe(topicId(evaluator, webhook.env.PUBSUB_TOPIC));
   });
 });
 
-/** The push subscription of the inbound topic (the other one brings the worker its turns). */
-function pushSubscription(tf: Terraform): Block {
-  const pushes = [...resourcesOf(tf, 'google_pubsub_subscription').values()].filter(
-    (block) => sub(block, 'push_config') && !String(block.topic).includes('google_pubsub_topic.turns.'),
-  );
-  expect(pushes, 'exactly one push subscription on the inbound topic').toHaveLength(1);
-  return pushes[0] ?? {};
+interface Subscription {
+  address: string;
+  /** The resource block as written (one block may describe several subscriptions with for_each). */
+  block: Block;
+  /** This subscription's arguments, evaluated. */
+  body: JsonObject;
 }
 
-function turnsSubscription(tf: Terraform): Block {
-  const pushes = [...resourcesOf(tf, 'google_pubsub_subscription').values()].filter((block) =>
-    String(block.topic).includes('google_pubsub_topic.turns.'),
+function subscriptions(evaluator: Evaluator): Subscription[] {
+  return [...resourcesOf(tf, 'google_pubsub_subscription')].flatMap(([label, block]) =>
+    [...evaluator.instances(block)].map(([key, body]) => ({ address: key === undefined ? label : `${label}["${key}"]`, block, body })),
   );
-  expect(pushes, 'exactly one subscription on the turns topic').toHaveLength(1);
-  return pushes[0] ?? {};
+}
+
+const topicId = (evaluator: Evaluator, name: Json | undefined) => `projects/${String(evaluator.expression('var.project_id'))}/topics/${String(name)}`;
+const subscriptionId = (evaluator: Evaluator, name: Json | undefined) => topicId(evaluator, name).replace('/topics/', '/subscriptions/');
+
+/** The push subscription of the inbound topic and the one that brings the worker its turns. */
+function pushSubscriptions(evaluator: Evaluator): { inbound: Subscription; turns: Subscription } {
+  const turnsTopic = topicId(evaluator, evaluator.value(resource(tf, 'google_pubsub_topic', 'turns').name));
+  const pushes = subscriptions(evaluator).filter((s) => sub(s.body, 'push_config'));
+  const inbound = pushes.filter((s) => s.body.topic !== turnsTopic);
+  const turns = subscriptions(evaluator).filter((s) => s.body.topic === turnsTopic);
+  expect(inbound.map((s) => s.address), 'exactly one push subscription on the inbound topic').toHaveLength(1);
+  expect(turns.map((s) => s.address), 'exactly one subscription on the turns topic').toHaveLength(1);
+  return { inbound: inbound[0]!, turns: turns[0]! };
+}
+
+/** The subscriptions on the dead-letter topic of a push subscription. */
+function deadLetterSubscriptions(evaluator: Evaluator, push: Subscription): Subscription[] {
+  const dlqTopic = sub(push.body, 'dead_letter_policy')?.dead_letter_topic;
+  expect(String(dlqTopic), `${push.address}: dead_letter_policy.dead_letter_topic is a topic`).toMatch(/^projects\/[^/]+\/topics\/[^/<]+$/);
+  return subscriptions(evaluator).filter((s) => s.body.topic === dlqTopic);
 }
 
 describe('delivery settings', () => {
@@ -314,7 +331,7 @@ describe('delivery settings', () => {
     describe(`with ${scenario}`, () => {
       it('dead_letter_policy.max_delivery_attempts equals the worker MAX_DELIVERY_ATTEMPTS', () => {
         const evaluator = new Evaluator(tf, varsFor(scenario));
-        const attempts = evaluator.number(sub(pushSubscription(tf), 'dead_letter_policy')?.max_delivery_attempts);
+        const attempts = evaluator.number(sub(pushSubscriptions(evaluator).inbound.body, 'dead_letter_policy')?.max_delivery_attempts);
         expect(Number(functionFor(tf, evaluator, 'worker').env.MAX_DELIVERY_ATTEMPTS)).toBe(attempts);
         expect(attempts).toBeGreaterThanOrEqual(5);
         expect(attempts).toBeLessThanOrEqual(100);
@@ -330,7 +347,7 @@ describe('delivery settings', () => {
 
       it('PUSH_AUDIENCE is the audience of the push OIDC token', () => {
         const evaluator = new Evaluator(tf, varsFor(scenario));
-        const oidc = sub(pushSubscription(tf), 'push_config', 'oidc_token');
+        const oidc = sub(pushSubscriptions(evaluator).inbound.body, 'push_config', 'oidc_token');
         expect(oidc, 'push_config.oidc_token').toBeDefined();
         const audience = evaluator.value(oidc?.audience);
         expect(String(audience)).toMatch(/^https:\/\//);
@@ -342,7 +359,7 @@ describe('delivery settings', () => {
   for (const scenario of SCENARIOS) {
     it(`ack deadline exceeds the worker timeout (${scenario})`, () => {
       const evaluator = new Evaluator(tf, varsFor(scenario));
-      const ack = evaluator.number(pushSubscription(tf).ack_deadline_seconds);
+      const ack = evaluator.number(pushSubscriptions(evaluator).inbound.body.ack_deadline_seconds);
       const timeout = evaluator.number(functionFor(tf, evaluator, 'worker').service.timeout_seconds);
       expect(ack).toBeGreaterThan(timeout);
       expect(ack).toBeLessThanOrEqual(600);
@@ -350,64 +367,60 @@ describe('delivery settings', () => {
   }
 
   it('guards ack deadline > worker timeout with a precondition for any tfvars', () => {
-    const conditions = bodies(sub(pushSubscription(tf), 'lifecycle')?.precondition).map((p) => String(p.condition));
+    const { block } = pushSubscriptions(new Evaluator(tf, varsFor('variable defaults'))).inbound;
+    const conditions = bodies(sub(block, 'lifecycle')?.precondition).map((p) => String(p.condition));
     expect(conditions.some((c) => /ack_deadline_seconds\s*>\s*var\.worker_timeout_seconds/.test(c))).toBe(true);
   });
 
   it('orders messages, retries with exponential backoff and pushes with an OIDC token', () => {
-    const push = pushSubscription(tf);
-    expect(push.enable_message_ordering).toBe(true);
-    const retry = sub(push, 'retry_policy');
-    expect(retry?.minimum_backoff, 'retry_policy.minimum_backoff').toBeDefined();
-    expect(retry?.maximum_backoff, 'retry_policy.maximum_backoff').toBeDefined();
-    expect(String(sub(push, 'push_config', 'oidc_token')?.service_account_email)).toMatch(/google_service_account\.[a-z0-9_]+\.email/);
+    const push = pushSubscriptions(new Evaluator(tf, varsFor('variable defaults'))).inbound;
+    expect(push.body.enable_message_ordering).toBe(true);
+    const retry = sub(push.body, 'retry_policy');
+    expect(retry?.minimum_backoff, 'retry_policy.minimum_backoff').toMatch(/^\d+s$/);
+    expect(retry?.maximum_backoff, 'retry_policy.maximum_backoff').toMatch(/^\d+s$/);
+    expect(String(sub(push.block, 'push_config', 'oidc_token')?.service_account_email)).toMatch(/google_service_account\.[a-z0-9_]+\.email/);
   });
 
   it('keeps dead letters 7 days in a pull subscription on the dead-letter topic', () => {
     const evaluator = new Evaluator(tf, varsFor('variable defaults'));
-    const dlqTopic = /google_pubsub_topic\.([a-z0-9_]+)\./.exec(String(sub(pushSubscription(tf), 'dead_letter_policy')?.dead_letter_topic))?.[1];
-    expect(dlqTopic, 'dead_letter_policy.dead_letter_topic references a google_pubsub_topic').toBeDefined();
-    const dlqSubs = [...resourcesOf(tf, 'google_pubsub_subscription').values()].filter((block) =>
-      String(block.topic).includes(`google_pubsub_topic.${dlqTopic}.`),
-    );
-    expect(dlqSubs, 'one subscription on the dead-letter topic').toHaveLength(1);
-    const dlq = dlqSubs[0] ?? {};
+    const dlqSubs = deadLetterSubscriptions(evaluator, pushSubscriptions(evaluator).inbound);
+    expect(dlqSubs.map((s) => s.address), 'one subscription on the dead-letter topic').toHaveLength(1);
+    const dlq = dlqSubs[0]!.body;
     expect(sub(dlq, 'push_config'), 'the dead-letter subscription is pull').toBeUndefined();
-    expect(evaluator.value(dlq.message_retention_duration)).toBe('604800s');
+    expect(dlq.message_retention_duration).toBe('604800s');
   });
 
   it('lets the Pub/Sub service agent dead-letter (publisher on the DLQ topic, subscriber on the source)', () => {
     const evaluator = new Evaluator(tf, varsFor('variable defaults'));
-    const isAgent = (member: Json | undefined) => String(evaluator.value(member)).includes('@gcp-sa-pubsub.iam.gserviceaccount.com');
-    const dlqTopic = /google_pubsub_topic\.([a-z0-9_]+)\./.exec(String(sub(pushSubscription(tf), 'dead_letter_policy')?.dead_letter_topic))?.[1];
-    const publisher = [...resourcesOf(tf, 'google_pubsub_topic_iam_member').values()].find(
-      (b) => String(b.topic).includes(`google_pubsub_topic.${dlqTopic}.`) && b.role === 'roles/pubsub.publisher' && isAgent(b.member),
-    );
-    expect(publisher, 'roles/pubsub.publisher for the service agent on the dead-letter topic').toBeDefined();
-    const pushLabel = [...resourcesOf(tf, 'google_pubsub_subscription')].find(([, b]) => sub(b, 'push_config'))?.[0];
-    const subscriber = [...resourcesOf(tf, 'google_pubsub_subscription_iam_member').values()].find(
-      (b) => String(b.subscription).includes(`google_pubsub_subscription.${pushLabel}.`) && b.role === 'roles/pubsub.subscriber' && isAgent(b.member),
-    );
-    expect(subscriber, 'roles/pubsub.subscriber for the service agent on the push subscription').toBeDefined();
+    const isAgent = (member: Json | undefined) => String(member).includes('@gcp-sa-pubsub.iam.gserviceaccount.com');
+    for (const push of Object.values(pushSubscriptions(evaluator))) {
+      const dlqTopic = sub(push.body, 'dead_letter_policy')?.dead_letter_topic;
+      const publisher = [...instancesOf(tf, evaluator, 'google_pubsub_topic_iam_member').values()].find(
+        (b) => b.topic === dlqTopic && b.role === 'roles/pubsub.publisher' && isAgent(b.member),
+      );
+      expect(publisher, `${push.address}: roles/pubsub.publisher for the service agent on the dead-letter topic`).toBeDefined();
+      const subscriber = [...instancesOf(tf, evaluator, 'google_pubsub_subscription_iam_member').values()].find(
+        (b) => b.subscription === subscriptionId(evaluator, push.body.name) && b.role === 'roles/pubsub.subscriber' && isAgent(b.member),
+      );
+      expect(subscriber, `${push.address}: roles/pubsub.subscriber for the service agent on the push subscription`).toBeDefined();
+    }
   });
 });
 
 describe('bursts: the turns topic', () => {
   it('pushes turns to the worker like messages: ordered, same deadline, retries and attempts, its own kept dead letters', () => {
     const evaluator = new Evaluator(tf, varsFor('variable defaults'));
-    const turns = turnsSubscription(tf);
-    const inbound = pushSubscription(tf);
-    expect(turns.enable_message_ordering).toBe(true);
-    expect(evaluator.value(sub(turns, 'push_config')?.push_endpoint)).toBe(evaluator.value(sub(inbound, 'push_config')?.push_endpoint));
-    for (const key of ['ack_deadline_seconds'] as const) expect(evaluator.value(turns[key])).toBe(evaluator.value(inbound[key]));
-    expect(evaluator.number(sub(turns, 'dead_letter_policy')?.max_delivery_attempts)).toBe(
+    const { inbound, turns } = pushSubscriptions(evaluator);
+    expect(turns.body.enable_message_ordering).toBe(true);
+    expect(sub(turns.body, 'push_config')?.push_endpoint).toBe(sub(inbound.body, 'push_config')?.push_endpoint);
+    for (const key of ['ack_deadline_seconds'] as const) expect(turns.body[key]).toBe(inbound.body[key]);
+    expect(evaluator.number(sub(turns.body, 'dead_letter_policy')?.max_delivery_attempts)).toBe(
       Number(functionFor(tf, evaluator, 'worker').env.MAX_DELIVERY_ATTEMPTS),
     );
-    const dlqTopic = /google_pubsub_topic\.([a-z0-9_]+)\./.exec(String(sub(turns, 'dead_letter_policy')?.dead_letter_topic))?.[1];
-    expect(dlqTopic).toBe('turns_dead_letter');
-    const kept = [...resourcesOf(tf, 'google_pubsub_subscription').values()].filter((b) => String(b.topic).includes('google_pubsub_topic.turns_dead_letter.'));
+    expect(sub(turns.body, 'dead_letter_policy')?.dead_letter_topic).not.toBe(sub(inbound.body, 'dead_letter_policy')?.dead_letter_topic);
+    const kept = deadLetterSubscriptions(evaluator, turns);
     expect(kept).toHaveLength(1);
-    expect(evaluator.value(kept[0]!.message_retention_duration)).toBe('604800s');
+    expect(kept[0]!.body.message_retention_duration).toBe('604800s');
   });
 
   it('tells the worker the topic and the burst settings, lets it publish there, and expires burst buffers', () => {
@@ -463,7 +476,8 @@ describe('IAM', () => {
   });
 
   it('lets the push service account invoke the worker and do nothing else', () => {
-    const pushSa = /google_service_account\.([a-z0-9_]+)\.email/.exec(String(sub(pushSubscription(tf), 'push_config', 'oidc_token')?.service_account_email))?.[1];
+    const { block } = pushSubscriptions(new Evaluator(tf, varsFor('variable defaults'))).inbound;
+    const pushSa = /google_service_account\.([a-z0-9_]+)\.email/.exec(String(sub(block, 'push_config', 'oidc_token')?.service_account_email))?.[1];
     const granted = bindings().filter((b) => b.members.some((m) => m.includes(`google_service_account.${pushSa}.`)));
     expect(granted.length).toBeGreaterThan(0);
     for (const binding of granted) {
@@ -541,13 +555,11 @@ describe('IAM', () => {
   });
 
   it('lets the webhook publish to the inbound topic', () => {
-    const webhookSa = functionFor(tf, new Evaluator(tf, varsFor('variable defaults')), 'webhook').serviceAccountRef;
-    const inbound = /google_pubsub_topic\.([a-z0-9_]+)\./.exec(String(pushSubscription(tf).topic))?.[1];
-    const publisher = bindings().find(
-      (b) =>
-        b.target.includes(`google_pubsub_topic.${inbound}.`) &&
-        b.role === 'roles/pubsub.publisher' &&
-        b.members.some((m) => m.includes(`google_service_account.${webhookSa}.`)),
+    const evaluator = new Evaluator(tf, varsFor('variable defaults'));
+    const webhookSa = functionFor(tf, evaluator, 'webhook').serviceAccountRef;
+    const inbound = pushSubscriptions(evaluator).inbound.body.topic;
+    const publisher = [...instancesOf(tf, evaluator, 'google_pubsub_topic_iam_member').values()].find(
+      (b) => b.topic === inbound && b.role === 'roles/pubsub.publisher' && b.member === evaluator.expression(`google_service_account.${webhookSa}.member`),
     );
     expect(publisher).toBeDefined();
   });
@@ -719,10 +731,14 @@ describe('outputs', () => {
       expect(output, `output ${name}`).toBeDefined();
       return String(output?.value);
     };
-    const webhookLabel = functionFor(tf, new Evaluator(tf, varsFor('variable defaults')), 'webhook').label;
+    const evaluator = new Evaluator(tf, varsFor('variable defaults'));
+    const webhookLabel = functionFor(tf, evaluator, 'webhook').label;
     expect(value('callback_url')).toContain(`google_cloudfunctions2_function.${webhookLabel}.`);
     expect(value('verify_token_secret')).toBe('${google_secret_manager_secret.verify_token.secret_id}');
-    const dlqLabel = [...resourcesOf(tf, 'google_pubsub_subscription')].find(([, b]) => !sub(b, 'push_config'))?.[0];
-    expect(value('dlq_subscription')).toContain(`google_pubsub_subscription.${dlqLabel}.`);
+    const { inbound } = pushSubscriptions(evaluator);
+    const [dlq] = deadLetterSubscriptions(evaluator, inbound);
+    expect(evaluator.value(tf.outputs.get('dlq_subscription')?.value)).toBe(dlq?.body.name);
+    expect(evaluator.value(tf.outputs.get('dlq_subscription_path')?.value)).toBe(subscriptionId(evaluator, dlq?.body.name));
+    expect(evaluator.value(tf.outputs.get('push_subscription')?.value)).toBe(inbound.body.name);
   });
 });

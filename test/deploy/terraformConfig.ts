@@ -102,6 +102,15 @@ export function resourcesOf(tf: Terraform, type: string): Map<string, Block> {
   return tf.resources.get(type) ?? new Map();
 }
 
+/** Every instance of the resources of a type, evaluated, by address: `label` or `label["key"]` (for_each). */
+export function instancesOf(tf: Terraform, evaluator: Evaluator, type: string): Map<string, JsonObject> {
+  const out = new Map<string, JsonObject>();
+  for (const [label, block] of resourcesOf(tf, type)) {
+    for (const [key, body] of evaluator.instances(block)) out.set(key === undefined ? label : `${label}["${key}"]`, body);
+  }
+  return out;
+}
+
 export function resource(tf: Terraform, type: string, name: string): Block {
   const block = resourcesOf(tf, type).get(name);
   if (!block) throw new Error(`terraform/ has no resource ${type}.${name}`);
@@ -181,10 +190,12 @@ function computedAttribute(type: string, body: JsonObject, attribute: string, pr
   if (type === 'google_project') return { number: PROJECT_NUMBER }[attribute];
   if (type === 'google_project_iam_custom_role') return { id: `projects/${project}/roles/${String(body.role_id)}` }[attribute];
   if (type === 'google_secret_manager_secret') return { id: `projects/${project}/secrets/${String(body.secret_id)}` }[attribute];
+  if (type === 'google_pubsub_topic') return { id: `projects/${project}/topics/${String(body.name)}` }[attribute];
+  if (type === 'google_pubsub_subscription') return { id: `projects/${project}/subscriptions/${String(body.name)}` }[attribute];
   return undefined;
 }
 
-const REFERENCE = /^(data\.)?(google_[a-z0-9_]+)\.([a-z0-9_]+)(\[0\]|\[\*\])?((?:\.[a-z0-9_]+(?:\[0\])?)+)$/;
+const REFERENCE = /^(data\.)?(google_[a-z0-9_]+)\.([a-z0-9_]+)(\[0\]|\[\*\]|\["[a-z0-9_]+"\]|\[each\.key\])?((?:\.[a-z0-9_]+(?:\[0\])?)+)$/;
 
 /**
  * Resolves the subset of Terraform expressions this configuration uses: var./local. references,
@@ -220,6 +231,14 @@ export class Evaluator {
     const resolved = this.value(value);
     if (!isObject(resolved)) throw new Error(`expected an object, got ${JSON.stringify(value)} -> ${JSON.stringify(resolved)}`);
     return resolved;
+  }
+
+  /** The instances of a resource block: one without for_each, else one per key, each evaluated with its `each`. */
+  instances(block: Block): Map<string | undefined, JsonObject> {
+    if (block.for_each === undefined) return new Map([[undefined, this.body(block)]]);
+    const each = this.value(block.for_each);
+    const entries: [string, Json][] = isObject(each) ? Object.entries(each) : Array.isArray(each) ? each.map((key) => [String(key), key]) : [];
+    return new Map(entries.map(([key, value]) => [key, new Evaluator(this.tf, this.vars, { ...this.scope, each: { key, value } }).body(block)]));
   }
 
   /** A block body as the provider would store it: nested blocks as lists, dynamic blocks expanded. */
@@ -271,8 +290,10 @@ export class Evaluator {
     if (!block) throw new Error(`terraform/ references undefined ${data ?? ''}${type}.${label}`);
     const instances = block.count === undefined ? 1 : this.number(block.count);
     const project = String(this.vars.project_id);
+    const key = index === '[each.key]' ? this.expression('each.key') : /^\["(.*)"\]$/.exec(index ?? '')?.[1];
     const resolve = () => {
-      const body = this.body(block);
+      const body = key === undefined ? this.body(block) : this.instances(block).get(String(key));
+      if (!body) return unknown(expression);
       return this.path(body, rest.slice(1).split('.'), expression, (attribute) => computedAttribute(type, body, attribute, project));
     };
     if (index === '[*]') return instances === 0 ? [] : [resolve()];
