@@ -865,6 +865,17 @@ describe('processPush: several business numbers, each with its agent and texts (
     }
   });
 
+  it('puts the business number on every line of a message\'s path, so one filter follows one number', async () => {
+    const h = twoNumbers();
+    const lines = h.captureLog();
+    await h.deliver(h.text('hola', { phoneNumberId: SUPPORT }));
+    await h.deliver(h.text('hi', { phoneNumberId: SALES }));
+    const withWamid = lines.filter((line) => typeof line.wamid === 'string');
+    expect(withWamid.length).toBeGreaterThan(2);
+    expect(withWamid.filter((line) => line.phoneNumberId === undefined)).toEqual([]);
+    expect(lines.find((line) => line.message === 'first reply chunk accepted' && line.phoneNumberId === SALES)).toBeDefined();
+  });
+
   it('counts the rate limit per number: the slow-down comes in the number\'s words, the other number still answers', async () => {
     const h = twoNumbers({ rateLimitPerMinute: 1 });
     await h.deliver(h.text('uno', { phoneNumberId: SUPPORT }));
