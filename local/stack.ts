@@ -1,4 +1,5 @@
 import { LOCAL_AGENT_ENGINE, startLocalAgent, type LocalAgent } from './agent/localAgent.js';
+import { DEFAULT_PHONE_NUMBER_ID } from './webhookBodies.js';
 import { startWhatsAppSandbox, type WhatsAppSandbox } from './sandbox/whatsappSandbox.js';
 import { startCloudStorageStandIn, type CloudStorageStandIn } from './storage/cloudStorageStandIn.js';
 import { startEmulators, type RunningEmulators } from './emulators.js';
@@ -136,6 +137,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         appSecret,
         webhookUrl,
         statusWebhooks: options.sandboxStatusWebhooks ?? false,
+        // The chat page lets a user write to each business number the worker routes (AGENT_ENGINE_BY_NUMBER).
+        businessNumbers: [...new Set([DEFAULT_PHONE_NUMBER_ID, ...numbersOfMap(given.AGENT_ENGINE_BY_NUMBER)])],
         log: say,
       });
       cleanups.push(() => sandbox!.close());
@@ -210,11 +213,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
 /** The engines AGENT_ENGINE_BY_NUMBER names; a malformed map is left for the functions' own validation to report. */
 function enginesOfMap(raw: string | undefined): string[] {
+  return Object.values(mapOf(raw)).filter((engine): engine is string => typeof engine === 'string');
+}
+
+/** The business numbers AGENT_ENGINE_BY_NUMBER names. */
+function numbersOfMap(raw: string | undefined): string[] {
+  return Object.keys(mapOf(raw));
+}
+
+function mapOf(raw: string | undefined): Record<string, unknown> {
   try {
     const map: unknown = JSON.parse(raw || '{}');
-    return typeof map === 'object' && map !== null ? Object.values(map).filter((engine): engine is string => typeof engine === 'string') : [];
+    return typeof map === 'object' && map !== null && !Array.isArray(map) ? (map as Record<string, unknown>) : {};
   } catch {
-    return [];
+    return {};
   }
 }
 

@@ -10,6 +10,9 @@ import { startLocalStack } from '../local/stack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
+/** The sandbox's second business number when you bring no AGENT_ENGINE_BY_NUMBER of your own. */
+const SECOND_LOCAL_NUMBER = '109876543210987';
+
 const env = {
   ...process.env,
   WEBHOOK_PORT: process.env.WEBHOOK_PORT || '8080',
@@ -18,6 +21,13 @@ const env = {
   LOCAL_AGENT_PORT: process.env.LOCAL_AGENT_PORT || '8083',
   // The local agent reads photos, voice notes and PDFs back from the storage stand-in (README, Media).
   ...(process.env.AGENT_ENGINE ? {} : { AGENT_ACCEPTS_MEDIA: process.env.AGENT_ACCEPTS_MEDIA || 'true' }),
+  // With the local agent and no map of your own: a second business number with its own agent and texts, side by side in the sandbox.
+  ...(process.env.AGENT_ENGINE || process.env.AGENT_ENGINE_BY_NUMBER
+    ? {}
+    : {
+        AGENT_ENGINE_BY_NUMBER: JSON.stringify({ [SECOND_LOCAL_NUMBER]: 'projects/local-project/locations/europe-west1/reasoningEngines/soporte-es' }),
+        TEXTS_BY_NUMBER: process.env.TEXTS_BY_NUMBER || JSON.stringify({ [SECOND_LOCAL_NUMBER]: { WELCOME_TEXT: '¡Hola! Soy el asistente de soporte en español.' } }),
+      }),
   // The Cloud Storage stand-in's address, unless a real bucket is named (MEDIA_BUCKET alone).
   ...(process.env.MEDIA_BUCKET && !process.env.STORAGE_EMULATOR_HOST ? {} : { STORAGE_EMULATOR_HOST: process.env.STORAGE_EMULATOR_HOST || '127.0.0.1:8084' }),
 };
@@ -81,7 +91,7 @@ process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
 
 note(`
-agent:    ${stack.agent ? `local agent at ${stack.agent.endpoint}` : stack.env.AGENT_ENGINE}
+agent:    ${stack.agent ? `local agent at ${stack.agent.endpoint}` : stack.env.AGENT_ENGINE}${stack.env.AGENT_ENGINE_BY_NUMBER ? ` (per number: ${stack.env.AGENT_ENGINE_BY_NUMBER})` : ''}
 media:    ${stack.storage ? `gs://${stack.env.MEDIA_BUCKET} in the Cloud Storage stand-in at ${stack.storage.url}` : `gs://${stack.env.MEDIA_BUCKET}`}
 whatsapp: ${stack.sandbox ? `local sandbox at ${stack.sandbox.url} (Graph API stand-in)` : stack.env.GRAPH_API_BASE_URL ?? 'https://graph.facebook.com'}
 verify token: ${stack.env.WHATSAPP_VERIFY_TOKEN}${publicUrl ? `\npublic callback URL (paste into Meta's App Dashboard): ${publicUrl}` : ''}${stack.sandboxUrl ? `\nsandbox chat page: ${stack.sandboxUrl}` : ''}

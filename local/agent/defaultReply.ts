@@ -43,8 +43,8 @@ export function readMessage(message: unknown): AgentMessage {
 
 /**
  * The answer when no test overrides it: a tapped option, a Markdown sample, a WhatsApp tool on its
- * keyword, or an echo with the turn number (and, when the local agent answers as several engines,
- * the engine's id, so the sandbox shows which agent answered).
+ * keyword, or an echo with the turn number (and, from an engine other than the first the local
+ * agent answers as, that engine's id, so the sandbox shows which agent answered).
  */
 export function defaultReply(turn: number, message: AgentMessage, agentLabel?: string, files: readonly ReadFile[] = []): LocalAgentReply {
   const tap = TAPPED_OPTION.exec(message.text);

@@ -185,7 +185,7 @@ export async function startLocalAgent(
       }
       const latency = typeof agent.latencyMs === 'function' ? agent.latencyMs(turn) : agent.latencyMs;
       if (latency > 0) await sleep(latency, undefined, { signal });
-      const reply = replyOverride ? await replyOverride({ call: record, session, turn }) : defaultReply(turn, message, engines.length > 1 ? engine.split('/').at(-1) : undefined, record.files);
+      const reply = replyOverride ? await replyOverride({ call: record, session, turn }) : defaultReply(turn, message, engine === engines[0] ? undefined : engine.split('/').at(-1), record.files);
       session.turns = turn;
       session.updatedAt = new Date();
       await writeAdkEvents(call, { reply, question: message.text, toolEvents: agent.toolEvents, chunkBytes: agent.chunkBytes });

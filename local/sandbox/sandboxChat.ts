@@ -2,6 +2,7 @@ import { createHash, randomInt } from 'node:crypto';
 import type { Timeline } from './sandboxTimeline.js';
 import {
   DEFAULT_DISPLAY_NUMBER,
+  DEFAULT_PHONE_NUMBER_ID,
   echoWebhook,
   interactiveReplyWebhook,
   mediaWebhook,
@@ -22,6 +23,8 @@ export interface SandboxUser {
   name?: string;
   /** A BSUID to send as `user_id`/`from_user_id`. */
   userId?: string;
+  /** The business number written to (`metadata.phone_number_id`); default DEFAULT_PHONE_NUMBER_ID. */
+  phoneNumberId?: string;
 }
 
 export interface SentWebhook {
@@ -112,6 +115,13 @@ export function createSandboxChat(deps: ChatDependencies): SandboxChat {
     return entry;
   }
 
+  /** The business number the user writes to, as webhooks and timeline events carry it. */
+  function businessNumber(user: SandboxUser): string {
+    const id = user.phoneNumberId ?? DEFAULT_PHONE_NUMBER_ID;
+    if (!/^\d{1,32}$/.test(id)) throw new SandboxInputError(`"${id}" is not a phone_number_id (digits only).`);
+    return id;
+  }
+
   function requireWebhookUrl(): string {
     if (!deps.webhookUrl) throw new SandboxInputError('The sandbox was started without a webhookUrl, so it has nowhere to deliver.');
     return deps.webhookUrl;
@@ -141,12 +151,13 @@ export function createSandboxChat(deps: ChatDependencies): SandboxChat {
     requireWebhookUrl();
     if (!text.trim()) throw new SandboxInputError('A WhatsApp message cannot be empty.');
     const from = sender(user);
+    const phoneNumberId = businessNumber(user);
     const wamid = options.wamid ?? newWamid();
     deps.timeline.append({
-      kind: 'inbound', wamid, phone: from.phone, name: from.name, type: 'text', text,
+      kind: 'inbound', wamid, phone: from.phone, name: from.name, phoneNumberId, type: 'text', text,
       ...(options.replyTo ? { replyTo: options.replyTo } : {}), time: Date.now(),
     });
-    return deliver(textWebhook(from, text, { wamid, ...quoting(from.phone, options.replyTo) }), wamid, from.phone);
+    return deliver(textWebhook(from, text, { wamid, phoneNumberId, ...quoting(from.phone, options.replyTo) }), wamid, from.phone);
   }
 
   forgetAll();
@@ -162,6 +173,7 @@ export function createSandboxChat(deps: ChatDependencies): SandboxChat {
     async sendMedia(user, media, options = {}) {
       requireWebhookUrl();
       const from = sender(user);
+      const phoneNumberId = businessNumber(user);
       const kind = mediaKindOf(media.mimeType);
       if (!kind) throw new SandboxInputError(`The sandbox sends images, audio and PDF or text documents, not ${media.mimeType}.`);
       const wamid = newWamid();
@@ -171,7 +183,7 @@ export function createSandboxChat(deps: ChatDependencies): SandboxChat {
       const voice = kind === 'audio' && media.voice === true;
       const filename = kind === 'document' ? media.filename?.trim() || 'document' : undefined;
       deps.timeline.append({
-        kind: 'inbound', wamid, phone: from.phone, name: from.name, type: kind,
+        kind: 'inbound', wamid, phone: from.phone, name: from.name, phoneNumberId, type: kind,
         ...(caption ? { text: caption } : {}),
         media: { id: mediaId, mimeType: media.mimeType, ...(voice ? { voice } : {}), ...(filename ? { filename } : {}) },
         ...(options.replyTo ? { replyTo: options.replyTo } : {}),
@@ -189,39 +201,42 @@ export function createSandboxChat(deps: ChatDependencies): SandboxChat {
           ...(filename ? { filename } : {}),
           ...(voice ? { voice } : {}),
         },
-        { wamid, ...quoting(from.phone, options.replyTo) },
+        { wamid, phoneNumberId, ...quoting(from.phone, options.replyTo) },
       );
       return { ...(await deliver(body, wamid, from.phone)), mediaId };
     },
     async react(user, messageId, emoji) {
       requireWebhookUrl();
       const from = sender(user);
+      const phoneNumberId = businessNumber(user);
       const wamid = newWamid();
       deps.timeline.append({
-        kind: 'inbound', wamid, phone: from.phone, name: from.name, type: 'reaction',
+        kind: 'inbound', wamid, phone: from.phone, name: from.name, phoneNumberId, type: 'reaction',
         reaction: { messageId, ...(emoji ? { emoji } : {}) }, time: Date.now(),
       });
-      return deliver(reactionWebhook(from, messageId, emoji, { wamid }), wamid, from.phone);
+      return deliver(reactionWebhook(from, messageId, emoji, { wamid, phoneNumberId }), wamid, from.phone);
     },
     async tapButton(user, messageId, reply) {
       requireWebhookUrl();
       const from = sender(user);
+      const phoneNumberId = businessNumber(user);
       const wamid = newWamid();
       deps.timeline.append({
-        kind: 'inbound', wamid, phone: from.phone, name: from.name, type: 'interactive', text: reply.title,
+        kind: 'inbound', wamid, phone: from.phone, name: from.name, phoneNumberId, type: 'interactive', text: reply.title,
         replyTo: messageId, time: Date.now(),
       });
       const context = { from: DEFAULT_DISPLAY_NUMBER, id: messageId };
-      return deliver(interactiveReplyWebhook(from, reply, { wamid, context }), wamid, from.phone);
+      return deliver(interactiveReplyWebhook(from, reply, { wamid, phoneNumberId, context }), wamid, from.phone);
     },
     async sendAsStaff(user, text) {
       requireWebhookUrl();
       if (!text.trim()) throw new SandboxInputError('A WhatsApp message cannot be empty.');
       const to = sender(user);
+      const phoneNumberId = businessNumber(user);
       const wamid = newWamid();
-      deps.timeline.append({ kind: 'staff', wamid, phone: to.phone, text, time: Date.now() });
+      deps.timeline.append({ kind: 'staff', wamid, phone: to.phone, phoneNumberId, text, time: Date.now() });
       // Not the user writing: their 24-hour window does not move. Re-delivering it is allowed, as Meta retries echoes too.
-      const webhook = signWebhook(echoWebhook(to, text, { wamid }), deps.appSecret);
+      const webhook = signWebhook(echoWebhook(to, text, { wamid, phoneNumberId }), deps.appSecret);
       lastMessage = { wamid, webhook };
       return post(webhook, wamid, false);
     },

@@ -15,6 +15,8 @@ interface PageDependencies {
   timeline: Timeline;
   webhookUrl?: string;
   signed: boolean;
+  /** The business numbers (phone_number_id) a user can write to; the page offers a choice when there are several. */
+  businessNumbers: readonly string[];
   media(id: string): { bytes: Buffer; mimeType: string } | undefined;
   failNext(fault: GraphFault): void;
   clearFaults(): void;
@@ -47,10 +49,15 @@ export function createPageRoutes(deps: PageDependencies): PageRoutes {
           `<strong>${escapeHtml(user.name)}</strong><small>+${escapeHtml(user.phone)}</small></button></li>`,
       )
       .join('');
+    const numbers = deps.businessNumbers
+      .map((id) => `<option value="${escapeHtml(id)}">business number ${escapeHtml(id)}</option>`)
+      .join('');
     const values: Record<string, string> = {
       webhookUrl: escapeHtml(deps.webhookUrl ?? 'not set: messages cannot be delivered'),
       signing: deps.signed ? 'signed with the app secret' : 'unsigned',
       chatList,
+      businessNumbers: numbers,
+      businessNumbersHidden: deps.businessNumbers.length > 1 ? '' : 'hidden',
     };
     return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => values[key] ?? '');
   }
@@ -58,7 +65,11 @@ export function createPageRoutes(deps: PageDependencies): PageRoutes {
   async function api(req: IncomingMessage, url: URL): Promise<unknown> {
     const route = url.pathname.slice('/api/'.length);
     if (route === 'media') {
-      const user = { phone: url.searchParams.get('phone') ?? '', name: url.searchParams.get('name') ?? undefined };
+      const user = {
+        phone: url.searchParams.get('phone') ?? '',
+        name: url.searchParams.get('name') ?? undefined,
+        phoneNumberId: url.searchParams.get('phoneNumberId') ?? undefined,
+      };
       const replyTo = url.searchParams.get('replyTo') ?? undefined;
       return deps.chat.sendMedia(
         user,
@@ -170,9 +181,9 @@ export function createPageRoutes(deps: PageDependencies): PageRoutes {
 function userFrom(body: Record<string, unknown>): SandboxUser {
   const user = body.user;
   if (typeof user !== 'object' || user === null) throw new SandboxInputError('Choose a user first.');
-  const { phone, name } = user as Record<string, unknown>;
+  const { phone, name, phoneNumberId } = user as Record<string, unknown>;
   if (typeof phone !== 'string') throw new SandboxInputError('The user needs a phone number.');
-  return { phone, ...(typeof name === 'string' ? { name } : {}) };
+  return { phone, ...(typeof name === 'string' ? { name } : {}), ...(typeof phoneNumberId === 'string' ? { phoneNumberId } : {}) };
 }
 
 function stringFrom(body: Record<string, unknown>, key: string): string {

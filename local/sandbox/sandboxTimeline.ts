@@ -7,6 +7,8 @@ export type TimelineEvent =
       wamid: string;
       phone: string;
       name: string;
+      /** The business number written to. */
+      phoneNumberId: string;
       type: string;
       text?: string;
       media?: { id: string; mimeType: string; voice?: boolean; filename?: string };
@@ -16,11 +18,13 @@ export type TimelineEvent =
     }
   | { kind: 'delivery'; wamid: string; status: number; error?: string; redelivery?: boolean }
   /** Staff wrote to the user from the WhatsApp Business app (coexistence): sent as an `smb_message_echoes` webhook. */
-  | { kind: 'staff'; wamid: string; phone: string; text: string; time: number }
+  | { kind: 'staff'; wamid: string; phone: string; phoneNumberId: string; text: string; time: number }
   | {
       kind: 'sent';
       id: string;
       phone: string;
+      /** The business number it left from. */
+      phoneNumberId: string;
       type: string;
       text?: string;
       replyTo?: string;

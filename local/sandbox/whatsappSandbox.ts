@@ -12,6 +12,7 @@ import {
   type SentMessage,
 } from './sandboxGraphApi.js';
 import { createPageRoutes } from './sandboxPageRoutes.js';
+import { DEFAULT_PHONE_NUMBER_ID } from '../webhookBodies.js';
 import { createSandboxStatuses } from './sandboxStatuses.js';
 import { createTimeline } from './sandboxTimeline.js';
 
@@ -44,6 +45,8 @@ export interface WhatsAppSandboxOptions {
   statusWebhooks?: boolean;
   /** Receives one human-readable line per thing the bot did; silent when omitted. */
   log?: (line: string) => void;
+  /** The business numbers (phone_number_id) the chat page lets a user write to; default DEFAULT_PHONE_NUMBER_ID alone. */
+  businessNumbers?: readonly string[];
 }
 
 export interface WhatsAppSandbox {
@@ -118,6 +121,7 @@ export async function startWhatsAppSandbox(options: WhatsAppSandboxOptions): Pro
     timeline,
     webhookUrl: options.webhookUrl,
     signed: Boolean(options.appSecret),
+    businessNumbers: options.businessNumbers?.length ? options.businessNumbers : [DEFAULT_PHONE_NUMBER_ID],
     media: (id) => graph.media(id),
     failNext: (fault) => graph.failNext(fault),
     clearFaults: () => graph.clearFaults(),

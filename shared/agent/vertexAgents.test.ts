@@ -28,7 +28,7 @@ describe('clientOptions: each engine on its regional endpoint', () => {
   });
 });
 
-/** Three engines in two regions, served by one local agent that answers as each (its own sessions each). */
+/** Three engines in two regions, served by one local agent that answers as each (its own sessions each; all but the first name themselves in the echo). */
 describe('createVertexAgents against the local agent', () => {
   let agent: LocalAgent;
   let agents: VertexAgents;
@@ -53,9 +53,9 @@ describe('createVertexAgents against the local agent', () => {
     expect(agent.sessions.get(supportSession)).toMatchObject({ engine: SUPPORT, userId: 'wa-1' });
     expect(agent.sessions.get(salesSession)).toMatchObject({ engine: SALES, userId: 'wa-1' });
 
-    await expect(support.query({ userId: 'wa-1', sessionId: supportSession, text: 'hola' })).resolves.toEqual([{ kind: 'text', text: 'Echo #1 (support): hola' }]);
+    await expect(support.query({ userId: 'wa-1', sessionId: supportSession, text: 'hola' })).resolves.toEqual([{ kind: 'text', text: 'Echo #1: hola' }]);
     await expect(sales.query({ userId: 'wa-1', sessionId: salesSession, text: 'hi' })).resolves.toEqual([{ kind: 'text', text: 'Echo #1 (sales): hi' }]);
-    await expect(support.query({ userId: 'wa-1', sessionId: supportSession, text: 'otra' })).resolves.toEqual([{ kind: 'text', text: 'Echo #2 (support): otra' }]);
+    await expect(support.query({ userId: 'wa-1', sessionId: supportSession, text: 'otra' })).resolves.toEqual([{ kind: 'text', text: 'Echo #2: otra' }]);
     expect(agent.calls.map((call) => [call.engine, call.text])).toEqual([
       [SUPPORT, 'hola'],
       [SALES, 'hi'],

@@ -77,7 +77,7 @@ describeWithEmulators('many numbers, many agents (emulators, local agent, sandbo
     const bruno = { phone: '5215512345678', name: 'Bruno' };
     expect((await postWebhook(stack, textWebhook(bruno, 'hello', { phoneNumberId: '333333333333333' }))).status).toBe(200);
     const [reply] = await sandbox.waitFor(() => sandbox.sent().length > before && sandbox.sent().slice(before), 30_000);
-    expect([reply!.phoneNumberId, reply!.text]).toEqual(['333333333333333', 'Welcome to sales!\n\nEcho #1 (local-agent): hello']);
+    expect([reply!.phoneNumberId, reply!.text]).toEqual(['333333333333333', 'Welcome to sales!\n\nEcho #1: hello']);
     expect(stack.agent!.calls.at(-1)?.engine).toBe(stack.agent!.engine);
   });
 });

@@ -9,6 +9,8 @@ import { parseMarkup } from './whatsappMarkup.js';
 const TYPING_LIMIT_MS = 25_000;
 const REACTIONS = ['👍', '❤️', '😂', '😮', '🙏'];
 const USER_KEY = 'whatsapp-sandbox-user';
+/** Per tab: two tabs show two business numbers side by side. */
+const NUMBER_KEY = 'whatsapp-sandbox-business-number';
 
 const $ = (selector) => document.querySelector(selector);
 const messagesEl = $('#messages');
@@ -21,6 +23,8 @@ const pausedChats = new Set();
 /** wamid or bot message id → what a quote or a read receipt needs to know about it. */
 const messages = new Map();
 let user = loadUser();
+/** The business number written to and shown (several when the stack runs AGENT_ENGINE_BY_NUMBER). */
+let businessNumber = loadBusinessNumber();
 let replyTo;
 let typingTimer;
 
@@ -29,6 +33,20 @@ function loadUser() {
   if (saved?.phone) return saved;
   const first = document.querySelector('#chats [data-phone]');
   return { phone: first?.dataset.phone ?? '5491155550001', name: first?.dataset.name ?? 'Ana Pérez' };
+}
+
+function loadBusinessNumber() {
+  const options = [...document.querySelectorAll('#business-number option')].map((option) => option.value);
+  const saved = sessionStorage.getItem(NUMBER_KEY);
+  const chosen = options.includes(saved) ? saved : options[0];
+  if (chosen) $('#business-number').value = chosen;
+  return chosen;
+}
+
+/** Events of another business number's conversations stay out of this view. */
+function otherNumber(event) {
+  const number = event.phoneNumberId ?? messages.get(event.wamid ?? event.messageId ?? event.id)?.phoneNumberId;
+  return number !== undefined && businessNumber !== undefined && number !== businessNumber;
 }
 
 function el(tag, attributes = {}, ...children) {
@@ -214,11 +232,16 @@ function phoneOf(event) {
 /** Applies one event: remembers what it says about messages, and draws it if it is in the open chat. */
 function apply(event, live) {
   if (event.kind === 'inbound' && event.type !== 'reaction') {
-    messages.set(event.wamid, { phone: event.phone, fromBot: false, preview: event.text ?? (event.media?.voice ? '🎤 Voice message' : `📎 ${event.type}`) });
+    messages.set(event.wamid, {
+      phone: event.phone,
+      phoneNumberId: event.phoneNumberId,
+      fromBot: false,
+      preview: event.text ?? (event.media?.voice ? '🎤 Voice message' : `📎 ${event.type}`),
+    });
     addChat(event.phone, event.name);
   }
   if (event.kind === 'sent' && event.type !== 'reaction') {
-    messages.set(event.id, { phone: event.phone, fromBot: true, preview: event.text ?? `[${event.type}]` });
+    messages.set(event.id, { phone: event.phone, phoneNumberId: event.phoneNumberId, fromBot: true, preview: event.text ?? `[${event.type}]` });
   }
   if (event.kind === 'faults') return showFaults(event.pending);
   const phone = phoneOf(event);
@@ -230,6 +253,7 @@ function apply(event, live) {
   if (event.kind === 'read' && phone) pausedChats.delete(phone);
   if (event.kind === 'reset') pausedChats.clear();
   showHandoff();
+  if (otherNumber(event)) return;
   if (phone && phone !== user.phone) {
     if (live && (event.kind === 'sent' || event.kind === 'inbound')) markUnread(phone);
     return;
@@ -373,10 +397,11 @@ function flash(text) {
 
 /** Page API calls carry a custom header, which a cross-site form or image cannot send. */
 async function send(path, body, init = {}) {
+  const payload = body?.user && businessNumber ? { ...body, user: { ...body.user, phoneNumberId: businessNumber } } : body;
   const response = await fetch(path, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-sandbox': '1', ...init.headers },
-    body: init.raw ?? JSON.stringify(body),
+    body: init.raw ?? JSON.stringify(payload),
   }).catch((error) => ({ ok: false, json: async () => ({ error: `Sandbox unreachable: ${error.message}` }) }));
   const answer = await response.json().catch(() => ({}));
   if (!response.ok || answer.error) flash(answer.error ?? `The sandbox answered ${response.status}`);
@@ -415,6 +440,7 @@ $('#attach').addEventListener('change', async (event) => {
   const query = new URLSearchParams({
     phone: user.phone, name: user.name, caption: textEl.value, filename: file.name, voice: String(/ogg|opus/.test(type)),
     ...(replyTo ? { replyTo } : {}),
+    ...(businessNumber ? { phoneNumberId: businessNumber } : {}),
   });
   textEl.value = '';
   cancelReply();
@@ -452,6 +478,13 @@ $('#faults').addEventListener('submit', (event) => {
   void send('/api/faults', { status, code, count: Number(form.get('count')), only: form.get('only') });
 });
 $('#clear-faults').addEventListener('click', () => send('/api/faults/clear', {}));
+
+$('#business-number').addEventListener('change', (event) => {
+  businessNumber = event.target.value;
+  sessionStorage.setItem(NUMBER_KEY, businessNumber);
+  cancelReply();
+  redraw();
+});
 
 let caughtUp = false;
 const stream = new EventSource('/events');
