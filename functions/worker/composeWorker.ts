@@ -166,6 +166,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
       optOuts,
       held,
       whatsapp,
+      handoffs,
       settings: reengagementSettings(config),
       now: () => new Date(),
     },

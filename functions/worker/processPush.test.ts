@@ -784,6 +784,30 @@ describe('processPush: a person has the conversation (hand-off)', () => {
     expect(h.reads).toHaveLength(1);
   });
 
+  it('staff who take over while the agent answers get the conversation: the stored reply is not sent, and no apology ever', async () => {
+    const h = harness();
+    const { query } = h.agent;
+    h.agent.query = async (turn) => {
+      await pauseFor(h, 30);
+      return query(turn);
+    };
+    const m = h.text('¿me ayudan?');
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'ignored' });
+    expect(h.agentCalls).toHaveLength(1);
+    expect(h.sends).toEqual([]);
+    expect(h.ledger.records.get(m.wamid)).toMatchObject({ state: 'answered', replyChunks: [expect.anything()] });
+
+    // A paused user's last failed attempt sends no apology either.
+    const next = h.text('¿hola?');
+    const markAnswered = h.ledger.markAnswered;
+    h.ledger.markAnswered = async () => {
+      throw new RetryableError('Firestore unavailable', 'firestore_unavailable');
+    };
+    expect(await h.deliver(next, { deliveryAttempt: 5 })).toMatchObject({ outcome: 'dead-letter' });
+    h.ledger.markAnswered = markAnswered;
+    expect(h.sends).toEqual([]);
+  });
+
   it('the agent’s hand-off takes effect even when its reply is held because the window closed', async () => {
     const h = harness();
     h.agent.query = async () => [

@@ -7,6 +7,7 @@ import { consentCommandOf, decideConsent } from './consentCommands.js';
 import { checkHandoff, handoffDeps, transcriptDelivered } from './conversationHandoff.js';
 import type { TurnContext } from './coreDeps.js';
 import { decideTurnAction } from './decideTurnAction.js';
+import { isPaused } from './handoff.js';
 import { sendReply, showTyping } from './sendReply.js';
 import { deliverHeld, noteConversationWindow, recordConsent } from './userReachability.js';
 
@@ -30,6 +31,7 @@ export async function answerTurn(ctx: TurnContext): Promise<'answered' | 'held' 
   ctx.optedOut = optOut !== undefined;
   const consent = decideConsent(message, ctx.optedOut, settings);
   if (handoff.kind === 'paused') {
+    ctx.paused = true;
     // STOP and START still take effect, silently: staff see the words on their phone.
     if (consent === 'opt-out' || consent === 'opt-in') await recordConsent(ctx, consent);
     await ledger.markAnswered(turn.id);
@@ -71,12 +73,26 @@ export async function answerTurn(ctx: TurnContext): Promise<'answered' | 'held' 
       // The agent has the pause's transcript now; a fixed reply or a rate-limited turn leaves it for the next agent turn.
       if (answer.agentAnswered) await transcriptDelivered(conversationOf(message), handoff, handoffDeps(deps, log));
       record.replyChunks = chunks;
+      // The agent may have taken minutes: staff who took over meanwhile have the conversation now.
+      if (answer.agentAnswered && (await tookOverMeanwhile(ctx))) {
+        await ledger.markAnswered(turn.id);
+        log.info('a person took over while the agent was answering: its reply is kept, not sent');
+        return 'ignored';
+      }
     }
   } else {
     log.info({ sentChunks: record.sentChunks.length }, 'resuming with the stored reply');
+    // A retry after the reply was stored: the agent had the pause's transcript, whatever happened next.
+    if (record.agentMs !== undefined) await transcriptDelivered(conversationOf(message), handoff, handoffDeps(deps, log));
     if (hold && consent === 'proceed') await deliverHeld(ctx, hold);
   }
   return sendReply(ctx, chunks);
+}
+
+async function tookOverMeanwhile(ctx: TurnContext): Promise<boolean> {
+  const now = ctx.now();
+  ctx.paused = isPaused(await ctx.deps.handoffs.get(conversationOf(ctx.message), now), now);
+  return ctx.paused;
 }
 
 /** The agent's turn as the messages to send; calls it could not render as asked are logged. */

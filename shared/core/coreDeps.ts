@@ -83,4 +83,6 @@ export interface TurnContext {
   now: () => Date;
   /** Once known, an opted-out user gets nothing from this attempt: no receipt, no typing, no apology. */
   optedOut: boolean;
+  /** Once known, a user a person has taken over gets nothing from the bot either: no apology included. */
+  paused: boolean;
 }

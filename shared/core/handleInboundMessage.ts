@@ -94,6 +94,7 @@ export async function runTurn(turn: TurnInput, record: InboundRecord, attempt: A
     log,
     now: deps.now ?? (() => new Date()),
     optedOut: false,
+    paused: false,
   };
   try {
     return { kind: await answerTurn(ctx) };

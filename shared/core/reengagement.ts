@@ -1,9 +1,11 @@
 import { PermanentError, reasonOf, RetryableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import type { HandoffStore } from '../store/handoffStore.js';
 import type { HeldReplies, HeldReply, HeldReplyStore } from '../store/heldReplyStore.js';
 import type { OptOutStore } from '../store/optOutStore.js';
 import type { OutboundMessageStore } from '../store/outboundMessageStore.js';
 import type { Recipient, TemplateRef, WhatsAppClient } from '../whatsapp/graphClient.js';
+import { isPaused } from './handoff.js';
 
 export interface ReengagementSettings {
   /** The approved template that invites the user back; without it replies are held and nothing is sent. */
@@ -19,6 +21,8 @@ export interface ReengagementDeps {
   log: Logger;
   settings: ReengagementSettings;
   now: () => Date;
+  /** While a person has the conversation the bot invites nobody back: the reply waits without a template. */
+  handoffs?: HandoffStore;
 }
 
 export interface UserOfNumber {
@@ -45,6 +49,12 @@ export async function holdReplies(user: UserOfNumber, replies: HeldReply[], deps
   log.info({ replies: replies.length, heldForMs: settings.heldReplyTtlMs }, 'reply held until the user writes again');
   if (!sendTemplate) {
     log.info('re-engagement template already sent for this hold');
+    return;
+  }
+  const now = deps.now();
+  if (deps.handoffs && isPaused(await deps.handoffs.get(user, now), now)) {
+    await held.releaseTemplateClaim(user.phoneNumberId, user.userId);
+    log.info('a person has the conversation: no re-engagement template');
     return;
   }
   const template = settings.reengageTemplate;

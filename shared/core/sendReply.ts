@@ -32,6 +32,7 @@ export async function sendReply(ctx: TurnContext, chunks: ReplyChunk[]): Promise
       // handoff_to_human: it always comes last, after the turn's messages, and is recorded like a
       // sent chunk so the pause starts once.
       await pauseForAgent(userOf(ctx), chunk.reason, handoffDeps(deps, log));
+      ctx.paused = true;
       await deps.ledger.recordChunkSent(turn.id, { index }, isLast);
       record.sentChunks.push({ index });
       continue;
@@ -93,7 +94,7 @@ function logFirstReply(ctx: TurnContext, outcome: 'answered' | 'fixed_reply' | '
 export async function sendApology(ctx: TurnContext, error: unknown): Promise<boolean> {
   const { message, record, deps, log } = ctx;
   if (record.apologySent) return true;
-  if (ctx.optedOut) return false;
+  if (ctx.optedOut || ctx.paused) return false;
   // When WhatsApp is what failed (or no longer allows sending), an apology would fail the same way.
   if (failedSystemOf(error) === 'whatsapp') return false;
   try {
