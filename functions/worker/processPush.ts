@@ -1,5 +1,5 @@
-import type { BurstDeps } from '../../shared/core/bufferDelivery.js';
-import { receiveInbound } from '../../shared/core/bufferDelivery.js';
+import type { BurstDeps } from '../../shared/core/receiveInbound.js';
+import { receiveInbound } from '../../shared/core/receiveInbound.js';
 import type { CoreDeps } from '../../shared/core/coreDeps.js';
 import type { AttemptInfo, MessageOutcome } from '../../shared/core/handleInboundMessage.js';
 import { processTurnDue } from '../../shared/core/processTurnDue.js';

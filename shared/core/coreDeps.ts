@@ -72,7 +72,7 @@ export interface TurnContext {
   message: InboundMessage;
   /** This attempt's number, for the log. */
   attempt: number;
-  /** The claimed idempotency record; the steps keep `replyText`, `agentMs` and `sentChunks` current. */
+  /** The claimed idempotency record; the steps keep `replyChunks`, `agentMs` and `sentChunks` current. */
   record: InboundRecord;
   /** The agent of the business number the user wrote to. */
   agent: AgentClient;

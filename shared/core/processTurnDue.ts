@@ -3,7 +3,7 @@ import { maskUserId } from '../log/maskUserId.js';
 import type { TurnDue } from '../queue/turnDue.js';
 import type { InboundRecord } from '../store/inboundLedger.js';
 import { nextTurn, type BufferedMessage, type BurstStep } from './burstTurns.js';
-import type { BurstDeps } from './bufferDelivery.js';
+import type { BurstDeps } from './receiveInbound.js';
 import type { CoreDeps, TurnInput } from './coreDeps.js';
 import { endsBurst } from './decideTurnAction.js';
 import { runTurn, settles, type AttemptInfo, type MessageOutcome } from './handleInboundMessage.js';

@@ -141,7 +141,6 @@ export function createHandoffRoutes(deps: HandoffRouteDeps) {
       if (req.method === 'DELETE') return resumeRoute(req, res, id);
       res.status(405).set('Allow', 'POST, DELETE').json({ error: 'method not allowed' });
     },
-    /** The active pauses of these users, by user id (the newest pause when a user has several numbers paused). */
     /** The users' paused conversations, keyed by conversationId (number and user). */
     async pausedByUser(userIds: readonly string[]): Promise<Map<string, HandoffRecord>> {
       const records = userIds.length === 0 ? [] : await handoffs.listPausedForUsers(userIds, deps.now());
