@@ -1,8 +1,10 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from '@cdktf/hcl2json';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /*
  * Invariants of the dashboard, the log-based metrics and the latency alert in terraform/, read
@@ -57,9 +59,9 @@ beforeAll(async () => {
 
 const resourcesOf = (type: string) => tf.resources.get(type) ?? new Map<string, Block>();
 const logMetrics = () => resourcesOf('google_logging_metric');
-const widgets = () => list(tf.locals.dashboard_widgets).filter(isObject);
-const dataSets = (widget: Block) => list(body(widget.xyChart)?.dataSets).filter(isObject);
-const seriesFilter = (dataSet: Block) => body(body(dataSet.timeSeriesQuery)?.timeSeriesFilter);
+/** The charts as written: title, plot, y_axis, optional period and thresholds, and their series. */
+const charts = () => list(tf.locals.dashboard_charts).filter(isObject);
+const seriesOf = (chart: Block) => list(chart.series).filter(isObject);
 
 /** The label of the one log-based metric whose filter selects the log line with this message. */
 function metricFor(message: string): string {
@@ -78,12 +80,12 @@ function latencyMetric(): string {
 /** `metric.type="logging.googleapis.com/user/${google_logging_metric.LABEL.name}"` */
 const userMetricReference = (label: string) => `logging.googleapis.com/user/\${google_logging_metric.${label}.name}`;
 
-function chartsOf(label: string): { widget: Block; dataSet: Block; filter: Block }[] {
-  return widgets().flatMap((widget) =>
-    dataSets(widget).flatMap((dataSet) => {
-      const filter = seriesFilter(dataSet);
-      return filter && String(filter.filter).includes(userMetricReference(label)) ? [{ widget, dataSet, filter }] : [];
-    }),
+/** The series (with their charts) that read the log-based metric with this label. */
+function chartsOf(label: string): { chart: Block; series: Block }[] {
+  return charts().flatMap((chart) =>
+    seriesOf(chart)
+      .filter((series) => series.metric === `\${google_logging_metric.${label}.name}`)
+      .map((series) => ({ chart, series })),
   );
 }
 
@@ -98,15 +100,23 @@ describe('the dashboard', () => {
     expect(String(tf.outputs.get('dashboard_url')?.value)).toContain('google_monitoring_dashboard.');
   });
 
-  it('gives every widget a title and at least one data set with a filter and an aggregation', () => {
-    expect(widgets().length).toBeGreaterThanOrEqual(6);
-    for (const widget of widgets()) {
-      expect(typeof widget.title === 'string' && widget.title.length > 5, JSON.stringify(widget).slice(0, 120)).toBe(true);
-      expect(dataSets(widget).length, String(widget.title)).toBeGreaterThan(0);
-      for (const dataSet of dataSets(widget)) {
-        const filter = seriesFilter(dataSet);
-        expect(String(filter?.filter), String(widget.title)).toMatch(/metric\.type="[^"]+"/);
-        expect(body(filter?.aggregation)?.alignmentPeriod, String(widget.title)).toMatch(/^\d+s$/);
+  it('builds its widgets from local.dashboard_charts', () => {
+    expect(String(tf.locals.dashboard_widgets)).toMatch(/^\$\{\[for chart in local\.dashboard_charts\s*:/);
+  });
+
+  it('gives every chart a title, a plot, a y axis and at least one series with a metric or a filter', () => {
+    expect(charts().length).toBeGreaterThanOrEqual(6);
+    for (const chart of charts()) {
+      const title = String(chart.title);
+      expect(title.length, JSON.stringify(chart).slice(0, 120)).toBeGreaterThan(5);
+      expect(['LINE', 'STACKED_BAR'], title).toContain(chart.plot);
+      expect(typeof chart.y_axis, title).toBe('string');
+      if (chart.period !== undefined) expect(chart.period, title).toMatch(/^\d+s$/);
+      expect(seriesOf(chart).length, title).toBeGreaterThan(0);
+      for (const series of seriesOf(chart)) {
+        expect(typeof series.legend, title).toBe('string');
+        if (series.metric === undefined) expect(String(series.filter), title).toMatch(/metric\.type="[^"]+"/);
+        else expect(String(series.metric), title).toMatch(/^\$\{google_logging_metric\.[a-z0-9_]+\.name\}$/);
       }
     }
   });
@@ -117,7 +127,7 @@ describe('the dashboard', () => {
   });
 
   it('charts the reply latency at p50 and p95', () => {
-    const reducers = chartsOf(latencyMetric()).map(({ filter }) => String(body(filter.aggregation)?.crossSeriesReducer));
+    const reducers = chartsOf(latencyMetric()).map(({ series }) => String(series.reducer));
     expect(reducers).toEqual(expect.arrayContaining(['REDUCE_PERCENTILE_50', 'REDUCE_PERCENTILE_95']));
   });
 
@@ -130,7 +140,7 @@ describe('the dashboard', () => {
       const { label, extractors } = labels[0]!;
       const codeLabel = Object.entries(extractors).find(([, extractor]) => extractor === `EXTRACT(jsonPayload.${field})`)?.[0];
       expect(codeLabel, `${label} extracts ${field} into a label`).toBeDefined();
-      const grouped = chartsOf(label).some(({ filter }) => list(body(filter.aggregation)?.groupByFields).includes(`metric.label.${codeLabel}`));
+      const grouped = chartsOf(label).some(({ series }) => series.group_by === codeLabel);
       expect(grouped, `a chart of ${label} grouped by ${codeLabel}`).toBe(true);
     }
   });
@@ -138,12 +148,12 @@ describe('the dashboard', () => {
   it('charts the hand-offs to a person that start, by who asked, and the user messages waiting for staff', () => {
     const label = metricFor('hand-off started');
     expect(body(logMetrics().get(label)?.label_extractors)?.by).toBe('EXTRACT(jsonPayload.by)');
-    expect(chartsOf(label).some(({ filter }) => list(body(filter.aggregation)?.groupByFields).includes('metric.label.by'))).toBe(true);
+    expect(chartsOf(label).some(({ series }) => series.group_by === 'by')).toBe(true);
     expect(chartsOf(metricFor('message kept for staff: the bot is paused')).length).toBeGreaterThan(0);
   });
 
   it('charts the dead-letter backlog and webhook signature failures', () => {
-    const filters = widgets().flatMap((widget) => dataSets(widget).map((dataSet) => String(seriesFilter(dataSet)?.filter)));
+    const filters = charts().flatMap((chart) => seriesOf(chart).map((series) => String(series.filter)));
     expect(
       filters.some(
         (filter) =>
@@ -159,8 +169,11 @@ describe('log-based metrics', () => {
   it('defines every user metric a chart or an alert names', () => {
     const defined = logMetrics();
     const names = new Set([...defined.values()].map((block) => String(block.name)));
-    const referencing = [...resourcesOf('google_monitoring_alert_policy').values(), ...widgets()];
-    const references = referencing.flatMap((block) => allStrings(block)).flatMap((text) => [...text.matchAll(/logging\.googleapis\.com\/user\/([^"\\\s]+)/g)].map((m) => m[1] ?? ''));
+    const referencing = [...resourcesOf('google_monitoring_alert_policy').values(), ...charts()];
+    const references = [
+      ...referencing.flatMap((block) => allStrings(block)).flatMap((text) => [...text.matchAll(/logging\.googleapis\.com\/user\/([^"\\\s]+)/g)].map((m) => m[1] ?? '')),
+      ...charts().flatMap((chart) => seriesOf(chart).flatMap((series) => (series.metric === undefined ? [] : [String(series.metric)]))),
+    ];
     expect(references.length).toBeGreaterThan(5);
     for (const reference of references) {
       const label = /^\$\{google_logging_metric\.([a-z0-9_]+)\.name\}$/.exec(reference)?.[1];
@@ -228,5 +241,66 @@ describe('the reply latency alert', () => {
     const variable = tf.variables.get('reply_latency_p95_threshold_ms');
     expect(variable?.type).toBe('${number}');
     expect(typeof variable?.default).toBe('number');
+  });
+});
+
+// ---------------------------------------------------------------- the real terraform binary
+
+const hasTerraform = spawnSync('terraform', ['version'], { encoding: 'utf8', timeout: 30_000 }).status === 0;
+if (!hasTerraform) console.warn('\n!!! SKIPPING the Terraform rendering of the dashboard widgets: `terraform` is not on PATH. !!!\n');
+
+describe.skipIf(!hasTerraform)('the widgets as Terraform renders them', () => {
+  let dir: string;
+  let rendered: Block[];
+
+  // dashboard.tf's locals alone, each reference to a resource, variable or other local replaced by
+  // its own text ("${google_logging_metric.x.name}"), so the rendered JSON can be compared with the
+  // charts as hcl2json reads them. No provider is needed.
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'tf-dashboard-'));
+    const source = readFileSync(path.join(TF_DIR, 'dashboard.tf'), 'utf8');
+    const locals = source.slice(source.indexOf('\nlocals {'), source.indexOf('\nresource "google_monitoring_dashboard"'));
+    const stubbed = locals.replace(
+      /\b(?:google_[a-z0-9_]+\.[a-z0-9_]+(?:\["[a-z0-9_]+"\])?\.[a-z0-9_]+|var\.[a-z0-9_]+|local\.push_queues[a-z0-9_.]*)/g,
+      (reference) => `"$\${${reference.replaceAll('"', '\\"')}}"`,
+    );
+    writeFileSync(path.join(dir, 'dashboard.tf'), stubbed);
+    const run = spawnSync('terraform', ['console', '-no-color'], { cwd: dir, input: 'jsonencode(local.dashboard_widgets)\n', encoding: 'utf8', timeout: 60_000 });
+    expect(run.status === 0 && !run.stderr.includes('Error:'), run.stderr).toBe(true);
+    rendered = JSON.parse(JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as string) as Block[];
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const unescaped = (text: Json | undefined) => String(text).replaceAll('$${', '${');
+
+  it('gives every chart one widget, in order, with every series as a data set', () => {
+    expect(rendered).toHaveLength(charts().length);
+    charts().forEach((chart, index) => {
+      const widget = rendered[index] ?? {};
+      expect(widget.title).toBe(chart.title);
+      const xyChart = body(widget.xyChart);
+      expect(body(xyChart?.yAxis)).toEqual({ label: chart.y_axis, scale: 'LINEAR' });
+      expect(xyChart?.thresholds).toEqual(chart.thresholds);
+      const dataSets = list(xyChart?.dataSets).filter(isObject);
+      expect(dataSets).toHaveLength(seriesOf(chart).length);
+      seriesOf(chart).forEach((series, at) => {
+        const dataSet = dataSets[at] ?? {};
+        expect(dataSet.plotType).toBe(chart.plot);
+        expect(dataSet.legendTemplate).toBe(unescaped(series.legend));
+        const filter = body(body(dataSet.timeSeriesQuery)?.timeSeriesFilter);
+        const expectedFilter =
+          series.metric === undefined
+            ? series.filter
+            : `metric.type="logging.googleapis.com/user/${String(series.metric)}" AND resource.type="cloud_run_revision"${series.where === undefined ? '' : ` AND ${String(series.where)}`}`;
+        expect(filter?.filter, String(chart.title)).toBe(expectedFilter);
+        expect(filter?.aggregation, String(chart.title)).toEqual({
+          alignmentPeriod: chart.period ?? '60s',
+          perSeriesAligner: series.aligner ?? 'ALIGN_DELTA',
+          crossSeriesReducer: series.reducer ?? 'REDUCE_SUM',
+          ...(series.group_by === undefined ? {} : { groupByFields: [`metric.label.${String(series.group_by)}`] }),
+        });
+      });
+    });
   });
 });
