@@ -109,7 +109,27 @@ describe('the hand-off steps of the worker', () => {
     expect((await deps.handoffs.get(key, at(6)))?.entries.map((e) => e.text)).toEqual(['/reset']);
   });
 
-  it('a pause that ends between the read and the write lets the turn proceed with the transcript', async () => {
+  it('a burst while paused is kept in one store call, each message once however often the turn is delivered', async () => {
+    await pauseForAgent(key, 'refund', deps);
+    const store = deps.handoffs;
+    const calls: number[] = [];
+    const counting = {
+      ...store,
+      async recordWhilePaused(...args: Parameters<typeof store.recordWhilePaused>) {
+        calls.push(args[1].length);
+        return store.recordWhilePaused(...args);
+      },
+    };
+    const burst = [userMessage('hola', 1), userMessage('¿hay alguien?', 1), userMessage('es por el reembolso', 2)];
+    clock = at(2);
+    expect(await checkHandoff(key, burst, { ...deps, handoffs: counting })).toEqual({ kind: 'paused' });
+    expect(await checkHandoff(key, burst, { ...deps, handoffs: counting })).toEqual({ kind: 'paused' });
+    expect(calls).toEqual([3, 3]);
+    expect(lines.at(-1)).toMatchObject({ message: 'message kept for staff: the bot is paused', messages: 3 });
+    expect((await store.get(key, at(3)))?.entries.map((e) => e.id)).toEqual(burst.map((m) => m.wamid));
+  });
+
+  it('a pause that ends between the read and the write keeps none of the burst: the turn proceeds with the transcript', async () => {
     await recordStaffEcho(echo('te llamo', 0), deps);
     const store = deps.handoffs;
     const racing = {
@@ -120,7 +140,9 @@ describe('the hand-off steps of the worker', () => {
       },
     };
     clock = at(1);
-    const check = await checkHandoff(key, [userMessage('hola', 1)], { ...deps, handoffs: racing });
-    expect(check.kind === 'proceed' && check.transcript).toContain('Staff: te llamo');
+    const check = await checkHandoff(key, [userMessage('hola', 1), userMessage('¿seguís ahí?', 1)], { ...deps, handoffs: racing });
+    expect(check).toMatchObject({ kind: 'proceed', entryIds: [expect.stringMatching(/^wamid\.e/)] });
+    expect(check.kind === 'proceed' && check.transcript?.split('\n').filter((line) => /^(User|Staff): /.test(line))).toEqual(['Staff: te llamo']);
+    expect((await store.get(key, at(2)))?.entries.map((e) => e.from)).toEqual(['staff']);
   });
 });

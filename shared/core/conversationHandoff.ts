@@ -36,12 +36,11 @@ export async function checkHandoff(key: ConversationKey, messages: readonly Inbo
   const now = deps.now();
   let record = await deps.handoffs.get(key, now);
   if (inboundDuringHandoff(record, now) === 'paused') {
-    const kept = await Promise.all(messages.map((message) => deps.handoffs.recordWhilePaused(key, userEntry(message), now)));
-    if (kept.every(Boolean)) {
+    if (await deps.handoffs.recordWhilePaused(key, messages.map(userEntry), now)) {
       deps.log.info({ messages: messages.length, by: record?.by, until: record?.until }, 'message kept for staff: the bot is paused');
       return { kind: 'paused' };
     }
-    // The pause ended between the read and the write: this turn is the first after it.
+    // The pause ended between the read and the write: nothing was kept, this turn is the first after it.
     record = await deps.handoffs.get(key, now);
   }
   return proceedAfter(record);

@@ -3,7 +3,7 @@ import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { describeWithEmulators } from '../../test/integration/testStack.js';
 import { noteStaffActivity, pause } from '../core/handoff.js';
-import type { TranscriptEntry } from '../core/resumeTranscript.js';
+import { MAX_STORED_ENTRIES, type TranscriptEntry } from '../core/resumeTranscript.js';
 import { createFirestoreHandoffStore } from './firestoreHandoffStore.js';
 import { HANDOFF_RETENTION_MS, type HandoffStore } from './handoffStore.js';
 import { InvalidPageTokenError } from './sessionStore.js';
@@ -36,15 +36,41 @@ describeWithEmulators('Firestore hand-off store (emulator)', () => {
     expect(paused).toMatchObject({ ...key, phone: '5491100000001', since: at(0), until: at(60), by: 'agent', reason: 'refund', entries: [], omitted: 0 });
     expect(paused.expiresAt).toEqual(new Date(at(60).getTime() + HANDOFF_RETENTION_MS));
 
-    const duplicates = await Promise.all(Array.from({ length: 4 }, () => store.recordWhilePaused(key, userSaid(1, 'hola?'), at(1))));
+    const duplicates = await Promise.all(Array.from({ length: 4 }, () => store.recordWhilePaused(key, [userSaid(1, 'hola?')], at(1))));
     expect(duplicates).toEqual([true, true, true, true]);
-    expect(await store.recordWhilePaused(key, userSaid(2, 'sigo esperando'), at(2))).toBe(true);
+    expect(await store.recordWhilePaused(key, [userSaid(2, 'sigo esperando')], at(2))).toBe(true);
     expect((await store.get(key, at(3)))?.entries).toEqual([userSaid(1, 'hola?'), userSaid(2, 'sigo esperando')]);
 
     // The pause runs out: the user's next message is not recorded, it gets its turn.
-    expect(await store.recordWhilePaused(key, userSaid(61, 'hola??'), at(61))).toBe(false);
+    expect(await store.recordWhilePaused(key, [userSaid(61, 'hola??')], at(61))).toBe(false);
     await store.transcriptDelivered(key, ['wamid.u1', 'wamid.u2'], at(61));
     expect(await store.get(key, at(61))).toBeUndefined();
+  });
+
+  it('a burst’s messages are kept together in one transaction, each once however often the turn is delivered', async () => {
+    const key = conversation();
+    await store.pause(key, (current) => pause(current, { by: 'agent' }, at(0), settings), at(0), staffSaid(0, 'te paso con Ana'));
+    const burst = [userSaid(1, 'hola'), userSaid(2, 'necesito ayuda'), userSaid(3, 'es urgente')];
+    // The same turn delivered three times at once, and a message repeated inside it.
+    const kept = await Promise.all(Array.from({ length: 3 }, () => store.recordWhilePaused(key, [...burst, burst[0]!], at(4))));
+    expect(kept).toEqual([true, true, true]);
+    expect((await store.get(key, at(5)))?.entries).toEqual([staffSaid(0, 'te paso con Ana'), ...burst]);
+
+    // A burst larger than the bound keeps the newest entries and counts the rest.
+    const flood = Array.from({ length: MAX_STORED_ENTRIES + 2 }, (_, i) => userSaid(10 + i, `m${i}`));
+    expect(await store.recordWhilePaused(key, flood, at(6))).toBe(true);
+    const bounded = await store.get(key, at(7));
+    expect(bounded?.entries).toHaveLength(MAX_STORED_ENTRIES);
+    expect(bounded?.entries.at(-1)).toEqual(flood.at(-1));
+    expect(bounded?.omitted).toBe(flood.length + 4 - MAX_STORED_ENTRIES);
+  });
+
+  it('a pause that ended before the call keeps none of the burst', async () => {
+    const key = conversation();
+    await store.pause(key, (current) => pause(current, { by: 'admin', minutes: 30 }, at(0), settings), at(0), staffSaid(0, 'te llamo'));
+    await store.resume(key, at(5));
+    expect(await store.recordWhilePaused(key, [userSaid(6, 'hola'), userSaid(7, 'sigo acá')], at(7))).toBe(false);
+    expect(await store.get(key, at(8))).toMatchObject({ endedAt: at(5), entries: [staffSaid(0, 'te llamo')], omitted: 0 });
   });
 
   it('staff activity extends the pause and adds the staff’s words; an echo with no pause starts one', async () => {

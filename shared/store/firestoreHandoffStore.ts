@@ -4,7 +4,7 @@ import type { TranscriptEntry } from '../core/resumeTranscript.js';
 import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
 import {
   applyPause,
-  applyPausedEntry,
+  applyPausedEntries,
   applyResume,
   applyTranscriptDelivered,
   liveRecord,
@@ -51,9 +51,9 @@ export function createFirestoreHandoffStore(db: Firestore): HandoffStore {
         return { next, result: next, write: next !== undefined };
       });
     },
-    recordWhilePaused(key, entry, now) {
+    recordWhilePaused(key, entries, now) {
       return update(key, (existing) => {
-        const next = applyPausedEntry(existing, entry, now);
+        const next = applyPausedEntries(existing, entries, now);
         return { next, result: next !== undefined, write: next !== undefined };
       });
     },

@@ -40,10 +40,11 @@ export interface HandoffStore {
   /** An operator ends the pause now. Undefined when none was active. */
   resume(key: ConversationKey, now: Date): Promise<HandoffRecord | undefined>;
   /**
-   * Adds the user's message to the transcript if, on fresh data, the conversation is still
-   * paused; false when it is not (the pause ended meanwhile: the message gets its turn).
+   * Adds a turn's messages (one, or a burst's) to the transcript in one transaction if, on fresh
+   * data, the conversation is still paused; false when it is not, and then none is added (the
+   * pause ended meanwhile: the messages get their turn, and must not also sit in the transcript).
    */
-  recordWhilePaused(key: ConversationKey, entry: TranscriptEntry, now: Date): Promise<boolean>;
+  recordWhilePaused(key: ConversationKey, entries: readonly TranscriptEntry[], now: Date): Promise<boolean>;
   /**
    * The first turn after a pause has carried these entries to the agent: they are dropped, and
    * the record with them unless a new pause started meanwhile.
@@ -76,11 +77,11 @@ export function applyResume(existing: HandoffRecord | undefined, now: Date): Han
   return toRecord(live, live, resume(handoffOf(live), now)!, transcriptOf(live), now);
 }
 
-/** The pure part of `recordWhilePaused`: the record with the entry, or undefined when not paused. */
-export function applyPausedEntry(existing: HandoffRecord | undefined, entry: TranscriptEntry, now: Date): HandoffRecord | undefined {
+/** The pure part of `recordWhilePaused`: the record with all the entries, or undefined when not paused. */
+export function applyPausedEntries(existing: HandoffRecord | undefined, entries: readonly TranscriptEntry[], now: Date): HandoffRecord | undefined {
   const live = liveRecord(existing, now);
   if (!isPaused(live, now)) return undefined;
-  return toRecord(live, live, handoffOf(live), appendEntry(transcriptOf(live), entry), now);
+  return toRecord(live, live, handoffOf(live), entries.reduce((transcript, entry) => appendEntry(transcript, entry), transcriptOf(live)), now);
 }
 
 /** The pure part of `transcriptDelivered`: the record still needed, or undefined to delete it. */

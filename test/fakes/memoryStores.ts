@@ -2,7 +2,7 @@ import { advanceStatus } from '../../shared/core/deliveryStatus.js';
 import type { ConversationWindow, ConversationWindowStore } from '../../shared/store/conversationWindowStore.js';
 import {
   applyPause,
-  applyPausedEntry,
+  applyPausedEntries,
   applyResume,
   applyTranscriptDelivered,
   liveRecord,
@@ -271,8 +271,8 @@ export function createMemoryHandoffStore(): HandoffStore & { records: Map<string
       const next = applyResume(records.get(keyOf(key)), now);
       return next ? store(key, next) : undefined;
     },
-    async recordWhilePaused(key, entry, now) {
-      const next = applyPausedEntry(records.get(keyOf(key)), entry, now);
+    async recordWhilePaused(key, entries, now) {
+      const next = applyPausedEntries(records.get(keyOf(key)), entries, now);
       if (next) store(key, next);
       return next !== undefined;
     },
