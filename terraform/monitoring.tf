@@ -316,49 +316,43 @@ resource "google_monitoring_alert_policy" "worker_errors" {
   }
 }
 
-resource "google_monitoring_alert_policy" "graph_token_errors" {
-  display_name          = "WhatsApp bridge: Graph API access token rejected (190)"
-  combiner              = "OR"
-  notification_channels = local.notification_channels
-  severity              = "CRITICAL"
-
-  conditions {
-    display_name = "Graph API error 190 in worker logs"
-    condition_threshold {
-      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"logging.googleapis.com/user/${google_logging_metric.graph_token_errors.name}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period     = "300s"
-        per_series_aligner   = "ALIGN_DELTA"
-        cross_series_reducer = "REDUCE_SUM"
-      }
+# Alerts on the count of a log-based metric in 5 minutes: alike but for the metric, the
+# threshold, how bad it is and what to do.
+locals {
+  log_metric_alerts = {
+    graph_token_errors = {
+      title     = "Graph API access token rejected (190)"
+      severity  = "CRITICAL"
+      condition = "Graph API error 190 in worker logs"
+      metric    = google_logging_metric.graph_token_errors.name
+      threshold = 0
+      advice    = "WhatsApp refuses the access token: no reply reaches any user. Create a new System User token in Meta Business Settings and rotate it into secret `${google_secret_manager_secret.access_token.secret_id}` (terraform/README.md, Rotate the access token)."
     }
-  }
-
-  alert_strategy {
-    auto_close = "3600s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    content   = "WhatsApp refuses the access token: no reply reaches any user. Create a new System User token in Meta Business Settings and rotate it into secret `${google_secret_manager_secret.access_token.secret_id}` (terraform/README.md, Rotate the access token)."
+    webhook_signature_failures = {
+      title     = "webhook signature failures"
+      severity  = "WARNING"
+      condition = "More than ${var.signature_failure_threshold} rejected signatures in 5 minutes"
+      metric    = google_logging_metric.webhook_signature_failures.name
+      threshold = var.signature_failure_threshold
+      advice    = "Requests to the public webhook fail the X-Hub-Signature-256 check. If they come from Meta, secret `${google_secret_manager_secret.app_secret.secret_id}` no longer matches the App Secret in the App Dashboard (Settings > Basic) and every user message is being refused; otherwise someone is probing the URL."
+    }
   }
 }
 
-resource "google_monitoring_alert_policy" "webhook_signature_failures" {
-  display_name          = "WhatsApp bridge: webhook signature failures"
+resource "google_monitoring_alert_policy" "log_metric" {
+  for_each = local.log_metric_alerts
+
+  display_name          = "WhatsApp bridge: ${each.value.title}"
   combiner              = "OR"
   notification_channels = local.notification_channels
-  severity              = "WARNING"
+  severity              = each.value.severity
 
   conditions {
-    display_name = "More than ${var.signature_failure_threshold} rejected signatures in 5 minutes"
+    display_name = each.value.condition
     condition_threshold {
-      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"logging.googleapis.com/user/${google_logging_metric.webhook_signature_failures.name}\""
+      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"logging.googleapis.com/user/${each.value.metric}\""
       comparison      = "COMPARISON_GT"
-      threshold_value = var.signature_failure_threshold
+      threshold_value = each.value.threshold
       duration        = "0s"
       aggregations {
         alignment_period     = "300s"
@@ -374,8 +368,18 @@ resource "google_monitoring_alert_policy" "webhook_signature_failures" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "Requests to the public webhook fail the X-Hub-Signature-256 check. If they come from Meta, secret `${google_secret_manager_secret.app_secret.secret_id}` no longer matches the App Secret in the App Dashboard (Settings > Basic) and every user message is being refused; otherwise someone is probing the URL."
+    content   = each.value.advice
   }
+}
+
+moved {
+  from = google_monitoring_alert_policy.graph_token_errors
+  to   = google_monitoring_alert_policy.log_metric["graph_token_errors"]
+}
+
+moved {
+  from = google_monitoring_alert_policy.webhook_signature_failures
+  to   = google_monitoring_alert_policy.log_metric["webhook_signature_failures"]
 }
 
 # ---------------------------------------------------------------- failed deliveries, by code class

@@ -170,10 +170,17 @@ describe('log-based metrics', () => {
     const defined = logMetrics();
     const names = new Set([...defined.values()].map((block) => String(block.name)));
     const referencing = [...resourcesOf('google_monitoring_alert_policy').values(), ...charts()];
+    // Charts and alerts described as data name their metric in a `metric` field; their one
+    // resource (or widget expression) reads it as each.value.metric.
+    const logMetricAlerts = Object.values(isObject(tf.locals.log_metric_alerts) ? tf.locals.log_metric_alerts : {}).filter(isObject);
     const references = [
-      ...referencing.flatMap((block) => allStrings(block)).flatMap((text) => [...text.matchAll(/logging\.googleapis\.com\/user\/([^"\\\s]+)/g)].map((m) => m[1] ?? '')),
-      ...charts().flatMap((chart) => seriesOf(chart).flatMap((series) => (series.metric === undefined ? [] : [String(series.metric)]))),
+      ...referencing
+        .flatMap((block) => allStrings(block))
+        .flatMap((text) => [...text.matchAll(/logging\.googleapis\.com\/user\/([^"\\\s]+)/g)].map((m) => m[1] ?? ''))
+        .filter((reference) => reference !== '${each.value.metric}'),
+      ...[...charts().flatMap(seriesOf), ...logMetricAlerts].flatMap((item) => (item.metric === undefined ? [] : [String(item.metric)])),
     ];
+    expect(logMetricAlerts.length).toBeGreaterThan(0);
     expect(references.length).toBeGreaterThan(5);
     for (const reference of references) {
       const label = /^\$\{google_logging_metric\.([a-z0-9_]+)\.name\}$/.exec(reference)?.[1];

@@ -654,11 +654,15 @@ describe('alerts', () => {
   const policies = () => [...resourcesOf(tf, 'google_monitoring_alert_policy').values()];
   const filters = (policy: Block) => bodies(policy.conditions).flatMap((c) => bodies(c.condition_threshold)).map((t) => String(t.filter));
 
-  function logMetricFilter(policy: Block): string {
-    const metric = filters(policy)
-      .map((f) => /logging\.googleapis\.com\/user\/\$\{google_logging_metric\.([a-z0-9_]+)\.name\}/.exec(f)?.[1])
-      .find(Boolean);
-    return metric ? String(resource(tf, 'google_logging_metric', metric).filter) : '';
+  /** The filter of the log-based metric an alert counts, both evaluated (for_each instances too). */
+  function logMetricFilters(evaluator: Evaluator): string[] {
+    const metrics = [...instancesOf(tf, evaluator, 'google_logging_metric').values()];
+    return [...instancesOf(tf, evaluator, 'google_monitoring_alert_policy').values()].flatMap((policy) =>
+      filters(policy).flatMap((f) => {
+        const name = /logging\.googleapis\.com\/user\/([a-z0-9_]+)"/.exec(f)?.[1];
+        return metrics.filter((metric) => metric.name === name).map((metric) => String(metric.filter));
+      }),
+    );
   }
 
   it('alerts on dead-lettered messages', () => {
@@ -676,18 +680,18 @@ describe('alerts', () => {
   it('alerts on Graph API token errors (code 190) through a log-based metric on the worker', () => {
     const evaluator = new Evaluator(tf, varsFor('variable defaults'));
     const worker = String(evaluator.value(functionFor(tf, evaluator, 'worker').block.name));
-    const metricFilter = policies().map(logMetricFilter).find((f) => f.includes('graphErrorCode=190'));
+    const metricFilter = logMetricFilters(evaluator).find((f) => f.includes('graphErrorCode=190'));
     expect(metricFilter).toBeDefined();
-    expect(String(evaluator.value(metricFilter ?? ''))).toContain(`service_name="${worker}"`);
+    expect(metricFilter).toContain(`service_name="${worker}"`);
   });
 
   it('alerts on webhook signature failures through a log-based metric on the webhook', () => {
     const evaluator = new Evaluator(tf, varsFor('variable defaults'));
     const webhook = String(evaluator.value(functionFor(tf, evaluator, 'webhook').block.name));
-    const metricFilter = policies().map(logMetricFilter).find((f) => f.includes('webhook signature rejected'));
+    const metricFilter = logMetricFilters(evaluator).find((f) => f.includes('webhook signature rejected'));
     expect(metricFilter).toBeDefined();
     expect(metricFilter).toContain('severity=WARNING');
-    expect(String(evaluator.value(metricFilter ?? ''))).toContain(`service_name="${webhook}"`);
+    expect(metricFilter).toContain(`service_name="${webhook}"`);
   });
 
   it('alerts on failed deliveries by failure class, through a labelled log-based metric on the worker', () => {
