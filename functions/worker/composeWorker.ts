@@ -80,7 +80,7 @@ function mediaForAgent(config: WorkerConfig, whatsapp: WhatsAppClient & MediaSou
 
 async function composeAdapters(config: WorkerConfig, log: Logger): Promise<WorkerAdapters> {
   const [
-    { openFirestore },
+    { openFirestore, warmUpFirestore },
     { createFirestoreInboundLedger },
     { createFirestoreRateLimiter },
     { createFirestoreSessionStore },
@@ -120,6 +120,18 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
   const topic = (name: string) =>
     createRestTopic({ projectId: config.GOOGLE_CLOUD_PROJECT, topic: name, timeoutMs: 10_000, emulatorHost: config.PUBSUB_EMULATOR_HOST });
   const turnsTopic = (name: string) => createTurnDuePublisher(topic(name));
+  const agents = createVertexAgents({
+    apiEndpoint: config.VERTEX_API_ENDPOINT,
+    timeoutMs: config.AGENT_TIMEOUT_MS,
+    maxReplyChars: config.MAX_AGENT_REPLY_CHARS,
+  });
+  warmUpConnections(
+    [
+      { name: 'firestore', open: () => warmUpFirestore(db) },
+      { name: 'agent', open: () => agents.warmUp([config.AGENT_ENGINE ?? [], Object.values(config.AGENT_ENGINE_BY_NUMBER ?? {})].flat()) },
+    ],
+    log,
+  );
   return {
     deliveries: {
       ledger: createFirestoreInboundLedger(db),
@@ -129,11 +141,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
         defaultEngine: config.AGENT_ENGINE,
         enginesByNumber: config.AGENT_ENGINE_BY_NUMBER,
         textsByNumber: config.TEXTS_BY_NUMBER,
-        agentFor: createVertexAgents({
-          apiEndpoint: config.VERTEX_API_ENDPOINT,
-          timeoutMs: config.AGENT_TIMEOUT_MS,
-          maxReplyChars: config.MAX_AGENT_REPLY_CHARS,
-        }).agentFor,
+        agentFor: agents.agentFor,
       }),
       whatsapp,
       media: mediaForAgent(config, whatsapp, log),
@@ -171,4 +179,19 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
       now: () => new Date(),
     },
   };
+}
+
+/**
+ * A cold instance's first message would otherwise also pay for the first Firestore RPC and the
+ * first agent call's channel and credentials. Started as soon as the adapters exist, alongside
+ * that message's own work, never awaited: a failure only means the first call connects itself.
+ */
+function warmUpConnections(connections: { name: string; open: () => Promise<void> }[], log: Logger): void {
+  for (const { name, open } of connections) {
+    const started = Date.now();
+    open().then(
+      () => log.debug({ connection: name, ms: Date.now() - started }, 'connection warmed up'),
+      (error: unknown) => log.debug({ connection: name, err: error }, 'connection warm-up failed'),
+    );
+  }
 }

@@ -26,8 +26,17 @@ export interface RegionalConnections {
   forLocation(location: string): ExecutionClient;
   /** The regions with an open client. */
   readonly locations: readonly string[];
+  /**
+   * Opens the region's client ahead of its first call: builds the gRPC stub, connects its channel
+   * (TCP, TLS, HTTP/2) and fetches an access token, so a cold instance's first agent call does not
+   * pay for them. Sends no RPC. Rejects if the channel is not ready within WARM_UP_TIMEOUT_MS.
+   */
+  warmUp(location: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Longest a warm-up waits for a region's channel; the calls themselves wait as long as they need. */
+const WARM_UP_TIMEOUT_MS = 10_000;
 
 type ExecutionClient = InstanceType<typeof v1.ReasoningEngineExecutionServiceClient>;
 type ClientOptions = ConstructorParameters<typeof v1.ReasoningEngineExecutionServiceClient>[0];
@@ -169,14 +178,26 @@ export function engineLocation(engine: string): string {
 /** Clients are made on first use: an instance pays for the regions its traffic reaches. */
 export function createRegionalConnections(apiEndpoint?: string): RegionalConnections {
   const clients = new Map<string, ExecutionClient>();
+  const forLocation = (location: string): ExecutionClient => {
+    let client = clients.get(location);
+    if (!client) {
+      client = new v1.ReasoningEngineExecutionServiceClient(clientOptions(apiEndpoint, location));
+      clients.set(location, client);
+    }
+    return client;
+  };
   return {
-    forLocation(location) {
-      let client = clients.get(location);
-      if (!client) {
-        client = new v1.ReasoningEngineExecutionServiceClient(clientOptions(apiEndpoint, location));
-        clients.set(location, client);
-      }
-      return client;
+    forLocation,
+    async warmUp(location) {
+      const client = forLocation(location);
+      // gax's stub is a @grpc/grpc-js Client; waitForReady makes its channel connect.
+      const stub = (await client.initialize()) as unknown as grpc.Client;
+      await Promise.all([
+        new Promise<void>((resolve, reject) =>
+          stub.waitForReady(Date.now() + WARM_UP_TIMEOUT_MS, (error) => (error ? reject(error) : resolve())),
+        ),
+        client.auth.getAccessToken(),
+      ]);
     },
     get locations() {
       return [...clients.keys()];

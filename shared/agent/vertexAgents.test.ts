@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalAgent, type LocalAgent } from '../../local/agent/localAgent.js';
 import { SessionNotFoundError } from './agentClient.js';
-import { clientOptions } from './vertexAgentClient.js';
+import { clientOptions, createRegionalConnections } from './vertexAgentClient.js';
 import { createVertexAgents, type VertexAgents } from './vertexAgents.js';
 
 const SUPPORT = 'projects/local-project/locations/europe-west1/reasoningEngines/support';
@@ -83,5 +83,34 @@ describe('createVertexAgents against the local agent', () => {
       reason: `agent_grpc_${grpc.status.NOT_FOUND}`,
       fields: { grpcCode: grpc.status.NOT_FOUND },
     });
+  });
+
+  it('warms up each engine\'s region once: its channel is connected and the agent has seen no call', async () => {
+    const fresh = createVertexAgents({ apiEndpoint: agent.endpoint, timeoutMs: 5_000 });
+    try {
+      await fresh.warmUp([SUPPORT, SALES, BILLING]);
+      expect(fresh.locations.toSorted()).toEqual(['europe-west1', 'us-central1']);
+      expect(agent.calls).toEqual([]);
+      expect(agent.sessions.size).toBe(0);
+      await expect(fresh.agentFor(SALES).createSession('wa-5')).resolves.toEqual(expect.any(String));
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
+describe('RegionalConnections.warmUp', () => {
+  it('leaves the region\'s gRPC channel READY before any call', async () => {
+    const agent = await startLocalAgent({ engines: [SUPPORT] });
+    const connections = createRegionalConnections(agent.endpoint);
+    try {
+      await connections.warmUp('europe-west1');
+      const stub = (await connections.forLocation('europe-west1').initialize()) as unknown as grpc.Client;
+      expect(stub.getChannel().getConnectivityState(false)).toBe(grpc.connectivityState.READY);
+      expect(agent.calls).toEqual([]);
+    } finally {
+      await connections.close();
+      await agent.close();
+    }
   });
 });

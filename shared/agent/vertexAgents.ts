@@ -1,11 +1,13 @@
 import type { AgentClient } from './agentClient.js';
-import { createRegionalConnections, createVertexAgentClient, type VertexAgentClientOptions } from './vertexAgentClient.js';
+import { createRegionalConnections, createVertexAgentClient, engineLocation, type VertexAgentClientOptions } from './vertexAgentClient.js';
 
 export interface VertexAgents {
   /** The client of one engine, made once and kept. */
   agentFor(engine: string): AgentClient;
   /** The regions with an open connection (one gRPC client each, whatever the number of engines in it). */
   readonly locations: readonly string[];
+  /** Connects each of these engines' regions once, before their first call (RegionalConnections.warmUp). */
+  warmUp(engines: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -27,6 +29,10 @@ export function createVertexAgents(options: Omit<VertexAgentClientOptions, 'engi
     },
     get locations() {
       return connections.locations;
+    },
+    async warmUp(engines) {
+      const locations = new Set(engines.map(engineLocation));
+      await Promise.all([...locations].map((location) => connections.warmUp(location)));
     },
     async close() {
       agents.clear();
