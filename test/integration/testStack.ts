@@ -4,6 +4,7 @@ import { describe, inject } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { signatureFor } from '../../shared/whatsapp/signature.js';
 import { toMetaJson } from '../../local/webhookBodies.js';
+import { waitForLine } from '../reliability/helpers.js';
 
 const emulators = inject('emulators');
 
@@ -20,7 +21,7 @@ export function describeWithEmulators(name: string, body: () => void): void {
 /** A full local stack on the shared emulators, isolated under its own project id. */
 export async function startTestStack(env: Record<string, string> = {}): Promise<LocalStack> {
   if ('skipReason' in emulators) throw new Error(emulators.skipReason);
-  return startLocalStack({
+  const stack = await startLocalStack({
     reuseEmulators: true,
     env: {
       GOOGLE_CLOUD_PROJECT: `test-${randomUUID().slice(0, 8)}`,
@@ -33,6 +34,15 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     },
     ...(process.env.STACK_LOGS ? { log: (line: string) => console.log(line) } : {}),
   });
+  // Once started, the worker warms its connections and logs it (at debug). Those lines belong to no
+  // message, and suites read a message's path from the lines written while it runs: hand the stack
+  // over once they are out.
+  if ((env.LOG_LEVEL ?? 'debug') === 'debug') {
+    for (const connection of ['firestore', 'agent']) {
+      await waitForLine(stack.worker.lines, (line) => line.includes(`"connection":"${connection}"`), 60_000);
+    }
+  }
+  return stack;
 }
 
 /** POSTs a webhook body the way Meta does: Meta's JSON escaping, signed over the exact bytes. */

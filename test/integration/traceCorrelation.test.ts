@@ -25,13 +25,6 @@ type Entry = Record<string, unknown> & { message: string; serviceContext: { serv
 
 const newTraceId = () => randomBytes(16).toString('hex');
 
-/** The worker's start-up lines (its connections warmed up) belong to no message: let them land before any path is read. */
-async function startedUp(stack: LocalStack): Promise<void> {
-  for (const connection of ['firestore', 'agent']) {
-    await waitForLine(stack.worker.lines, (line) => line.includes('"connection":"' + connection + '"'), 60_000);
-  }
-}
-
 /** Sends one message and returns every line both functions wrote until `lastLine` (parsed: each must be JSON). */
 async function path(stack: LocalStack, text: string, headers: Record<string, string>, lastLine: RegExp, setup?: () => void) {
   const [user] = makeUsers('trace', 1);
@@ -71,7 +64,6 @@ describeWithEmulators('one trace per message, webhook to reply', () => {
   beforeAll(async () => {
     stack = await startTestStack({ APOLOGY_TEXT, MAX_DELIVERY_ATTEMPTS: String(MAX_DELIVERY_ATTEMPTS) });
     stack.agent!.latencyMs = AGENT_LATENCY_MS;
-    await startedUp(stack);
   });
   afterAll(async () => {
     await stack?.stop();
@@ -148,7 +140,6 @@ describeWithEmulators('one trace per message, webhook to reply, with bursts on',
   beforeAll(async () => {
     stack = await startTestStack({ APOLOGY_TEXT, BURST_WINDOW_MS: String(BURST_WINDOW_MS) });
     stack.agent!.latencyMs = AGENT_LATENCY_MS;
-    await startedUp(stack);
   });
   afterAll(async () => {
     await stack?.stop();
