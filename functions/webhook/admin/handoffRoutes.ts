@@ -2,12 +2,13 @@ import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { logPause } from '../../../shared/core/conversationHandoff.js';
 import { MAX_HANDOFF_MINUTES, noteStaffActivity, pause, type HandoffSettings } from '../../../shared/core/handoff.js';
-import { sendProactiveMessage, type ProactiveDeps } from '../../../shared/core/sendProactiveMessage.js';
+import type { ProactiveDeps } from '../../../shared/core/sendProactiveMessage.js';
 import type { Logger } from '../../../shared/log/logger.js';
 import { conversationId } from '../../../shared/core/burstTurns.js';
 import { maskUserId } from '../../../shared/log/maskUserId.js';
 import type { ConversationWindowStore } from '../../../shared/store/conversationWindowStore.js';
 import type { HandoffRecord, HandoffStore } from '../../../shared/store/handoffStore.js';
+import { sendFromRequest } from './messageRoutes.js';
 
 export interface HandoffRouteDeps {
   handoffs: HandoffStore;
@@ -18,8 +19,6 @@ export interface HandoffRouteDeps {
   log: Logger;
   now: () => Date;
 }
-
-const MAX_IDEMPOTENCY_KEY_CHARS = 256;
 
 const pauseSchema = z
   .object({
@@ -88,30 +87,12 @@ export function createHandoffRoutes(deps: HandoffRouteDeps) {
   }
 
   async function staffMessageRoute(req: Request, res: Response, id: string): Promise<void> {
-    if (!deps.proactive) {
-      res.status(501).json({ error: 'proactive_disabled', details: 'WHATSAPP_ACCESS_TOKEN is not set on the webhook function' });
-      return;
-    }
-    const body = staffMessageSchema.safeParse(req.body);
-    if (!body.success) {
-      res.status(400).json({ error: 'invalid_request', details: z.prettifyError(body.error) });
-      return;
-    }
-    const idempotencyKey = req.get('idempotency-key');
-    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_CHARS)) {
-      res.status(400).json({ error: 'invalid_request', details: `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters` });
-      return;
-    }
     // The same rules as a proactive text: never to an opted-out user, free text only inside the window (409 outside_window).
-    const result = await sendProactiveMessage({ to: id, ...body.data, kind: 'staff', idempotencyKey }, deps.proactive);
-    if (result.status !== 200) {
-      const { status, retryAfterSeconds, ...answer } = result;
-      if (retryAfterSeconds !== undefined) res.set('Retry-After', String(retryAfterSeconds));
-      res.status(status).json(answer);
-      return;
-    }
+    const sent = await sendFromRequest(req, res, deps.proactive, staffMessageSchema, (body) => ({ to: id, ...body, kind: 'staff' }));
+    if (!sent) return;
+    const { result, body } = sent;
     const now = deps.now();
-    const entry = { from: 'staff' as const, text: body.data.text, at: now, id: result.wamid };
+    const entry = { from: 'staff' as const, text: body.text, at: now, id: result.wamid };
     const record = await handoffs.pause(result.conversation, (current) => noteStaffActivity(current, 'admin', now, deps.settings), now, entry);
     logPause(log, record, now, 'admin');
     log.info({ user: maskUserId(record.userId), from: record.phoneNumberId, wamid: result.wamid }, 'hand-off: staff message sent through the admin API');

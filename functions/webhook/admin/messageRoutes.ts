@@ -1,6 +1,6 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
-import { sendProactiveMessage, type ProactiveDeps } from '../../../shared/core/sendProactiveMessage.js';
+import { sendProactiveMessage, type ProactiveDeps, type ProactiveRequest, type ProactiveResult } from '../../../shared/core/sendProactiveMessage.js';
 import type { OutboundMessageStore } from '../../../shared/store/outboundMessageStore.js';
 
 export interface MessageRouteDeps {
@@ -64,27 +64,41 @@ export function createMessageRoutes(deps: MessageRouteDeps) {
       res.status(405).set('Allow', 'POST').json({ error: 'method not allowed' });
       return;
     }
-    if (!deps.proactive) {
-      res.status(501).json({ error: 'proactive_disabled', details: 'WHATSAPP_ACCESS_TOKEN is not set on the webhook function' });
-      return;
-    }
-    const body = proactiveSchema.safeParse(req.body);
-    if (!body.success) {
-      res.status(400).json({ error: 'invalid_request', details: z.prettifyError(body.error) });
-      return;
-    }
-    const idempotencyKey = req.get('idempotency-key');
-    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_CHARS)) {
-      res.status(400).json({ error: 'invalid_request', details: `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters` });
-      return;
-    }
-    const result = await sendProactiveMessage({ ...body.data, idempotencyKey }, deps.proactive);
-    if (result.status === 200) {
-      res.status(200).json({ wamid: result.wamid });
-      return;
-    }
-    const { status, retryAfterSeconds, ...answer } = result;
-    if (retryAfterSeconds !== undefined) res.set('Retry-After', String(retryAfterSeconds));
-    res.status(status).json(answer);
+    const sent = await sendFromRequest(req, res, deps.proactive, proactiveSchema, (body) => body);
+    if (sent) res.status(200).json({ wamid: sent.result.wamid });
   };
+}
+
+/**
+ * What a proactive send and a staff message share: 501 without a Graph token, the body checked
+ * against `schema`, the Idempotency-Key, and a refusal (ours or Meta's) as the answer. Resolves
+ * the sent message and its body, or undefined once the request has been answered.
+ */
+export async function sendFromRequest<Body>(
+  req: Request,
+  res: Response,
+  proactive: ProactiveDeps | undefined,
+  schema: z.ZodType<Body>,
+  toRequest: (body: Body) => Omit<ProactiveRequest, 'idempotencyKey'>,
+): Promise<{ result: Extract<ProactiveResult, { status: 200 }>; body: Body } | undefined> {
+  if (!proactive) {
+    res.status(501).json({ error: 'proactive_disabled', details: 'WHATSAPP_ACCESS_TOKEN is not set on the webhook function' });
+    return undefined;
+  }
+  const body = schema.safeParse(req.body);
+  if (!body.success) {
+    res.status(400).json({ error: 'invalid_request', details: z.prettifyError(body.error) });
+    return undefined;
+  }
+  const idempotencyKey = req.get('idempotency-key');
+  if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_CHARS)) {
+    res.status(400).json({ error: 'invalid_request', details: `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters` });
+    return undefined;
+  }
+  const result = await sendProactiveMessage({ ...toRequest(body.data), idempotencyKey }, proactive);
+  if (result.status === 200) return { result, body: body.data };
+  const { status, retryAfterSeconds, ...answer } = result;
+  if (retryAfterSeconds !== undefined) res.set('Retry-After', String(retryAfterSeconds));
+  res.status(status).json(answer);
+  return undefined;
 }
