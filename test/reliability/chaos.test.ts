@@ -5,7 +5,7 @@ import type { LocalStack } from '../../local/stack.js';
 import { listDeadLetters } from '../../scripts/dlq/deadLetters.js';
 import { INBOUND_COLLECTION } from '../../shared/store/firestoreInboundLedger.js';
 import { startWhatsAppSandbox, type WhatsAppSandbox } from '../../local/sandbox/whatsappSandbox.js';
-import { newWamid, textWebhook } from '../../local/webhookBodies.js';
+import { DEFAULT_PHONE_NUMBER_ID, newWamid, textWebhook } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
 import { echoed, makeUsers, sleep, startFaultyGraph, tally, until, type FaultyGraph } from './helpers.js';
 
@@ -16,6 +16,8 @@ const AGENT_FAILURE_RATE = 0.05;
 const DUPLICATE_RATE = 0.15;
 const APOLOGY_TEXT = 'Sorry, chaos got the better of me. Please try again.';
 const ACCESS_TOKEN = 'chaos-access-token';
+/** A second business number, served by AGENT_ENGINE as any number outside AGENT_ENGINE_BY_NUMBER. */
+const SECOND_NUMBER = '555000111222333';
 
 /** Deterministic per run, printed, so a failing run can be replayed with CHAOS_SEED. */
 const seed = Number(process.env.CHAOS_SEED) || Math.floor(Math.random() * 2 ** 31);
@@ -54,7 +56,7 @@ describeWithEmulators('reliability: chaos run', () => {
     await sandbox?.close();
   });
 
-  it(`${USERS} users × ${MESSAGES_PER_USER} messages with duplicates, Graph 5xx and agent UNAVAILABLE: once each, in order`, async () => {
+  it(`${USERS} users × ${MESSAGES_PER_USER} messages to two business numbers with duplicates, Graph 5xx and agent UNAVAILABLE: once each, in order`, async () => {
     const agent = stack.agent!;
     const random = mulberry32(seed);
     agent.latencyMs = () => Math.floor(random() * 40);
@@ -67,6 +69,8 @@ describeWithEmulators('reliability: chaos run', () => {
         user,
         wamid: newWamid(),
         text: `chaos user ${u + 1} message ${m + 1}`,
+        // Users write to both numbers: two conversations each, answered from the number written to.
+        phoneNumberId: random() < 0.5 ? DEFAULT_PHONE_NUMBER_ID : SECOND_NUMBER,
         duplicate: random() < DUPLICATE_RATE ? (random() < 0.5 ? ('concurrent' as const) : ('later' as const)) : undefined,
       })),
     );
@@ -83,7 +87,7 @@ describeWithEmulators('reliability: chaos run', () => {
       plan.map(async (messages) => {
         const later: unknown[] = [];
         for (const message of messages) {
-          const body = textWebhook(message.user, message.text, { wamid: message.wamid });
+          const body = textWebhook(message.user, message.text, { wamid: message.wamid, phoneNumberId: message.phoneNumberId });
           if (message.duplicate === 'concurrent') await Promise.all([deliver(body), deliver(body)]);
           else await deliver(body);
           // A "later" duplicate is re-delivered after the user's next message, as Meta does after a timeout.
@@ -124,6 +128,7 @@ describeWithEmulators('reliability: chaos run', () => {
     const successfulCalls = tally(agent.calls.filter((call) => call.failedWith === undefined).map((call) => call.text));
     const failedAgentCalls = agent.calls.filter((call) => call.failedWith === grpc.status.UNAVAILABLE).length;
     const replyCounts = tally(sandbox.sent().map((message) => echoed(message.text ?? '') ?? message.text ?? ''));
+    const repliedFrom = new Map(sandbox.sent().map((message) => [echoed(message.text ?? ''), message.phoneNumberId]));
     const answered = all.filter((message) => records.get(message.wamid)?.state === 'answered');
     const apologised = all.filter((message) => records.get(message.wamid)?.state === 'failed');
     const unresolved = all.filter((message) => !['answered', 'failed'].includes(records.get(message.wamid)?.state));
@@ -134,6 +139,7 @@ describeWithEmulators('reliability: chaos run', () => {
       const calls = successfulCalls.get(message.text) ?? 0;
       if (replies !== 1) problems.push(`${message.text}: ${replies} replies`);
       if (calls !== 1) problems.push(`${message.text}: ${calls} successful agent calls`);
+      if (repliedFrom.get(message.text) !== message.phoneNumberId) problems.push(`${message.text}: answered from ${repliedFrom.get(message.text)}`);
     }
     const deadLetters = apologised.length > 0
       ? await listDeadLetters({
@@ -165,7 +171,8 @@ describeWithEmulators('reliability: chaos run', () => {
     const sentReplies = sandbox.sent().length - apologies;
     console.log(
       [
-        `chaos (seed ${seed}): ${all.length} messages from ${users.length} users, ${deliveries} webhook deliveries ` +
+        `chaos (seed ${seed}): ${all.length} messages from ${users.length} users to 2 business numbers ` +
+          `(${all.filter((message) => message.phoneNumberId === SECOND_NUMBER).length} to the second), ${deliveries} webhook deliveries ` +
           `(${duplicatesPlanned} duplicated), ${statuses.filter((s) => s === 200).length}×200, posted in ${postedMs} ms, resolved in ${drainedMs} ms`,
         `  faults: Graph sends failed ${graph.injected}/${graph.injected + sandbox.sent().length} ` +
           `(${((100 * graph.injected) / (graph.injected + sandbox.sent().length)).toFixed(1)}%), ` +
