@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from '@cdktf/hcl2json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasTerraform, openTerraformConsole, warnWithoutTerraform, type TerraformConsole } from './terraformConsole.js';
 
 /*
  * Invariants of the dashboard, the log-based metrics and the latency alert in terraform/, read
@@ -253,31 +252,29 @@ describe('the reply latency alert', () => {
 
 // ---------------------------------------------------------------- the real terraform binary
 
-const hasTerraform = spawnSync('terraform', ['version'], { encoding: 'utf8', timeout: 30_000 }).status === 0;
-if (!hasTerraform) console.warn('\n!!! SKIPPING the Terraform rendering of the dashboard widgets: `terraform` is not on PATH. !!!\n');
+warnWithoutTerraform('the Terraform rendering of the dashboard widgets');
 
 describe.skipIf(!hasTerraform)('the widgets as Terraform renders them', () => {
-  let dir: string;
+  let terraform: TerraformConsole;
   let rendered: Block[];
 
   // dashboard.tf's locals alone, each reference to a resource, variable or other local replaced by
   // its own text ("${google_logging_metric.x.name}"), so the rendered JSON can be compared with the
   // charts as hcl2json reads them. No provider is needed.
   beforeAll(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'tf-dashboard-'));
     const source = readFileSync(path.join(TF_DIR, 'dashboard.tf'), 'utf8');
     const locals = source.slice(source.indexOf('\nlocals {'), source.indexOf('\nresource "google_monitoring_dashboard"'));
     const stubbed = locals.replace(
       /\b(?:google_[a-z0-9_]+\.[a-z0-9_]+(?:\["[a-z0-9_]+"\])?\.[a-z0-9_]+|var\.[a-z0-9_]+|local\.push_queues[a-z0-9_.]*)/g,
       (reference) => `"$\${${reference.replaceAll('"', '\\"')}}"`,
     );
-    writeFileSync(path.join(dir, 'dashboard.tf'), stubbed);
-    const run = spawnSync('terraform', ['console', '-no-color'], { cwd: dir, input: 'jsonencode(local.dashboard_widgets)\n', encoding: 'utf8', timeout: 60_000 });
-    expect(run.status === 0 && !run.stderr.includes('Error:'), run.stderr).toBe(true);
-    rendered = JSON.parse(JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as string) as Block[];
+    terraform = openTerraformConsole([{ name: 'dashboard.tf', contents: stubbed }]);
+    const { value, error } = terraform.evaluateWithoutVars('local.dashboard_widgets');
+    expect(error).toBeUndefined();
+    rendered = value as Block[];
   });
 
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => terraform?.close());
 
   const unescaped = (text: Json | undefined) => String(text).replaceAll('$${', '${');
 

@@ -1,8 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasTerraform, openTerraformConsole, warnWithoutTerraform, type TerraformConsole } from './terraformConsole.js';
 import { loadConfig, workerConfigSchema } from '../../shared/config/config.js';
 import {
   allStrings,
@@ -123,34 +120,18 @@ describe('the media bucket', () => {
 
 // ---------------------------------------------------------------- the real terraform binary
 
-const terraformVersion = spawnSync('terraform', ['version'], { encoding: 'utf8', timeout: 30_000 });
-const hasTerraform = !terraformVersion.error && terraformVersion.status === 0;
-if (!hasTerraform) console.warn('\n!!! SKIPPING the Terraform evaluation of the media variables: `terraform` is not on PATH. !!!\n');
+warnWithoutTerraform('the Terraform evaluation of the media variables');
 
 describe.skipIf(!hasTerraform)('media settings in the real Terraform', () => {
-  let dir: string;
-
+  let terraform: TerraformConsole;
   beforeAll(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'tf-media-'));
-    for (const file of ['variables.tf', 'agents.tf']) copyFileSync(path.join(TF_DIR, file), path.join(dir, file));
-    const init = spawnSync('terraform', ['init', '-input=false', '-no-color'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-    expect(init.status, init.stderr).toBe(0);
-  });
-
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  function evaluate(vars: Record<string, unknown>, expression: string): { value?: unknown; error?: string } {
-    const file = path.join(dir, `vars-${Math.random().toString(36).slice(2)}.tfvars.json`);
-    writeFileSync(file, JSON.stringify({ project_id: 'example-project', agent_engine: ENGINE, ...vars }));
-    const run = spawnSync('terraform', ['console', '-no-color', `-var-file=${file}`], {
-      cwd: dir,
-      input: `jsonencode(${expression})\n`,
-      encoding: 'utf8',
-      timeout: 60_000,
+    terraform = openTerraformConsole(['variables.tf', 'agents.tf'].map((name) => ({ from: TF_DIR, name })), {
+      project_id: 'example-project',
+      agent_engine: ENGINE,
     });
-    if (run.status !== 0 || run.stderr.includes('Error:')) return { error: run.stderr.replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ') };
-    return { value: JSON.parse(JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as string) };
-  }
+  });
+  afterAll(() => terraform?.close());
+  const evaluate = (vars: Record<string, unknown>, expression: string) => terraform.evaluate(vars, expression);
 
   it('lists each agent project once: agent_engine\'s and those of agent_engine_by_number', () => {
     expect(evaluate({}, 'local.agent_projects').value).toEqual(['example-project']);
