@@ -30,17 +30,18 @@ function mulberry32(state: number): () => number {
   };
 }
 
-describeWithEmulators('reliability: chaos run', () => {
-  let sandbox: WhatsAppSandbox;
-  let graph: FaultyGraph;
-  let stack: LocalStack;
+/**
+ * Our own sandbox behind a front that fails a share of sends at random (the sandbox only has
+ * failNext), and a stack sending through it; started before the suite's tests, stopped after.
+ */
+function useChaosStack(graphSeed: number, env: Record<string, string> = {}) {
+  const chaos = {} as { sandbox: WhatsAppSandbox; graph: FaultyGraph; stack: LocalStack };
   beforeAll(async () => {
-    // Our own sandbox behind a front that fails a share of sends at random (the sandbox only has failNext).
-    sandbox = await startWhatsAppSandbox({ host: '127.0.0.1', accessToken: ACCESS_TOKEN });
-    graph = await startFaultyGraph(sandbox.url, mulberry32(seed ^ 0x9e3779b9));
-    stack = await startTestStack({
+    chaos.sandbox = await startWhatsAppSandbox({ host: '127.0.0.1', accessToken: ACCESS_TOKEN });
+    chaos.graph = await startFaultyGraph(chaos.sandbox.url, mulberry32(graphSeed));
+    chaos.stack = await startTestStack({
       WHATSAPP_ACCESS_TOKEN: ACCESS_TOKEN,
-      GRAPH_API_BASE_URL: graph.url,
+      GRAPH_API_BASE_URL: chaos.graph.url,
       USER_RATE_LIMIT_PER_MINUTE: '100000',
       APOLOGY_TEXT,
       // The emulator never dead-letters from an ordered push subscription: a message that exhausts
@@ -48,15 +49,22 @@ describeWithEmulators('reliability: chaos run', () => {
       // exhaustion has odds of about 1e-8 per message, so the run measures retries, not that stall.
       MAX_DELIVERY_ATTEMPTS: '10',
       LOG_LEVEL: 'info',
+      ...env,
     });
   });
   afterAll(async () => {
-    await stack?.stop();
-    await graph?.close();
-    await sandbox?.close();
+    await chaos.stack?.stop();
+    await chaos.graph?.close();
+    await chaos.sandbox?.close();
   });
+  return chaos;
+}
+
+describeWithEmulators('reliability: chaos run', () => {
+  const chaos = useChaosStack(seed ^ 0x9e3779b9);
 
   it(`${USERS} users × ${MESSAGES_PER_USER} messages to two business numbers with duplicates, Graph 5xx and agent UNAVAILABLE: once each, in order`, async () => {
+    const { sandbox, graph, stack } = chaos;
     const agent = stack.agent!;
     const random = mulberry32(seed);
     agent.latencyMs = () => Math.floor(random() * 40);
@@ -211,30 +219,10 @@ const BURSTY_MESSAGES_PER_USER = 10;
 const BURST_WINDOW_MS = 1000;
 
 describeWithEmulators('reliability: chaos run with bursty users (bursts on)', () => {
-  let sandbox: WhatsAppSandbox;
-  let graph: FaultyGraph;
-  let stack: LocalStack;
-  beforeAll(async () => {
-    sandbox = await startWhatsAppSandbox({ host: '127.0.0.1', accessToken: ACCESS_TOKEN });
-    graph = await startFaultyGraph(sandbox.url, mulberry32(seed ^ 0x85ebca6b));
-    stack = await startTestStack({
-      WHATSAPP_ACCESS_TOKEN: ACCESS_TOKEN,
-      GRAPH_API_BASE_URL: graph.url,
-      USER_RATE_LIMIT_PER_MINUTE: '100000',
-      APOLOGY_TEXT,
-      MAX_DELIVERY_ATTEMPTS: '10',
-      BURST_WINDOW_MS: String(BURST_WINDOW_MS),
-      BURST_MAX_WAIT_MS: '4000',
-      LOG_LEVEL: 'info',
-    });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await graph?.close();
-    await sandbox?.close();
-  });
+  const chaos = useChaosStack(seed ^ 0x85ebca6b, { BURST_WINDOW_MS: String(BURST_WINDOW_MS), BURST_MAX_WAIT_MS: '4000' });
 
   it(`${BURSTY_USERS} users × ${BURSTY_MESSAGES_PER_USER} messages 100–800 ms apart, with duplicates and faults: every message in one turn, answered once, in order`, async () => {
+    const { sandbox, graph, stack } = chaos;
     const agent = stack.agent!;
     const random = mulberry32(seed ^ 0x27d4eb2f);
     agent.latencyMs = () => Math.floor(random() * 40);
