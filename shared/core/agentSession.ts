@@ -1,19 +1,34 @@
+import type { RateWindow } from '../store/rateLimiter.js';
 import type { SessionRecord } from '../store/sessionStore.js';
 import type { TurnContext } from './coreDeps.js';
 
-/** The user's live agent session id, or a new session when there is none or it expired from inactivity. */
-export async function sessionIdFor(ctx: TurnContext, existing: SessionRecord | undefined): Promise<string> {
-  if (existing && existing.expiresAt > ctx.now()) return existing.agentSessionId;
-  if (existing) ctx.log.info('agent session expired: starting a new one');
-  return startNewSession(ctx);
+/**
+ * The conversation's bookkeeping a turn owes, written in the same round trip as its stored reply:
+ * the rate-limit window that counts it, and the session (a new one to store, or one more message
+ * on the existing one).
+ */
+export interface ConversationWrites {
+  rateWindow?: RateWindow;
+  session?: SessionRecord | 'touch';
 }
 
-/** Creates a session on the number's agent and stores it as the conversation's (replacing any previous one). */
-export async function startNewSession(ctx: TurnContext): Promise<string> {
-  const { message, deps } = ctx;
+/**
+ * The user's live agent session, or a new one (to be stored with the reply) when there is none or
+ * it expired from inactivity.
+ */
+export async function sessionFor(ctx: TurnContext, existing: SessionRecord | undefined): Promise<{ sessionId: string; created?: SessionRecord }> {
+  if (existing && existing.expiresAt > ctx.now()) return { sessionId: existing.agentSessionId };
+  if (existing) ctx.log.info('agent session expired: starting a new one');
+  const created = await startNewSession(ctx);
+  return { sessionId: created.agentSessionId, created };
+}
+
+/** Creates a session on the number's agent: the conversation's record of it, counting this turn, for the caller to store. */
+export async function startNewSession(ctx: TurnContext): Promise<SessionRecord> {
+  const { message } = ctx;
   const agentSessionId = await ctx.agent.createSession(message.userId);
   const at = ctx.now();
-  await deps.sessions.put({
+  return {
     phoneNumberId: message.phoneNumberId,
     userId: message.userId,
     phone: message.phone,
@@ -22,16 +37,14 @@ export async function startNewSession(ctx: TurnContext): Promise<string> {
     createdAt: at,
     lastMessageAt: at,
     expiresAt: sessionExpiry(ctx),
-    messageCount: 0,
-  });
-  return agentSessionId;
+    messageCount: 1,
+  };
 }
 
-/** The user asked for a fresh start: a new session now; the old one is deleted on a best-effort basis. */
-export async function resetConversation(ctx: TurnContext): Promise<string> {
-  const { message, deps, log } = ctx;
-  const previous = await deps.sessions.get(message);
-  await startNewSession(ctx);
+/** The user asked for a fresh start: a new session (to be stored with the reply); the old one is deleted on a best-effort basis. */
+export async function resetConversation(ctx: TurnContext, previous: SessionRecord | undefined): Promise<SessionRecord> {
+  const { message, log } = ctx;
+  const created = { ...(await startNewSession(ctx)), messageCount: 0 };
   if (previous) {
     // Best effort: Agent Engine expires sessions on its own anyway.
     ctx.agent.deleteSession(message.userId, previous.agentSessionId).catch((error: unknown) => {
@@ -39,14 +52,22 @@ export async function resetConversation(ctx: TurnContext): Promise<string> {
     });
   }
   log.info('conversation reset by the user');
-  return deps.settings.resetConfirmText;
+  return created;
 }
 
-/** Notes the message on the session (activity, expiry, count). Bookkeeping: it never fails the message. */
-export async function recordSessionActivity(ctx: TurnContext): Promise<void> {
-  await ctx.deps.sessions.touch(ctx.message, ctx.now(), sessionExpiry(ctx)).catch((error: unknown) => {
-    ctx.log.warn({ err: error }, 'session activity not recorded');
-  });
+/**
+ * Writes the turn's bookkeeping. It never fails the turn: a lost count or activity costs less than
+ * asking the agent again; a new session that was not stored is replaced by another next time.
+ */
+export async function writeConversation(ctx: TurnContext, writes: ConversationWrites): Promise<void> {
+  const { deps, message, log } = ctx;
+  const { rateWindow, session } = writes;
+  await Promise.all([
+    rateWindow && deps.rateLimiter.put(message, rateWindow).catch((error: unknown) => log.warn({ err: error }, 'rate-limit count not recorded')),
+    session === 'touch'
+      ? deps.sessions.touch(message, ctx.now(), sessionExpiry(ctx)).catch((error: unknown) => log.warn({ err: error }, 'session activity not recorded'))
+      : session && deps.sessions.put(session).catch((error: unknown) => log.warn({ err: error }, 'new agent session not stored')),
+  ]);
 }
 
 function sessionExpiry(ctx: TurnContext): Date {

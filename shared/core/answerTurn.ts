@@ -1,12 +1,13 @@
 import { renderReply } from '../whatsapp/rendering/renderReply.js';
 import type { ReplyChunk } from '../whatsapp/rendering/replyChunk.js';
-import { recordSessionActivity, resetConversation } from './agentSession.js';
+import { resetConversation, writeConversation } from './agentSession.js';
 import { askAgent, rateLimited, textParts, type AgentAnswer } from './askAgent.js';
 import { conversationOf } from './burstTurns.js';
 import { consentCommandOf, decideConsent } from './consentCommands.js';
-import { checkHandoff, handoffDeps, transcriptDelivered } from './conversationHandoff.js';
+import { checkHandoff, handoffDeps, transcriptDelivered, type HandoffCheck } from './conversationHandoff.js';
+import type { ConversationState } from './conversationState.js';
 import type { TurnContext } from './coreDeps.js';
-import { decideTurnAction } from './decideTurnAction.js';
+import { decideTurnAction, type TurnAction } from './decideTurnAction.js';
 import { isPaused } from './handoff.js';
 import { sendReply, showTyping } from './sendReply.js';
 import { deliverHeld, noteConversationWindow, recordConsent } from './userReachability.js';
@@ -19,62 +20,59 @@ import { deliverHeld, noteConversationWindow, recordConsent } from './userReacha
  * messages are only kept for the transcript: no agent, no Graph call; the first turn after the
  * pause gives the agent that transcript before the user's words.
  */
-export async function answerTurn(ctx: TurnContext): Promise<'answered' | 'held' | 'ignored'> {
+export async function answerTurn(ctx: TurnContext, conversation: ConversationState): Promise<'answered' | 'held' | 'ignored'> {
   const { turn, message, record, deps, log } = ctx;
   const { ledger, settings } = deps;
-  const [optOut, hold, handoff] = await Promise.all([
-    deps.optOuts.get(message.phoneNumberId, message.userId),
-    deps.held.get(message.phoneNumberId, message.userId, ctx.now()),
-    checkHandoff(conversationOf(message), turn.messages, handoffDeps(deps, log)),
-    noteConversationWindow(ctx),
-  ]);
-  ctx.optedOut = optOut !== undefined;
+  const { hold } = conversation;
+  const handoff = await checkHandoff(conversationOf(message), turn.messages, conversation.handoff, handoffDeps(deps, log));
+  ctx.optedOut = conversation.optOut !== undefined;
   const consent = decideConsent(message, ctx.optedOut, settings);
+  // Every outcome stores its result with the user's window noted alongside: one round trip.
+  const settle = (...writes: Promise<unknown>[]) => Promise.all([...writes, noteConversationWindow(ctx)]);
   if (handoff.kind === 'paused') {
     ctx.paused = true;
     // STOP and START still take effect, silently: staff see the words on their phone.
     if (consent === 'opt-out' || consent === 'opt-in') await recordConsent(ctx, consent);
-    await ledger.markAnswered(turn.id);
+    await settle(ledger.markAnswered(turn.id));
     return 'ignored';
   }
   let chunks = storedReply(ctx);
   // A retry of the STOP that was recorded on an earlier attempt still owes its confirmation.
   const owesOptOutConfirmation = chunks !== undefined && consentCommandOf(message, settings) === 'opt-out';
   if (consent === 'silent' && !owesOptOutConfirmation) {
-    await ledger.markAnswered(turn.id);
+    await settle(ledger.markAnswered(turn.id));
     log.info('the user has opted out: nothing sent');
     return 'ignored';
   }
   if (chunks === undefined) {
     if (consent === 'opt-out' || consent === 'opt-in') {
       chunks = render(ctx, textParts(await recordConsent(ctx, consent)));
-      await ledger.saveReply(turn.id, chunks);
+      await settle(ledger.saveReply(turn.id, chunks));
       record.replyChunks = chunks;
       ctx.optedOut = consent === 'opt-out';
     } else {
       if (hold) await deliverHeld(ctx, hold);
       const action = decideTurnAction(turn.messages, settings);
       if (action.kind === 'ignore') {
-        await ledger.markAnswered(turn.id);
+        await settle(ledger.markAnswered(turn.id));
         log.info({ reason: action.reason }, 'nothing to answer');
         return 'ignored';
       }
       showTyping(ctx);
-      const answer: AgentAnswer =
-        action.kind === 'reply'
-          ? { parts: textParts((await rateLimited(ctx)) ?? action.text), agentAnswered: false }
-          : action.kind === 'reset-session'
-            ? { parts: textParts(await resetConversation(ctx)), agentAnswered: false }
-            : await askAgent(ctx, action.parts, handoff.transcript);
+      const answer = await answerFor(ctx, action, conversation, handoff);
       // Rendered before it is stored, so a retry sends exactly these messages, ids and all.
       chunks = render(ctx, answer.parts);
-      // The session's activity is bookkeeping: it must not make a retry ask the agent again.
-      await Promise.all([ledger.saveReply(turn.id, chunks, record.agentMs), answer.agentAnswered && recordSessionActivity(ctx)]);
+      // The agent may have taken minutes: staff who took over meanwhile have the conversation now.
+      // The conversation's bookkeeping must not make a retry ask the agent again: it never fails the turn.
+      const [tookOver] = await settle(
+        answer.agentAnswered ? tookOverMeanwhile(ctx) : Promise.resolve(false),
+        ledger.saveReply(turn.id, chunks, record.agentMs),
+        writeConversation(ctx, answer.writes),
+      );
       // The agent has the pause's transcript now; a fixed reply or a rate-limited turn leaves it for the next agent turn.
       if (answer.agentAnswered) await transcriptDelivered(conversationOf(message), handoff, handoffDeps(deps, log));
       record.replyChunks = chunks;
-      // The agent may have taken minutes: staff who took over meanwhile have the conversation now.
-      if (answer.agentAnswered && (await tookOverMeanwhile(ctx))) {
+      if (tookOver) {
         await ledger.markAnswered(turn.id);
         log.info('a person took over while the agent was answering: its reply is kept, not sent');
         return 'ignored';
@@ -83,10 +81,23 @@ export async function answerTurn(ctx: TurnContext): Promise<'answered' | 'held' 
   } else {
     log.info({ sentChunks: record.sentChunks.length }, 'resuming with the stored reply');
     // A retry after the reply was stored: the agent had the pause's transcript, whatever happened next.
-    if (record.agentMs !== undefined) await transcriptDelivered(conversationOf(message), handoff, handoffDeps(deps, log));
+    await settle(record.agentMs === undefined ? Promise.resolve() : transcriptDelivered(conversationOf(message), handoff, handoffDeps(deps, log)));
     if (hold && consent === 'proceed') await deliverHeld(ctx, hold);
   }
   return sendReply(ctx, chunks);
+}
+
+/** The turn's reply: a fixed text (still counted against the rate limit), a fresh session, or the agent's answer. */
+async function answerFor(ctx: TurnContext, action: Exclude<TurnAction, { kind: 'ignore' }>, conversation: ConversationState, handoff: HandoffCheck): Promise<AgentAnswer> {
+  if (action.kind === 'reply') {
+    const limit = rateLimited(ctx, conversation.rateWindow);
+    return { parts: textParts(limit.reply ?? action.text), agentAnswered: false, writes: { rateWindow: limit.rateWindow } };
+  }
+  if (action.kind === 'reset-session') {
+    const session = await resetConversation(ctx, conversation.session);
+    return { parts: textParts(ctx.deps.settings.resetConfirmText), agentAnswered: false, writes: { session } };
+  }
+  return askAgent(ctx, action.parts, conversation, handoff.kind === 'proceed' ? handoff.transcript : undefined);
 }
 
 async function tookOverMeanwhile(ctx: TurnContext): Promise<boolean> {

@@ -2,7 +2,9 @@ import { SessionNotFoundError, type AgentTurn } from '../agent/agentClient.js';
 import { reasonOf } from '../errors.js';
 import type { AgentMedia } from '../media/agentMedia.js';
 import type { AgentReplyPart } from '../agent/parseAgentEvents.js';
-import { sessionIdFor, startNewSession } from './agentSession.js';
+import { countTurn, type RateWindow } from '../store/rateLimiter.js';
+import { sessionFor, startNewSession, type ConversationWrites } from './agentSession.js';
+import type { ConversationState } from './conversationState.js';
 import type { TurnContext } from './coreDeps.js';
 import type { AgentPart } from './decideTurnAction.js';
 import { withQuotedReply } from './quotedReply.js';
@@ -14,6 +16,8 @@ export interface AgentAnswer {
   parts: AgentReplyPart[];
   /** The agent was called and answered (not held back by the rate limit): the session saw activity. */
   agentAnswered: boolean;
+  /** The conversation's bookkeeping, to write with the stored reply. */
+  writes: ConversationWrites;
 }
 
 /**
@@ -22,11 +26,17 @@ export interface AgentAnswer {
  * works. The agent's time is kept in the record, so a retry after a failed send still knows it.
  * `transcript`: what was said while a person had the conversation, before the user's words.
  */
-export async function askAgent(ctx: TurnContext, parts: AgentPart[], transcript?: string): Promise<AgentAnswer> {
+export async function askAgent(
+  ctx: TurnContext,
+  parts: AgentPart[],
+  conversation: Pick<ConversationState, 'session' | 'rateWindow'>,
+  transcript?: string,
+): Promise<AgentAnswer> {
   const { message, deps, log, record, agent } = ctx;
   const { settings } = deps;
-  const [limitedReply, existing] = await Promise.all([rateLimited(ctx), deps.sessions.get(message)]);
-  if (limitedReply !== undefined) return { parts: textParts(limitedReply), agentAnswered: false };
+  const limit = rateLimited(ctx, conversation.rateWindow);
+  const writes: ConversationWrites = { rateWindow: limit.rateWindow };
+  if (limit.reply !== undefined) return { parts: textParts(limit.reply), agentAnswered: false, writes };
   const text = withResumeTranscript(transcript, (await Promise.all(parts.map((part) => withQuotedReply(ctx, part.text, part.quotes)))).join('\n'));
   const refs = parts.flatMap((part) => (part.media ? [part.media] : []));
   let media: AgentMedia[];
@@ -36,12 +46,12 @@ export async function askAgent(ctx: TurnContext, parts: AgentPart[], transcript?
     if (reasonOf(error) !== 'media_too_large') throw error;
     // The user can do something about this one: say so, instead of an apology after five attempts.
     log.warn({ err: error, reason: 'media_too_large' }, 'attachment over its size limit: not passed on, nothing stored');
-    return { parts: textParts(settings.mediaTooLargeText), agentAnswered: false };
+    return { parts: textParts(settings.mediaTooLargeText), agentAnswered: false, writes };
   }
   const typing = setInterval(() => showTyping(ctx), settings.typingRefreshMs);
   try {
-    const isFirstContact = existing === undefined;
-    let sessionId = await sessionIdFor(ctx, existing);
+    const isFirstContact = conversation.session === undefined;
+    let { sessionId, created } = await sessionFor(ctx, conversation.session);
     const turn = (): AgentTurn => ({ userId: message.userId, sessionId, text, media: media.length > 0 ? media : undefined });
     const started = Date.now();
     let reply: AgentReplyPart[];
@@ -50,12 +60,14 @@ export async function askAgent(ctx: TurnContext, parts: AgentPart[], transcript?
     } catch (error) {
       if (!(error instanceof SessionNotFoundError)) throw error;
       log.info('agent session is gone: starting a new one');
-      sessionId = await startNewSession(ctx);
+      created = await startNewSession(ctx);
+      sessionId = created.agentSessionId;
       reply = await agent.query(turn());
     }
     record.agentMs = Date.now() - started;
     log.info({ agentMs: record.agentMs, replyParts: reply.map((part) => (part.kind === 'text' ? 'text' : part.name)) }, 'agent answered');
-    return { parts: isFirstContact && settings.welcomeText ? withWelcome(settings.welcomeText, reply) : reply, agentAnswered: true };
+    writes.session = created ?? 'touch';
+    return { parts: isFirstContact && settings.welcomeText ? withWelcome(settings.welcomeText, reply) : reply, agentAnswered: true, writes };
   } finally {
     clearInterval(typing);
   }
@@ -64,14 +76,15 @@ export async function askAgent(ctx: TurnContext, parts: AgentPart[], transcript?
 /**
  * Counts the turn against the user's per-minute limit (once, however many messages it answers or
  * how often it is retried). Over the limit: the slow-down text the first time, then '' (nothing
- * sent); within it: undefined. Fixed replies count too, or a flood of stickers would get a reply each.
+ * sent); within it: undefined. Fixed replies count too, or a flood of stickers would get a reply
+ * each. `rateWindow`: the count to store with the reply.
  */
-export async function rateLimited(ctx: TurnContext): Promise<string | undefined> {
-  const { settings, rateLimiter } = ctx.deps;
-  const hits = await rateLimiter.hit(ctx.message, ctx.turn.id, ctx.now());
-  if (hits <= settings.rateLimitPerMinute) return undefined;
+export function rateLimited(ctx: TurnContext, window: RateWindow | undefined): { reply: string | undefined; rateWindow?: RateWindow } {
+  const { settings } = ctx.deps;
+  const { hits, next } = countTurn(window, ctx.turn.id, ctx.now());
+  if (hits <= settings.rateLimitPerMinute) return { reply: undefined, rateWindow: next };
   ctx.log.warn({ hits, limit: settings.rateLimitPerMinute }, 'user over the rate limit: no agent call, no fixed reply');
-  return hits === settings.rateLimitPerMinute + 1 ? settings.slowDownText : '';
+  return { reply: hits === settings.rateLimitPerMinute + 1 ? settings.slowDownText : '', rateWindow: next };
 }
 
 export function textParts(text: string): AgentReplyPart[] {

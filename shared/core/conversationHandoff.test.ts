@@ -4,7 +4,11 @@ import { createMemoryConversationWindowStore, createMemoryHandoffStore, createMe
 import { createLogger } from '../log/logger.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
 import type { MessageEcho } from '../whatsapp/messageEcho.js';
-import { checkHandoff, pauseForAgent, recordStaffEcho, transcriptDelivered } from './conversationHandoff.js';
+import { checkHandoff as checkRead, pauseForAgent, recordStaffEcho, transcriptDelivered, type HandoffDeps } from './conversationHandoff.js';
+
+/** The check as a turn makes it: on the record read at the turn's start. */
+const checkHandoff = async (k: typeof key, messages: InboundMessage[], deps: HandoffDeps) =>
+  checkRead(k, messages, await deps.handoffs.get(k, deps.now()), deps);
 
 const t0 = Date.parse('2026-12-05T10:00:00Z');
 const at = (minutes: number) => new Date(t0 + minutes * 60_000);

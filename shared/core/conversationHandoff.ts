@@ -31,10 +31,17 @@ export function handoffDeps(deps: CoreDeps, log: Logger = deps.log): HandoffDeps
  */
 export type HandoffCheck = { kind: 'paused' } | { kind: 'proceed'; transcript?: string; entryIds: string[] };
 
-/** Decides the turn against the conversation's hand-off and records what a paused user said. */
-export async function checkHandoff(key: ConversationKey, messages: readonly InboundMessage[], deps: HandoffDeps): Promise<HandoffCheck> {
+/**
+ * Decides the turn against the conversation's hand-off (`record`, as read at the turn's start) and
+ * records what a paused user said.
+ */
+export async function checkHandoff(
+  key: ConversationKey,
+  messages: readonly InboundMessage[],
+  record: HandoffRecord | undefined,
+  deps: HandoffDeps,
+): Promise<HandoffCheck> {
   const now = deps.now();
-  let record = await deps.handoffs.get(key, now);
   if (inboundDuringHandoff(record, now) === 'paused') {
     if (await deps.handoffs.recordWhilePaused(key, messages.map(userEntry), now)) {
       deps.log.info({ messages: messages.length, by: record?.by, until: record?.until }, 'message kept for staff: the bot is paused');

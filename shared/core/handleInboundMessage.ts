@@ -4,6 +4,7 @@ import { maskUserId } from '../log/maskUserId.js';
 import type { InboundRecord, InboundState } from '../store/inboundLedger.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
 import { answerTurn } from './answerTurn.js';
+import { readConversationState, type ConversationState } from './conversationState.js';
 import type { CoreDeps, TurnContext, TurnInput } from './coreDeps.js';
 import { sendApology } from './sendReply.js';
 
@@ -52,6 +53,10 @@ export async function handleInboundMessage(message: InboundMessage, attempt: Att
   const log = deps.log.child({ wamid: message.wamid, user: maskUserId(message.userId), phoneNumberId: message.phoneNumberId });
   const { settings, ledger } = deps;
 
+  // The conversation is read while the message is claimed: one round trip for both. A duplicate
+  // wastes these reads, which is cheaper than every message waiting for them after its claim.
+  const conversation = readConversationState(message, deps, now());
+  conversation.catch(() => undefined);
   const claim = await ledger.claim({
     wamid: message.wamid,
     userId: message.userId,
@@ -65,7 +70,7 @@ export async function handleInboundMessage(message: InboundMessage, attempt: Att
   if (claim.outcome === 'busy') return { kind: 'busy', leaseUntil: claim.record.leaseUntil };
   // A replay's user waited through the apology and an operator's fix, which says nothing about how fast the bot answers.
   const receivedAt = attempt.replayId ? undefined : attempt.receivedAt;
-  return runTurn({ id: message.wamid, messages: [message], receivedAt }, claim.record, attempt, deps, log);
+  return runTurn({ id: message.wamid, messages: [message], receivedAt }, claim.record, attempt, deps, log, conversation);
 }
 
 /**
@@ -74,7 +79,14 @@ export async function handleInboundMessage(message: InboundMessage, attempt: Att
  * apology to the user). The turn goes to the agent of the business number the user wrote to, with
  * that number's texts; a number with no agent fails the turn for good, without a word to the user.
  */
-export async function runTurn(turn: TurnInput, record: InboundRecord, attempt: AttemptInfo, deps: CoreDeps, log: Logger): Promise<MessageOutcome> {
+export async function runTurn(
+  turn: TurnInput,
+  record: InboundRecord,
+  attempt: AttemptInfo,
+  deps: CoreDeps,
+  log: Logger,
+  conversation?: Promise<ConversationState>,
+): Promise<MessageOutcome> {
   const message = turn.messages.at(-1);
   if (!message) throw new Error(`turn ${turn.id} has no message`);
   const { number, isLast } = attempt.whichAttempt(record.attempts);
@@ -97,7 +109,7 @@ export async function runTurn(turn: TurnInput, record: InboundRecord, attempt: A
     paused: false,
   };
   try {
-    return { kind: await answerTurn(ctx) };
+    return { kind: await answerTurn(ctx, await (conversation ?? readConversationState(message, deps, ctx.now()))) };
   } catch (error) {
     const reason = reasonOf(error);
     if (isPermanent(error)) {

@@ -5,6 +5,7 @@ import { fromDocument, toDocument } from './firestoreDocument.js';
 import { decideClaim, type InboundLedger, type InboundRecord } from './inboundLedger.js';
 
 export const INBOUND_COLLECTION = 'inbound_messages';
+const GRPC_ALREADY_EXISTS = 6;
 
 export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
   const collection = db.collection(INBOUND_COLLECTION);
@@ -13,6 +14,17 @@ export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
 
   return {
     async claim(request) {
+      // A message seen for the first time (nearly always) is claimed in one write that fails if
+      // the record exists; only a redelivery or a replay pays for the transaction.
+      if (request.replayId === undefined) {
+        const first = decideClaim(undefined, request);
+        try {
+          await doc(request.wamid).create(toDocument(first.record));
+          return first;
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== GRPC_ALREADY_EXISTS) throw error;
+        }
+      }
       return db.runTransaction(async (tx) => {
         const ref = doc(request.wamid);
         const snapshot = await tx.get(ref);

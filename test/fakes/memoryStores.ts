@@ -15,7 +15,7 @@ import type { OutboundMessageStore, OutboundRecord } from '../../shared/store/ou
 import { conversationId, conversationOf, type BufferedMessage } from '../../shared/core/burstTurns.js';
 import { bufferedRecord, startedTurnRecord, type BurstBuffer } from '../../shared/store/burstBuffer.js';
 import { decideClaim, type InboundLedger, type InboundRecord } from '../../shared/store/inboundLedger.js';
-import type { RateLimiter } from '../../shared/store/rateLimiter.js';
+import type { RateLimiter, RateWindow } from '../../shared/store/rateLimiter.js';
 import { InvalidPageTokenError, type SessionRecord, type SessionStore } from '../../shared/store/sessionStore.js';
 
 /** In-memory stores with the Firestore adapters' behaviour, for unit tests of the core. */
@@ -102,14 +102,13 @@ export function createMemorySessionStore(): SessionStore & { records: Map<string
 }
 
 export function createMemoryRateLimiter(): RateLimiter {
-  const windows = new Map<string, string[]>();
+  const windows = new Map<string, RateWindow>();
   return {
-    async hit(conversation, messageId, now) {
-      const key = `${userKey(conversation.phoneNumberId, conversation.userId)}@${Math.floor(now.getTime() / 60_000)}`;
-      const ids = windows.get(key) ?? [];
-      if (!ids.includes(messageId)) ids.push(messageId);
-      windows.set(key, ids);
-      return ids.indexOf(messageId) + 1;
+    async get(conversation) {
+      return windows.get(userKey(conversation.phoneNumberId, conversation.userId));
+    },
+    async put(conversation, window) {
+      windows.set(userKey(conversation.phoneNumberId, conversation.userId), window);
     },
   };
 }

@@ -1,0 +1,34 @@
+import type { HandoffRecord } from '../store/handoffStore.js';
+import type { HeldReplies } from '../store/heldReplyStore.js';
+import type { OptOutRecord } from '../store/optOutStore.js';
+import type { RateWindow } from '../store/rateLimiter.js';
+import type { SessionRecord } from '../store/sessionStore.js';
+import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import { conversationOf } from './burstTurns.js';
+import type { CoreDeps } from './coreDeps.js';
+
+/**
+ * What a turn needs to know about its conversation, read at once at its start: for an inbound
+ * message in the same round trip as its claim. Nothing else writes these documents while the
+ * conversation's turn runs (its messages arrive one at a time, in order), except a person taking
+ * over, which the turn checks again once the agent has answered.
+ */
+export interface ConversationState {
+  optOut: OptOutRecord | undefined;
+  hold: HeldReplies | undefined;
+  handoff: HandoffRecord | undefined;
+  session: SessionRecord | undefined;
+  rateWindow: RateWindow | undefined;
+}
+
+export async function readConversationState(message: InboundMessage, deps: CoreDeps, now: Date): Promise<ConversationState> {
+  const conversation = conversationOf(message);
+  const [optOut, hold, handoff, session, rateWindow] = await Promise.all([
+    deps.optOuts.get(message.phoneNumberId, message.userId),
+    deps.held.get(message.phoneNumberId, message.userId, now),
+    deps.handoffs.get(conversation, now),
+    deps.sessions.get(conversation),
+    deps.rateLimiter.get(conversation),
+  ]);
+  return { optOut, hold, handoff, session, rateWindow };
+}
