@@ -3,8 +3,7 @@ import type { HeldReplies } from '../store/heldReplyStore.js';
 import type { OptOutRecord } from '../store/optOutStore.js';
 import type { RateWindow } from '../store/rateLimiter.js';
 import type { SessionRecord } from '../store/sessionStore.js';
-import type { InboundMessage } from '../whatsapp/inboundMessage.js';
-import { conversationOf } from './burstTurns.js';
+import type { ConversationKey } from './burstTurns.js';
 import type { CoreDeps } from './coreDeps.js';
 
 /**
@@ -21,11 +20,10 @@ export interface ConversationState {
   rateWindow: RateWindow | undefined;
 }
 
-export async function readConversationState(message: InboundMessage, deps: CoreDeps, now: Date): Promise<ConversationState> {
-  const conversation = conversationOf(message);
+export async function readConversationState(conversation: ConversationKey, deps: CoreDeps, now: Date): Promise<ConversationState> {
   const [optOut, hold, handoff, session, rateWindow] = await Promise.all([
-    deps.optOuts.get(message.phoneNumberId, message.userId),
-    deps.held.get(message.phoneNumberId, message.userId, now),
+    deps.optOuts.get(conversation.phoneNumberId, conversation.userId),
+    deps.held.get(conversation.phoneNumberId, conversation.userId, now),
     deps.handoffs.get(conversation, now),
     deps.sessions.get(conversation),
     deps.rateLimiter.get(conversation),

@@ -4,6 +4,7 @@ import type { TurnDue } from '../queue/turnDue.js';
 import type { InboundRecord } from '../store/inboundLedger.js';
 import { nextTurn, type BufferedMessage, type BurstStep } from './burstTurns.js';
 import type { BurstDeps } from './receiveInbound.js';
+import { readConversationState } from './conversationState.js';
 import type { CoreDeps, TurnInput } from './coreDeps.js';
 import { endsBurst } from './decideTurnAction.js';
 import { runTurn, settles, type AttemptInfo, type MessageOutcome } from './handleInboundMessage.js';
@@ -61,6 +62,9 @@ export async function processTurnDue(due: TurnDue, attempt: AttemptInfo, deps: T
       continue;
     }
     if (step.kind === 'idle') continue;
+    // The conversation is read while the turn is taken: one round trip for both.
+    const conversation = readConversationState(due, deps, now());
+    conversation.catch(() => undefined);
     const taken = await bursts.takeTurn(due, decide, { now: now(), leaseMs: settings.leaseMs, retentionMs: settings.retentionMs });
     // Another delivery took it, or a message arrived and reopened the window: look again.
     if (taken.kind !== 'taken') {
@@ -69,7 +73,7 @@ export async function processTurnDue(due: TurnDue, attempt: AttemptInfo, deps: T
     }
     const turnLog = log.child({ turnId: taken.record.wamid, turnMessages: taken.record.turnMessages?.length });
     turnLog.info('burst over: one turn for its messages');
-    const outcome = await runTurn(turnOf(taken.record, due, attempt), taken.record, attempt, deps, turnLog);
+    const outcome = await runTurn(turnOf(taken.record, due, attempt), taken.record, attempt, deps, turnLog, conversation);
     const holdsThisMessage = taken.record.turnMessages?.some((message) => message.wamid === due.wamid);
     if (!settles(outcome) || holdsThisMessage) return outcome;
     readRecord = true;
