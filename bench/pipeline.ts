@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,8 @@ export interface PipelineOptions {
   appSecret: string;
   /** NODE_OPTIONS for both functions (the bench adds its Firestore-counting preload). */
   nodeOptions?: string;
+  /** Where to write CPU profiles of the worker, one per run (bench/profileWorker.js); unset: none. */
+  cpuProfileDir?: string;
   log: (line: string) => void;
 }
 
@@ -101,6 +103,8 @@ const BENCH_REPLY = /^Echo #\d+: (pipe[AB] \d+ .*)$/;
 export async function measurePipeline(options: PipelineOptions): Promise<PipelineResult> {
   const countsFile = join(tmpdir(), `bench-firestore-${process.pid}-${Date.now()}.json`);
   const preload = new URL('./countFirestore.js', import.meta.url).pathname;
+  const profiler = options.cpuProfileDir ? ` --import=${new URL('./profileWorker.js', import.meta.url).pathname}` : '';
+  for (const segment of [1, 2, 3, 4]) if (options.cpuProfileDir) rmSync(join(options.cpuProfileDir, `worker-${segment}.cpuprofile`), { force: true });
   const stack = await startLocalStack({
     reuseEmulators: true,
     compiled: true,
@@ -117,8 +121,9 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
       LOG_LEVEL: 'info',
       METADATA_SERVER_DETECTION: '',
       // The preload counts Firestore RPCs in the worker only (it is inert in the webhook).
-      NODE_OPTIONS: `${options.nodeOptions || process.env.NODE_OPTIONS || ''} --import=${preload}`.trim(),
+      NODE_OPTIONS: `${options.nodeOptions || process.env.NODE_OPTIONS || ''} --import=${preload}${profiler}`.trim(),
       BENCH_FIRESTORE_COUNTS: countsFile,
+      ...(options.cpuProfileDir ? { BENCH_WORKER_CPU_PROF: options.cpuProfileDir } : {}),
     },
   });
   try {
@@ -142,12 +147,15 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
 
     options.log(`  run A (throughput): ${options.messages} messages from ${options.users} users, as fast as the webhook accepts`);
     const throughputRun = await runMessages(stack, pool, readCounts, options, { tag: 'pipeA', firstUser: 0, concurrency: 16 });
+    // The profiler's segments end at the counting signals: the 2nd is run A's end, the 4th run B's.
+    await keepWorkerProfile(options, 2, 'pipeA');
     options.log(`    ${throughputRun.throughput.toFixed(1)} messages/s end to end`);
 
     const rate = options.rate || Math.max(5, Math.min(25, Math.round(throughputRun.throughput * 0.4)));
     options.log(`  run B (latency): ${options.messages} messages from ${options.users} other users at ${rate}/s, push floor alongside`);
     const floorPromise = measurePushFloor({ ...options, rate });
     const latencyRun = await runMessages(stack, pool, readCounts, options, { tag: 'pipeB', firstUser: options.users, rate });
+    await keepWorkerProfile(options, 4, 'pipeB');
     const floor = await floorPromise;
     options.log(`    end to end p50 ${latencyRun.latency.p50.toFixed(0)} ms; floor p50 ${floor.latency.p50.toFixed(0)} ms`);
 
@@ -213,6 +221,16 @@ function breakDown(wamid: string, postedAt: number, repliedAt: number, webhookLi
     agentMs,
     replyMs: (accepted?.time ?? NaN) - (answered?.time ?? NaN),
   };
+}
+
+/** Names the profiler's segment `n` after its run, once the worker has written it. */
+async function keepWorkerProfile(options: PipelineOptions, segment: number, run: 'pipeA' | 'pipeB'): Promise<void> {
+  if (!options.cpuProfileDir) return;
+  const written = join(options.cpuProfileDir, `worker-${segment}.cpuprofile`);
+  for (let i = 0; i < 100 && !existsSync(written); i += 1) await sleep(50);
+  const kept = join(options.cpuProfileDir, `worker-${run}.cpuprofile`);
+  renameSync(written, kept);
+  options.log(`    worker CPU profile of run ${run.at(-1)}: ${kept} (npx tsx bench/profileSummary.ts ${kept})`);
 }
 
 /** Asks the worker's counting preload (bench/countFirestore.js) for its totals so far. */

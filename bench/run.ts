@@ -109,11 +109,12 @@ async function main(): Promise<number> {
       while (true) yield* signedBodies(5000, { users: settings.users, appSecret: APP_SECRET, tag: `load${tag++}` });
     };
 
+    const profDir = `${root}bench/profiles`;
+    if (process.env.BENCH_CPU_PROF) mkdirSync(profDir, { recursive: true });
+
     if (phases.has('efficiency')) {
       const rateText = settings.rate ? `${settings.rate} req/s` : `a fixed rate chosen by a probe (≤ ${settings.maxRate} req/s)`;
       log(`\n[1] webhook vs bare handler: ${rateText}, ${settings.seconds} s each in ${settings.rounds} interleaved rounds`);
-      const profDir = `${root}bench/profiles`;
-      if (process.env.BENCH_CPU_PROF) mkdirSync(profDir, { recursive: true });
       const bodies = bodyStream();
       const servers = [];
       for (const spec of [bareSpec, webhookSpec]) {
@@ -178,6 +179,7 @@ async function main(): Promise<number> {
         rate: settings.pipelineRate,
         appSecret: APP_SECRET,
         nodeOptions: functionNodeOptions,
+        ...(process.env.BENCH_CPU_PROF ? { cpuProfileDir: profDir } : {}),
         log,
       });
       for (const run of [results.pipeline.throughputRun, results.pipeline.latencyRun]) {
