@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 interface ProfileNode {
   id: number;
+  children?: number[];
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
 }
 interface Profile {
@@ -63,13 +64,28 @@ function packageOf(frame: ProfileNode['callFrame'], source: string): string {
   return app ? `app: ${app[1]}` : source;
 }
 
+const parentOf = new Map<number, number>();
+for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+const packageOfNode = new Map(profile.nodes.map((node) => [node.id, packageOf(node.callFrame, sourceOf(node.callFrame))]));
+const isCode = (pkg: string) => !pkg.startsWith('node:') && !pkg.startsWith('(');
+/** The nearest package on the stack (the node itself or a caller): whose work Node's internals and V8's builtins did. */
+function callerPackage(id: number): string {
+  for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+    if (isCode(packageOfNode.get(at)!)) return packageOfNode.get(at)!;
+  }
+  return packageOfNode.get(id)!;
+}
+
 const byFunction = new Map<string, number>();
 const byPackage = new Map<string, number>();
+const byCaller = new Map<string, number>();
 for (const node of profile.nodes) {
   const us = selfUs.get(node.id);
   if (!us) continue;
   const source = sourceOf(node.callFrame);
-  const pkg = packageOf(node.callFrame, source);
+  const pkg = packageOfNode.get(node.id)!;
+  const caller = callerPackage(node.id);
+  byCaller.set(caller, (byCaller.get(caller) ?? 0) + us);
   const where = source ? `${source.replace(/^.*node_modules\//, '').replace(/^.*\/(shared|functions)\//, '$1/')}:${node.callFrame.lineNumber + 1}` : '';
   const name = `${node.callFrame.functionName || '(anonymous)'} ${where}`.trim();
   byFunction.set(name, (byFunction.get(name) ?? 0) + us);
@@ -84,4 +100,5 @@ const print = (title: string, entries: Map<string, number>) => {
 };
 console.log(`${file}: ${(totalUs / 1000).toFixed(0)} ms busy on the main thread (${(idleUs / 1000).toFixed(0)} ms idle left out)`);
 print('self time by package', byPackage);
+print("self time by package, Node's internals and V8's builtins charged to the nearest package that called them", byCaller);
 print('self time by function', byFunction);

@@ -1,6 +1,7 @@
 import { Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
 import { conversationId, conversationOf, type BufferedMessage } from '../core/burstTurns.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
+import { readDocument } from './batchedDocumentReads.js';
 import { bufferedRecord, startedTurnRecord, type BurstBuffer } from './burstBuffer.js';
 import { toDocument } from './firestoreDocument.js';
 import { INBOUND_COLLECTION } from './firestoreInboundLedger.js';
@@ -38,7 +39,7 @@ export function createFirestoreBurstBuffer(db: Firestore): BurstBuffer {
       });
     },
     async pending(conversation) {
-      return pendingOf((await buffers.doc(conversationId(conversation)).get()).data());
+      return pendingOf((await readDocument(buffers.doc(conversationId(conversation)))).data());
     },
     async takeTurn(conversation, decide, claim) {
       const bufferRef = buffers.doc(conversationId(conversation));

@@ -1,4 +1,5 @@
 import type { DocumentData, Firestore } from '@google-cloud/firestore';
+import { readDocument } from './batchedDocumentReads.js';
 import { CONVERSATION_WINDOW_RETENTION_MS, type ConversationWindow, type ConversationWindowStore } from './conversationWindowStore.js';
 import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
 
@@ -18,7 +19,7 @@ export function createFirestoreConversationWindowStore(db: Firestore): Conversat
       await doc(window.phoneNumberId, window.userId).set(toDocument({ ...window, expiresAt }));
     },
     async get(phoneNumberId, userId) {
-      const snapshot = await doc(phoneNumberId, userId).get();
+      const snapshot = await readDocument(doc(phoneNumberId, userId));
       return snapshot.exists ? toWindow(snapshot.data()!) : undefined;
     },
     async latest(userIdOrPhone) {

@@ -1,6 +1,7 @@
 import { Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
 import type { ConversationKey } from '../core/burstTurns.js';
 import type { TranscriptEntry } from '../core/resumeTranscript.js';
+import { readDocument } from './batchedDocumentReads.js';
 import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
 import {
   applyPause,
@@ -36,7 +37,7 @@ export function createFirestoreHandoffStore(db: Firestore): HandoffStore {
 
   return {
     async get(key, now) {
-      const snapshot = await doc(key).get();
+      const snapshot = await readDocument(doc(key));
       return liveRecord(snapshot.exists ? fromFirestore(snapshot.data()!) : undefined, now);
     },
     pause(key, change, now, entry) {

@@ -1,4 +1,5 @@
 import { FieldValue, type DocumentData, type Firestore } from '@google-cloud/firestore';
+import { readDocument } from './batchedDocumentReads.js';
 import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
 import { mergeHold, type HeldReplies, type HeldReplyStore } from './heldReplyStore.js';
 
@@ -24,7 +25,7 @@ export function createFirestoreHeldReplyStore(db: Firestore): HeldReplyStore {
       await doc(phoneNumberId, userId).update({ templateClaimedAt: FieldValue.delete() });
     },
     async get(phoneNumberId, userId, now) {
-      const snapshot = await doc(phoneNumberId, userId).get();
+      const snapshot = await readDocument(doc(phoneNumberId, userId));
       if (!snapshot.exists) return undefined;
       const held = fromFirestore(snapshot.data()!);
       return held.expiresAt > now && held.replies.length > 0 ? held : undefined;

@@ -1,4 +1,5 @@
 import type { Firestore } from '@google-cloud/firestore';
+import { readDocument } from './batchedDocumentReads.js';
 import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
 import type { OptOutRecord, OptOutStore } from './optOutStore.js';
 
@@ -9,7 +10,7 @@ export function createFirestoreOptOutStore(db: Firestore): OptOutStore {
   const doc = (phoneNumberId: string, userId: string) => collection.doc(userDocumentId(phoneNumberId, userId));
   return {
     async get(phoneNumberId, userId) {
-      const snapshot = await doc(phoneNumberId, userId).get();
+      const snapshot = await readDocument(doc(phoneNumberId, userId));
       return snapshot.exists ? fromDocument<OptOutRecord>(snapshot.data()!) : undefined;
     },
     async listForUser(userId) {

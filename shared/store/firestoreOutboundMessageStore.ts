@@ -1,5 +1,6 @@
 import type { DocumentData, Firestore } from '@google-cloud/firestore';
 import { advanceStatus, type StatusReport } from '../core/deliveryStatus.js';
+import { readDocument } from './batchedDocumentReads.js';
 import { fromDocument, toDocument } from './firestoreDocument.js';
 import type { OutboundMessageStore, OutboundRecord } from './outboundMessageStore.js';
 
@@ -41,7 +42,7 @@ export function createFirestoreOutboundMessageStore(db: Firestore, retentionMs: 
       });
     },
     async get(wamid) {
-      const snapshot = await doc(wamid).get();
+      const snapshot = await readDocument(doc(wamid));
       return snapshot.exists ? fromFirestore(snapshot.data()!) : undefined;
     },
   };

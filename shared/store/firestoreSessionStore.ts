@@ -1,4 +1,5 @@
 import { FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
+import { readDocument } from './batchedDocumentReads.js';
 import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
 import { decodeSessionPageToken, encodeSessionPageToken } from './sessionPageToken.js';
 import { InvalidPageTokenError, type SessionRecord, type SessionStore } from './sessionStore.js';
@@ -14,7 +15,7 @@ export function createFirestoreSessionStore(db: Firestore): SessionStore {
 
   return {
     async get(conversation) {
-      const snapshot = await doc(conversation).get();
+      const snapshot = await readDocument(doc(conversation));
       return snapshot.exists ? fromFirestore(snapshot.data()!) : undefined;
     },
     async findForUser(userIdOrPhone) {

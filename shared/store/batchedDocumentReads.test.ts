@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { Firestore } from '@google-cloud/firestore';
+import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
+import { describeWithEmulators } from '../../test/integration/testStack.js';
+import { readDocument } from './batchedDocumentReads.js';
+
+/** The documents each BatchGetDocuments RPC of `db` asked for, at the client's request funnel (as bench/countFirestore.js). */
+function recordBatchGets(db: Firestore): string[][] {
+  const batches: string[][] = [];
+  const client = db as unknown as { requestStream: (method: string, bidi: boolean, request: { documents?: string[] }, ...rest: unknown[]) => unknown };
+  const requestStream = client.requestStream.bind(db);
+  client.requestStream = (method, bidi, request, ...rest) => {
+    if (method === 'batchGetDocuments') batches.push((request.documents ?? []).map((name) => name.split('/documents/')[1]!));
+    return requestStream(method, bidi, request, ...rest);
+  };
+  return batches;
+}
+
+describeWithEmulators('readDocument: single-document reads started together go out as one BatchGetDocuments (emulator)', () => {
+  let db: Firestore;
+  let batches: string[][];
+  beforeAll(async () => {
+    const emulators = inject('emulators');
+    if ('skipReason' in emulators) return;
+    process.env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
+    db = new Firestore({ projectId: `test-${randomUUID().slice(0, 8)}` });
+    batches = recordBatchGets(db);
+    await Promise.all([db.doc('sessions/u1').set({ n: 1 }), db.doc('opt_outs/u1').set({ n: 2 }), db.doc('handoffs/u2').set({ n: 3 })]);
+  });
+  beforeEach(() => {
+    batches?.splice(0);
+  });
+  afterAll(async () => {
+    await db?.terminate();
+  });
+
+  it('reads three documents of three collections in one RPC, each caller getting its own snapshot, missing ones as not existing', async () => {
+    const [session, optOut, held] = await Promise.all([
+      readDocument(db.doc('sessions/u1')),
+      readDocument(db.doc('opt_outs/u1')),
+      readDocument(db.doc('held_replies/u1')),
+    ]);
+    expect(batches).toEqual([['sessions/u1', 'opt_outs/u1', 'held_replies/u1']]);
+    expect([session.ref.path, session.exists, session.get('n')]).toEqual(['sessions/u1', true, 1]);
+    expect([optOut.ref.path, optOut.exists, optOut.get('n')]).toEqual(['opt_outs/u1', true, 2]);
+    expect([held.ref.path, held.exists, held.data()]).toEqual(['held_replies/u1', false, undefined]);
+  });
+
+  it('gathers reads started after awaiting settled promises, as an async store method does', async () => {
+    const viaAsyncStore = async (path: string) => {
+      await Promise.resolve();
+      await undefined;
+      return (await readDocument(db.doc(path))).get('n') as number | undefined;
+    };
+    const values = await Promise.all([viaAsyncStore('sessions/u1'), readDocument(db.doc('handoffs/u2')).then((s) => s.get('n') as number), viaAsyncStore('opt_outs/u1')]);
+    expect(values).toEqual([1, 3, 2]);
+    expect(batches).toEqual([['handoffs/u2', 'sessions/u1', 'opt_outs/u1']]);
+  });
+
+  it('answers the same document asked for twice in one batch to both callers', async () => {
+    const [first, second] = await Promise.all([readDocument(db.doc('sessions/u1')), readDocument(db.doc('sessions/u1'))]);
+    expect([first.get('n'), second.get('n')]).toEqual([1, 1]);
+    expect(batches).toHaveLength(1);
+  });
+
+  it('sends reads of steps one after the other as separate RPCs, and sees what was written between them', async () => {
+    const before = await readDocument(db.doc('sessions/u3'));
+    await db.doc('sessions/u3').set({ n: 4 });
+    const after = await readDocument(db.doc('sessions/u3'));
+    expect([before.exists, after.get('n')]).toEqual([false, 4]);
+    expect(batches).toEqual([['sessions/u3'], ['sessions/u3']]);
+  });
+
+  it('rejects every read of a batch whose RPC fails, with the RPC error, and the next batch works again', async () => {
+    // Firestore refuses ids of the form __…__ (reserved): the whole BatchGetDocuments fails.
+    const reads = [readDocument(db.doc('sessions/__reserved__')), readDocument(db.doc('sessions/u1'))];
+    const outcomes = await Promise.allSettled(reads);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    const [first, second] = outcomes.map((outcome) => (outcome as PromiseRejectedResult).reason as { code?: number });
+    expect(first).toBe(second);
+    expect(first?.code).toBe(3); // INVALID_ARGUMENT
+    expect((await readDocument(db.doc('sessions/u1'))).get('n')).toBe(1);
+  });
+
+  it('keeps the reads of two Firestore clients apart', async () => {
+    const other = new Firestore({ projectId: `test-${randomUUID().slice(0, 8)}` });
+    try {
+      const otherBatches = recordBatchGets(other);
+      const [mine, theirs] = await Promise.all([readDocument(db.doc('sessions/u1')), readDocument(other.doc('sessions/u1'))]);
+      expect([mine.exists, theirs.exists]).toEqual([true, false]);
+      expect([batches, otherBatches]).toEqual([[['sessions/u1']], [['sessions/u1']]]);
+    } finally {
+      await other.terminate();
+    }
+  });
+});
