@@ -1,4 +1,8 @@
-import { helpers, v1, type protos } from '@google-cloud/aiplatform';
+// The one client module and the Value helpers, not the package's index: that loads every v1 and
+// v1beta1 client and 16 MB of generated message classes (bench/README.md, Memory).
+import { fromValue, toValue } from '@google-cloud/aiplatform/build/src/helpers.js';
+import { ReasoningEngineExecutionServiceClient } from '@google-cloud/aiplatform/build/src/v1/reasoning_engine_execution_service_client.js';
+import type { protos } from '@google-cloud/aiplatform';
 import * as grpc from '@grpc/grpc-js';
 import { PassThroughClient } from 'google-auth-library';
 import { PermanentError, RetryableError } from '../errors.js';
@@ -7,6 +11,7 @@ import { capReplyParts } from './capReplyText.js';
 import { SessionNotFoundError, type AgentClient, type AgentTurn } from './agentClient.js';
 import { WHATSAPP_TOOL_PARAMETERS } from '../whatsapp/rendering/whatsAppTools.js';
 import { parseAgentEvents, type AgentEvents } from './parseAgentEvents.js';
+import { executionGax } from './executionGax.js';
 
 export interface VertexAgentClientOptions {
   /** projects/P/locations/L/reasoningEngines/ID */
@@ -38,9 +43,9 @@ export interface RegionalConnections {
 /** Longest a warm-up waits for a region's channel; the calls themselves wait as long as they need. */
 const WARM_UP_TIMEOUT_MS = 10_000;
 
-type ExecutionClient = InstanceType<typeof v1.ReasoningEngineExecutionServiceClient>;
-type ClientOptions = ConstructorParameters<typeof v1.ReasoningEngineExecutionServiceClient>[0];
-type Value = Parameters<typeof helpers.fromValue>[0];
+type ExecutionClient = ReasoningEngineExecutionServiceClient;
+type ClientOptions = ConstructorParameters<typeof ReasoningEngineExecutionServiceClient>[0];
+type Value = Parameters<typeof fromValue>[0];
 type Struct = protos.google.protobuf.IStruct;
 
 const ENGINE_NAME = /^projects\/[^/]+\/locations\/([^/]+)\/reasoningEngines\/[^/]+$/;
@@ -89,7 +94,7 @@ export function createVertexAgentClient(options: VertexAgentClientOptions): Agen
       { name, classMethod, input: toStruct(input) },
       { timeout: options.timeoutMs },
     );
-    return response.output?.structValue ? helpers.fromValue(response.output as Value) : undefined;
+    return response.output?.structValue ? fromValue(response.output as Value) : undefined;
   };
 
   return {
@@ -181,7 +186,7 @@ export function createRegionalConnections(apiEndpoint?: string): RegionalConnect
   const forLocation = (location: string): ExecutionClient => {
     let client = clients.get(location);
     if (!client) {
-      client = new v1.ReasoningEngineExecutionServiceClient(clientOptions(apiEndpoint, location));
+      client = new ReasoningEngineExecutionServiceClient(clientOptions(apiEndpoint, location), executionGax);
       clients.set(location, client);
     }
     return client;
@@ -225,7 +230,7 @@ export function clientOptions(apiEndpoint: string | undefined, location: string)
 
 /** A plain object is sent as an empty Struct: it must go through toValue. */
 function toStruct(input: Record<string, unknown>): Struct {
-  return (helpers.toValue(input) as protos.google.protobuf.IValue).structValue ?? { fields: {} };
+  return (toValue(input) as protos.google.protobuf.IValue).structValue ?? { fields: {} };
 }
 
 function messageOf(turn: AgentTurn) {
