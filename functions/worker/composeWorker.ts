@@ -79,6 +79,8 @@ function mediaForAgent(config: WorkerConfig, whatsapp: WhatsAppClient & MediaSou
 }
 
 async function composeAdapters(config: WorkerConfig, log: Logger): Promise<WorkerAdapters> {
+  // Firestore first: a message's path starts with it, and its warm-up's first RPCs can be on the
+  // wire while aiplatform, the slowest part to load (synchronous: it blocks the thread), loads.
   const [
     { openFirestore, warmUpFirestore },
     { createFirestoreInboundLedger },
@@ -88,7 +90,6 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
     { createFirestoreOptOutStore },
     { createFirestoreHeldReplyStore },
     { createFirestoreConversationWindowStore },
-    { createVertexAgents },
     { createFirestoreBurstBuffer },
     { createFirestoreHandoffStore },
   ] = await Promise.all([
@@ -100,11 +101,12 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
     import('../../shared/store/firestoreOptOutStore.js'),
     import('../../shared/store/firestoreHeldReplyStore.js'),
     import('../../shared/store/firestoreConversationWindowStore.js'),
-    import('../../shared/agent/vertexAgents.js'),
     import('../../shared/store/firestoreBurstBuffer.js'),
     import('../../shared/store/firestoreHandoffStore.js'),
   ]);
   const db = openFirestore(config.GOOGLE_CLOUD_PROJECT);
+  warmUpConnection('firestore', () => warmUpFirestore(db), log);
+  const { createVertexAgents } = await import('../../shared/agent/vertexAgents.js');
   const whatsapp = createGraphClient({
     baseUrl: config.GRAPH_API_BASE_URL,
     apiVersion: config.GRAPH_API_VERSION,
@@ -125,13 +127,8 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
     timeoutMs: config.AGENT_TIMEOUT_MS,
     maxReplyChars: config.MAX_AGENT_REPLY_CHARS,
   });
-  warmUpConnections(
-    [
-      { name: 'firestore', open: () => warmUpFirestore(db) },
-      { name: 'agent', open: () => agents.warmUp([config.AGENT_ENGINE ?? [], Object.values(config.AGENT_ENGINE_BY_NUMBER ?? {})].flat()) },
-    ],
-    log,
-  );
+  warmUpConnection('agent', () => agents.warmUp([config.AGENT_ENGINE ?? [], Object.values(config.AGENT_ENGINE_BY_NUMBER ?? {})].flat()), log);
+  log.info({ sinceStartMs: Math.round(performance.now()) }, 'worker adapters built');
   return {
     deliveries: {
       ledger: createFirestoreInboundLedger(db),
@@ -182,16 +179,14 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
 }
 
 /**
- * A cold instance's first message would otherwise also pay for the first Firestore RPC and the
- * first agent call's channel and credentials. Started as soon as the adapters exist, alongside
- * that message's own work, never awaited: a failure only means the first call connects itself.
+ * A cold instance's first message would otherwise also pay for the first Firestore RPCs and the
+ * first agent call's channel and credentials. Started as the adapters are built, alongside that
+ * message's own work, never awaited: a failure only means the first call connects itself.
  */
-function warmUpConnections(connections: { name: string; open: () => Promise<void> }[], log: Logger): void {
-  for (const { name, open } of connections) {
-    const started = Date.now();
-    open().then(
-      () => log.debug({ connection: name, ms: Date.now() - started }, 'connection warmed up'),
-      (error: unknown) => log.debug({ connection: name, err: error }, 'connection warm-up failed'),
-    );
-  }
+function warmUpConnection(name: string, open: () => Promise<void>, log: Logger): void {
+  const started = Date.now();
+  open().then(
+    () => log.info({ connection: name, ms: Date.now() - started }, 'connection warmed up'),
+    (error: unknown) => log.info({ connection: name, err: error }, 'connection warm-up failed'),
+  );
 }

@@ -35,6 +35,19 @@ describeWithEmulators('signed webhook → Pub/Sub → worker → agent → Whats
     await wrong.body.dump();
   });
 
+  it('has the worker ready before its first message: adapters built, Firestore and the agent connected, each logged once', async () => {
+    type Entry = { severity: string; message: string; connection?: string; ms?: number; sinceStartMs?: number };
+    // Node's own warnings (stderr) are the only lines that are not JSON.
+    const entries = stack.worker.lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Entry);
+    const startUp = entries.filter((entry) => entry.message === 'worker adapters built' || entry.message.startsWith('connection warm'));
+    expect(startUp.map((entry) => [entry.message, entry.connection ?? null, entry.severity]).sort()).toEqual([
+      ['connection warmed up', 'agent', 'INFO'],
+      ['connection warmed up', 'firestore', 'INFO'],
+      ['worker adapters built', null, 'INFO'],
+    ]);
+    for (const entry of startUp) expect(entry.ms ?? entry.sinceStartMs).toBeGreaterThan(0);
+  });
+
   it('turns one signed text webhook into exactly one reply carrying the agent’s answer', async () => {
     const wamid = newWamid();
     const response = await postWebhook(stack, textWebhook(ana, 'Hola, ¿tienen turnos para mañana?', { wamid }));

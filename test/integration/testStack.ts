@@ -34,10 +34,10 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     },
     ...(process.env.STACK_LOGS ? { log: (line: string) => console.log(line) } : {}),
   });
-  // Once started, the worker warms its connections and logs it (at debug). Those lines belong to no
-  // message, and suites read a message's path from the lines written while it runs: hand the stack
-  // over once they are out.
-  if ((env.LOG_LEVEL ?? 'debug') === 'debug') {
+  // Once started, the worker builds its adapters, warms its connections and logs each (at info).
+  // Those lines belong to no message, and suites read a message's path from the lines written while
+  // it runs: hand the stack over once they are out.
+  if (['debug', 'info'].includes(env.LOG_LEVEL ?? 'debug')) {
     for (const connection of ['firestore', 'agent']) {
       await waitForLine(stack.worker.lines, (line) => line.includes(`"connection":"${connection}"`), 60_000);
     }
