@@ -1,31 +1,40 @@
-import { z } from 'zod';
+import * as z from '../zodMini.js';
 import { MAX_HANDOFF_MINUTES } from '../core/handoff.js';
 import { AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE, agentEngineByNumber, textsByNumber } from './numberSettings.js';
 
-const booleanFlag = z
-  .enum(['true', 'false', '1', '0', ''])
-  .default('false')
-  .transform((value) => value === 'true' || value === '1');
+const booleanFlag = z.pipe(
+  z._default(z.enum(['true', 'false', '1', '0', '']), 'false'),
+  z.transform((value) => value === 'true' || value === '1'),
+);
 
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const positiveInt = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.positive()), fallback);
+
+const intBetween = (min: number, max: number, fallback: number) =>
+  z._default(z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max)), fallback);
+
+const nonEmptyString = () => z.string().check(z.minLength(1));
+
+/** A text setting that must say something, with the wording used when it is unset. */
+const text = (fallback: string) => z._default(nonEmptyString(), fallback);
 
 /** An optional setting: an empty string counts as unset (deploy tools often cannot unset a variable). */
-const optionalString = z
-  .string()
-  .optional()
-  .transform((value) => (value ? value : undefined));
+const optionalString = z.pipe(
+  z.optional(z.string()),
+  z.transform((value: string | undefined) => (value ? value : undefined)),
+);
 
 const wordList = (fallback: string) =>
   z
-    .string()
-    .default(fallback)
-    .transform((value) => value.split(',').map((word) => word.normalize('NFC').trim().toLocaleLowerCase('und')).filter(Boolean))
-    .refine((words) => words.length > 0, 'expected at least one comma-separated word');
+    .pipe(
+      z._default(z.string(), fallback),
+      z.transform((value: string) => value.split(',').map((word) => word.normalize('NFC').trim().toLocaleLowerCase('und')).filter(Boolean)),
+    )
+    .check(z.refine((words) => words.length > 0, 'expected at least one comma-separated word'));
 
 /** What the webhook's admin routes need to send proactive messages; without a token they answer 501. */
 const graph = {
-  GRAPH_API_BASE_URL: z.url().default('https://graph.facebook.com'),
-  GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/, 'expected a version like v25.0').default('v25.0'),
+  GRAPH_API_BASE_URL: z._default(z.url(), 'https://graph.facebook.com'),
+  GRAPH_API_VERSION: z._default(z.string().check(z.regex(/^v\d+\.\d+$/, 'expected a version like v25.0')), 'v25.0'),
   GRAPH_TIMEOUT_MS: positiveInt(15_000),
   /** How long the record of a sent message and its delivery status is kept (Meta retries undeliverable messages for 30 days). */
   OUTBOUND_RECORD_TTL_DAYS: positiveInt(30),
@@ -37,20 +46,20 @@ const shared = {
    * activity. The worker applies it to the agent's and the Business app's pauses, the admin
    * routes to an operator's and to staff messages.
    */
-  HANDOFF_TIMEOUT_MINUTES: z.coerce.number().int().min(1).max(MAX_HANDOFF_MINUTES).default(60),
-  GOOGLE_CLOUD_PROJECT: z.string().min(1),
-  PUBSUB_EMULATOR_HOST: z.string().optional(),
-  FIRESTORE_EMULATOR_HOST: z.string().optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HANDOFF_TIMEOUT_MINUTES: intBetween(1, MAX_HANDOFF_MINUTES, 60),
+  GOOGLE_CLOUD_PROJECT: nonEmptyString(),
+  PUBSUB_EMULATOR_HOST: z.optional(z.string()),
+  FIRESTORE_EMULATOR_HOST: z.optional(z.string()),
+  LOG_LEVEL: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
 };
 
 export const webhookConfigSchema = z
   .object({
     ...shared,
-    WHATSAPP_VERIFY_TOKEN: z.string().min(1),
+    WHATSAPP_VERIFY_TOKEN: nonEmptyString(),
     WHATSAPP_APP_SECRET: optionalString,
     ALLOW_UNSIGNED_WEBHOOKS: booleanFlag,
-    PUBSUB_TOPIC: z.string().min(1).default('whatsapp-inbound'),
+    PUBSUB_TOPIC: z._default(nonEmptyString(), 'whatsapp-inbound'),
     ADMIN_API_TOKEN: optionalString,
     PUBLISH_TIMEOUT_MS: positiveInt(10_000),
     /** The admin routes delete a user's Agent Engine session when these are set. */
@@ -61,129 +70,117 @@ export const webhookConfigSchema = z
     WHATSAPP_ACCESS_TOKEN: optionalString,
     ...graph,
   })
-  .superRefine(
-    (env, ctx) => {
-      if (env.WHATSAPP_APP_SECRET) return;
-      if (env.ALLOW_UNSIGNED_WEBHOOKS !== true) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['WHATSAPP_APP_SECRET'],
-          message: 'required (set ALLOW_UNSIGNED_WEBHOOKS=true only for local emulation)',
-        });
-      } else if (!env.PUBSUB_EMULATOR_HOST) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['ALLOW_UNSIGNED_WEBHOOKS'],
-          message: 'unsigned webhooks are allowed only with the Pub/Sub emulator (PUBSUB_EMULATOR_HOST)',
-        });
-      }
-    },
-    // Zod skips refinements once another variable failed; run it anyway so one error names every problem.
-    { when: () => true },
+  .check(
+    z.superRefine(
+      (env, ctx) => {
+        if (env.WHATSAPP_APP_SECRET) return;
+        if (env.ALLOW_UNSIGNED_WEBHOOKS !== true) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['WHATSAPP_APP_SECRET'],
+            message: 'required (set ALLOW_UNSIGNED_WEBHOOKS=true only for local emulation)',
+          });
+        } else if (!env.PUBSUB_EMULATOR_HOST) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ALLOW_UNSIGNED_WEBHOOKS'],
+            message: 'unsigned webhooks are allowed only with the Pub/Sub emulator (PUBSUB_EMULATOR_HOST)',
+          });
+        }
+      },
+      // Zod skips refinements once another variable failed; run it anyway so one error names every problem.
+      { when: () => true },
+    ),
   );
 
-export const workerConfigSchema = z.object({
-  ...shared,
-  WHATSAPP_ACCESS_TOKEN: z.string().min(1),
-  ...graph,
-  /** The agent of every number not in AGENT_ENGINE_BY_NUMBER; required unless the map names the agents. */
-  AGENT_ENGINE: optionalString.pipe(z.string().regex(AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE).optional()),
-  /** The agent of each business number; AGENT_ENGINE serves the numbers not in it. */
-  AGENT_ENGINE_BY_NUMBER: agentEngineByNumber,
-  /** Per business number, the fixed replies it answers with instead of the variables of the same names. */
-  TEXTS_BY_NUMBER: textsByNumber,
-  VERTEX_API_ENDPOINT: z.string().optional(),
-  AGENT_TIMEOUT_MS: positiveInt(240_000),
-  /** How long one delivery owns a message; longer than the worker's own timeout. */
-  PROCESSING_LEASE_SECONDS: positiveInt(330),
-  MAX_DELIVERY_ATTEMPTS: z.coerce.number().int().min(5).max(100).default(5),
-  INBOUND_RECORD_TTL_DAYS: positiveInt(7),
-  SESSION_TTL_HOURS: positiveInt(24),
-  USER_RATE_LIMIT_PER_MINUTE: positiveInt(10),
-  MAX_REPLY_CHARS: z.coerce.number().int().min(100).max(4096).default(4096),
-  /** Longer agent replies are cut (and end in …); 200,000 keeps the stored reply under Firestore's 1 MiB. */
-  MAX_AGENT_REPLY_CHARS: z.coerce.number().int().min(1000).max(200_000).default(32_000),
-  APOLOGY_TEXT: z
-    .string()
-    .min(1)
-    .default("Sorry, I couldn't answer that just now. Please try again in a few minutes."),
-  UNSUPPORTED_TEXT: z
-    .string()
-    .min(1)
-    .default('Sorry, I can only read text messages for now. Please type your question.'),
-  SLOW_DOWN_TEXT: z
-    .string()
-    .min(1)
-    .default("You're sending messages faster than I can answer. Please wait a minute and try again."),
-  MEDIA_UNSUPPORTED_TEXT: z
-    .string()
-    .min(1)
-    .default("Thanks! I can't open photos, voice notes or files yet. Could you tell me in a text message?"),
-  MEDIA_TOO_LARGE_TEXT: z
-    .string()
-    .min(1)
-    .default("That file is too large for me to open. Could you send a smaller one, or tell me about it in a text message?"),
-  AGENT_ACCEPTS_MEDIA: booleanFlag,
-  /** Where inbound media is copied for the agent (file_data parts with gs:// URIs). */
-  MEDIA_BUCKET: optionalString,
-  /** `host:port` or URL of a Cloud Storage stand-in: plain HTTP, no credentials. */
-  STORAGE_EMULATOR_HOST: optionalString,
-  /** Media as base64 inline_data instead of a bucket: for agents that decode it themselves (README). */
-  MEDIA_INLINE: booleanFlag,
-  /** Inline mode only: each attachment travels inside the agent request. */
-  MAX_MEDIA_BYTES: positiveInt(5 * 1024 * 1024),
-  RESET_COMMANDS: z
-    .string()
-    .default('/reset,reiniciar')
-    .transform((value) => value.split(',').map((word) => word.trim().toLowerCase()).filter(Boolean)),
-  RESET_CONFIRM_TEXT: z.string().min(1).default('Done! I have started a new conversation.'),
-  /** Sent with the first answer to a user who has no session yet; off when empty. */
-  WELCOME_TEXT: optionalString,
-  PUSH_AUDIENCE: optionalString,
-  PUSH_SERVICE_ACCOUNT: optionalString,
-  /** An approved template name; sent once when a reply can no longer go out as free text. Unset: replies are held silently. */
-  REENGAGE_TEMPLATE: optionalString,
-  REENGAGE_TEMPLATE_LANGUAGE: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'expected a language code like es or en_US').default('en_US'),
-  /** How long a held reply waits for the user to write again. */
-  HELD_REPLY_TTL_HOURS: positiveInt(72),
-  OPT_OUT_COMMANDS: wordList('stop,baja,parar,unsubscribe'),
-  OPT_IN_COMMANDS: wordList('start,alta,unstop'),
-  OPT_OUT_CONFIRM_TEXT: z
-    .string()
-    .min(1)
-    .default('You will not receive more messages from us. Send START to receive them again.'),
-  OPT_IN_CONFIRM_TEXT: z.string().min(1).default('Welcome back! You will receive our messages again.'),
-  /**
-   * Where the worker moves exhausted messages itself when pushes carry no deliveryAttempt
-   * (the emulator). In production Pub/Sub's dead-letter policy does it.
-   */
-  DEAD_LETTER_TOPIC: optionalString,
-  /** Quiet time after a user's latest message before the burst becomes one agent turn; 0 = one turn per message. */
-  BURST_WINDOW_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
-  /** Longest wait from a burst's first message. */
-  BURST_MAX_WAIT_MS: z.coerce.number().int().min(0).max(120_000).default(8000),
-  /** Where the worker queues "a turn may be due" for a conversation (bursts on). */
-  PUBSUB_TURNS_TOPIC: z.string().min(1).default('whatsapp-turns'),
-  /** Like DEAD_LETTER_TOPIC, for the turns subscription. */
-  TURNS_DEAD_LETTER_TOPIC: optionalString,
-}).superRefine(
-  (env, ctx) => {
-    if (env.AGENT_ACCEPTS_MEDIA && !env.MEDIA_BUCKET && !env.MEDIA_INLINE) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['MEDIA_BUCKET'],
-        message: 'required with AGENT_ACCEPTS_MEDIA=true (the bucket media reaches the agent through); MEDIA_INLINE=true sends it inline instead, which a stock ADK agent is likely to read as text',
-      });
-    }
-    if (!env.AGENT_ENGINE && Object.keys(env.AGENT_ENGINE_BY_NUMBER ?? {}).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['AGENT_ENGINE'], message: 'required unless AGENT_ENGINE_BY_NUMBER names the agents' });
-    }
-    if (env.BURST_WINDOW_MS > 0 && env.BURST_MAX_WAIT_MS < env.BURST_WINDOW_MS) {
-      ctx.addIssue({ code: 'custom', path: ['BURST_MAX_WAIT_MS'], message: `must be at least BURST_WINDOW_MS (${env.BURST_WINDOW_MS})` });
-    }
-  },
-  { when: () => true },
-);
+export const workerConfigSchema = z
+  .object({
+    ...shared,
+    WHATSAPP_ACCESS_TOKEN: nonEmptyString(),
+    ...graph,
+    /** The agent of every number not in AGENT_ENGINE_BY_NUMBER; required unless the map names the agents. */
+    AGENT_ENGINE: z.pipe(optionalString, z.optional(z.string().check(z.regex(AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE)))),
+    /** The agent of each business number; AGENT_ENGINE serves the numbers not in it. */
+    AGENT_ENGINE_BY_NUMBER: agentEngineByNumber,
+    /** Per business number, the fixed replies it answers with instead of the variables of the same names. */
+    TEXTS_BY_NUMBER: textsByNumber,
+    VERTEX_API_ENDPOINT: z.optional(z.string()),
+    AGENT_TIMEOUT_MS: positiveInt(240_000),
+    /** How long one delivery owns a message; longer than the worker's own timeout. */
+    PROCESSING_LEASE_SECONDS: positiveInt(330),
+    MAX_DELIVERY_ATTEMPTS: intBetween(5, 100, 5),
+    INBOUND_RECORD_TTL_DAYS: positiveInt(7),
+    SESSION_TTL_HOURS: positiveInt(24),
+    USER_RATE_LIMIT_PER_MINUTE: positiveInt(10),
+    MAX_REPLY_CHARS: intBetween(100, 4096, 4096),
+    /** Longer agent replies are cut (and end in …); 200,000 keeps the stored reply under Firestore's 1 MiB. */
+    MAX_AGENT_REPLY_CHARS: intBetween(1000, 200_000, 32_000),
+    APOLOGY_TEXT: text("Sorry, I couldn't answer that just now. Please try again in a few minutes."),
+    UNSUPPORTED_TEXT: text('Sorry, I can only read text messages for now. Please type your question.'),
+    SLOW_DOWN_TEXT: text("You're sending messages faster than I can answer. Please wait a minute and try again."),
+    MEDIA_UNSUPPORTED_TEXT: text("Thanks! I can't open photos, voice notes or files yet. Could you tell me in a text message?"),
+    MEDIA_TOO_LARGE_TEXT: text("That file is too large for me to open. Could you send a smaller one, or tell me about it in a text message?"),
+    AGENT_ACCEPTS_MEDIA: booleanFlag,
+    /** Where inbound media is copied for the agent (file_data parts with gs:// URIs). */
+    MEDIA_BUCKET: optionalString,
+    /** `host:port` or URL of a Cloud Storage stand-in: plain HTTP, no credentials. */
+    STORAGE_EMULATOR_HOST: optionalString,
+    /** Media as base64 inline_data instead of a bucket: for agents that decode it themselves (README). */
+    MEDIA_INLINE: booleanFlag,
+    /** Inline mode only: each attachment travels inside the agent request. */
+    MAX_MEDIA_BYTES: positiveInt(5 * 1024 * 1024),
+    RESET_COMMANDS: z.pipe(
+      z._default(z.string(), '/reset,reiniciar'),
+      z.transform((value: string) => value.split(',').map((word) => word.trim().toLowerCase()).filter(Boolean)),
+    ),
+    RESET_CONFIRM_TEXT: text('Done! I have started a new conversation.'),
+    /** Sent with the first answer to a user who has no session yet; off when empty. */
+    WELCOME_TEXT: optionalString,
+    PUSH_AUDIENCE: optionalString,
+    PUSH_SERVICE_ACCOUNT: optionalString,
+    /** An approved template name; sent once when a reply can no longer go out as free text. Unset: replies are held silently. */
+    REENGAGE_TEMPLATE: optionalString,
+    REENGAGE_TEMPLATE_LANGUAGE: z._default(z.string().check(z.regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'expected a language code like es or en_US')), 'en_US'),
+    /** How long a held reply waits for the user to write again. */
+    HELD_REPLY_TTL_HOURS: positiveInt(72),
+    OPT_OUT_COMMANDS: wordList('stop,baja,parar,unsubscribe'),
+    OPT_IN_COMMANDS: wordList('start,alta,unstop'),
+    OPT_OUT_CONFIRM_TEXT: text('You will not receive more messages from us. Send START to receive them again.'),
+    OPT_IN_CONFIRM_TEXT: text('Welcome back! You will receive our messages again.'),
+    /**
+     * Where the worker moves exhausted messages itself when pushes carry no deliveryAttempt
+     * (the emulator). In production Pub/Sub's dead-letter policy does it.
+     */
+    DEAD_LETTER_TOPIC: optionalString,
+    /** Quiet time after a user's latest message before the burst becomes one agent turn; 0 = one turn per message. */
+    BURST_WINDOW_MS: intBetween(0, 60_000, 2000),
+    /** Longest wait from a burst's first message. */
+    BURST_MAX_WAIT_MS: intBetween(0, 120_000, 8000),
+    /** Where the worker queues "a turn may be due" for a conversation (bursts on). */
+    PUBSUB_TURNS_TOPIC: z._default(nonEmptyString(), 'whatsapp-turns'),
+    /** Like DEAD_LETTER_TOPIC, for the turns subscription. */
+    TURNS_DEAD_LETTER_TOPIC: optionalString,
+  })
+  .check(
+    z.superRefine(
+      (env, ctx) => {
+        if (env.AGENT_ACCEPTS_MEDIA && !env.MEDIA_BUCKET && !env.MEDIA_INLINE) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['MEDIA_BUCKET'],
+            message: 'required with AGENT_ACCEPTS_MEDIA=true (the bucket media reaches the agent through); MEDIA_INLINE=true sends it inline instead, which a stock ADK agent is likely to read as text',
+          });
+        }
+        if (!env.AGENT_ENGINE && Object.keys(env.AGENT_ENGINE_BY_NUMBER ?? {}).length === 0) {
+          ctx.addIssue({ code: 'custom', path: ['AGENT_ENGINE'], message: 'required unless AGENT_ENGINE_BY_NUMBER names the agents' });
+        }
+        if (env.BURST_WINDOW_MS > 0 && env.BURST_MAX_WAIT_MS < env.BURST_WINDOW_MS) {
+          ctx.addIssue({ code: 'custom', path: ['BURST_MAX_WAIT_MS'], message: `must be at least BURST_WINDOW_MS (${env.BURST_WINDOW_MS})` });
+        }
+      },
+      { when: () => true },
+    ),
+  );
 
 export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
@@ -193,7 +190,7 @@ export class ConfigError extends Error {
 }
 
 /** Validates the environment once at start; the error names every missing or bad variable. */
-export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+export function loadConfig<S extends z.ZodMiniType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {

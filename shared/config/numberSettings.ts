@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zodMini.js';
 import type { FixedTexts } from '../core/numberRoutes.js';
 
 /** `projects/P/locations/L/reasoningEngines/ID`; the location picks the regional endpoint. */
@@ -27,34 +27,35 @@ export const NUMBER_TEXT_VARIABLES = Object.keys(TEXT_SETTING_OF) as (keyof type
  * variable (the issue's path) and the bad entry (its message), so a typo stops start-up readably.
  */
 function byNumber<T>(checkEntry: (value: unknown) => { value: T } | { problem: string }) {
-  return z
-    .string()
-    .optional()
-    .transform((raw, ctx): Record<string, T> => {
+  return z.pipe(
+    z.optional(z.string()),
+    z.transform((raw: string | undefined, payload): Record<string, T> => {
+      const problem = (message: string) => payload.issues.push({ code: 'custom', message, input: raw });
       if (!raw?.trim()) return {};
       let parsed: unknown;
       try {
         parsed = JSON.parse(raw);
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: `not valid JSON (${(error as Error).message})` });
+        problem(`not valid JSON (${(error as Error).message})`);
         return z.NEVER;
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        ctx.addIssue({ code: 'custom', message: 'expected a JSON object {"<phone_number_id>": …}' });
+        problem('expected a JSON object {"<phone_number_id>": …}');
         return z.NEVER;
       }
       const entries: [string, T][] = [];
       for (const [number, value] of Object.entries(parsed)) {
         if (!PHONE_NUMBER_ID.test(number)) {
-          ctx.addIssue({ code: 'custom', message: `entry "${number}": the key must be a phone_number_id (digits only)` });
+          problem(`entry "${number}": the key must be a phone_number_id (digits only)`);
           continue;
         }
         const checked = checkEntry(value);
-        if ('problem' in checked) ctx.addIssue({ code: 'custom', message: `entry "${number}": ${checked.problem}` });
+        if ('problem' in checked) problem(`entry "${number}": ${checked.problem}`);
         else entries.push([number, checked.value]);
       }
       return Object.fromEntries(entries);
-    });
+    }),
+  );
 }
 
 /** `AGENT_ENGINE_BY_NUMBER`: `{"<phone_number_id>": "projects/…/reasoningEngines/…"}`. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zodMini.js';
 
 export const mediaTypes = ['image', 'audio', 'video', 'document', 'sticker'] as const;
 export type MediaType = (typeof mediaTypes)[number];
@@ -9,34 +9,34 @@ export const inboundContentSchema = z.discriminatedUnion('kind', [
     kind: z.literal('media'),
     mediaType: z.enum(mediaTypes),
     mediaId: z.string(),
-    mimeType: z.string().optional(),
-    caption: z.string().optional(),
-    filename: z.string().optional(),
-    voice: z.boolean().optional(),
+    mimeType: z.optional(z.string()),
+    caption: z.optional(z.string()),
+    filename: z.optional(z.string()),
+    voice: z.optional(z.boolean()),
   }),
   z.object({
     kind: z.literal('location'),
     latitude: z.number(),
     longitude: z.number(),
-    name: z.string().optional(),
-    address: z.string().optional(),
+    name: z.optional(z.string()),
+    address: z.optional(z.string()),
   }),
   z.object({
     kind: z.literal('contacts'),
-    contacts: z.array(z.object({ name: z.string().optional(), phones: z.array(z.string()) })),
+    contacts: z.array(z.object({ name: z.optional(z.string()), phones: z.array(z.string()) })),
   }),
   z.object({
     kind: z.literal('interactive'),
     replyType: z.string(),
     id: z.string(),
     title: z.string(),
-    description: z.string().optional(),
+    description: z.optional(z.string()),
   }),
-  z.object({ kind: z.literal('button'), payload: z.string().optional(), text: z.string() }),
-  z.object({ kind: z.literal('reaction'), reactedWamid: z.string(), emoji: z.string().optional() }),
-  z.object({ kind: z.literal('system'), text: z.string().optional(), systemType: z.string().optional() }),
+  z.object({ kind: z.literal('button'), payload: z.optional(z.string()), text: z.string() }),
+  z.object({ kind: z.literal('reaction'), reactedWamid: z.string(), emoji: z.optional(z.string()) }),
+  z.object({ kind: z.literal('system'), text: z.optional(z.string()), systemType: z.optional(z.string()) }),
   /** `fromMeta`: Meta delivered it as `unsupported` (edits, polls, pins…); otherwise a type this bridge cannot read. */
-  z.object({ kind: z.literal('unsupported'), type: z.string(), fromMeta: z.boolean().optional() }),
+  z.object({ kind: z.literal('unsupported'), type: z.string(), fromMeta: z.optional(z.boolean()) }),
 ]);
 
 /**
@@ -45,19 +45,19 @@ export const inboundContentSchema = z.discriminatedUnion('kind', [
  */
 export const inboundMessageSchema = z.object({
   v: z.literal(1),
-  wamid: z.string().min(1),
+  wamid: z.string().check(z.minLength(1)),
   /** BSUID when Meta sends one, else the wa_id. Keys the session and the ordering key. */
-  userId: z.string().min(1),
+  userId: z.string().check(z.minLength(1)),
   /** wa_id (digits, no `+`) when known; absent for username-only users. */
-  phone: z.string().optional(),
-  profileName: z.string().optional(),
+  phone: z.optional(z.string()),
+  profileName: z.optional(z.string()),
   /** The business number that received it; replies go out from it. */
-  phoneNumberId: z.string().min(1),
+  phoneNumberId: z.string().check(z.minLength(1)),
   /** Unix seconds, as Meta sent it. */
   timestamp: z.number(),
   /** The wamid of the message this one replies to or quotes. */
-  contextWamid: z.string().optional(),
-  forwarded: z.boolean().optional(),
+  contextWamid: z.optional(z.string()),
+  forwarded: z.optional(z.boolean()),
   content: inboundContentSchema,
 });
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zodMini.js';
 import { inboundContentSchema } from './inboundMessage.js';
 
 /** The attribute that tells an echo from an inbound message on the inbound topic. */
@@ -13,13 +13,13 @@ export const ECHO_KIND = 'echo';
 export const messageEchoSchema = z.object({
   v: z.literal(1),
   kind: z.literal(ECHO_KIND),
-  wamid: z.string().min(1),
+  wamid: z.string().check(z.minLength(1)),
   /** The business number the staff wrote from. */
-  phoneNumberId: z.string().min(1),
+  phoneNumberId: z.string().check(z.minLength(1)),
   /** The user's number (`to`), digits only. */
-  to: z.string().min(1),
+  to: z.string().check(z.minLength(1)),
   /** The user's BSUID when Meta sends one (`to_user_id`). */
-  toUserId: z.string().min(1).optional(),
+  toUserId: z.optional(z.string().check(z.minLength(1))),
   /** Unix seconds, as Meta sent it. */
   timestamp: z.number(),
   content: inboundContentSchema,

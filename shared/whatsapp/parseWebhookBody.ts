@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zodMini.js';
 import { mediaTypes, type InboundContent, type InboundMessage, type MediaType, type StatusUpdate, type WebhookError } from './inboundMessage.js';
 import type { MessageEcho } from './messageEcho.js';
 
@@ -17,115 +17,91 @@ export interface ParsedWebhook {
   ignored: { wamid?: string; reason: string }[];
 }
 
+const optionalString = () => z.optional(z.string());
+const nonEmptyString = () => z.string().check(z.minLength(1));
+
 const errorSchema = z.object({
   code: z.coerce.number(),
-  title: z.string().optional(),
-  message: z.string().optional(),
-  error_data: z.object({ details: z.string().optional() }).loose().optional(),
+  title: optionalString(),
+  message: optionalString(),
+  error_data: z.optional(z.looseObject({ details: optionalString() })),
 });
 
-const contactSchema = z
-  .object({
-    wa_id: z.string().optional(),
-    user_id: z.string().optional(),
-    profile: z.object({ name: z.string().optional() }).loose().optional(),
-  })
-  .loose();
+const contactSchema = z.looseObject({
+  wa_id: optionalString(),
+  user_id: optionalString(),
+  profile: z.optional(z.looseObject({ name: optionalString() })),
+});
 
-const mediaSchema = z
-  .object({
-    id: z.string().min(1),
-    mime_type: z.string().optional(),
-    caption: z.string().optional(),
-    filename: z.string().optional(),
-    voice: z.boolean().optional(),
-  })
-  .loose();
+const mediaSchema = z.looseObject({
+  id: nonEmptyString(),
+  mime_type: optionalString(),
+  caption: optionalString(),
+  filename: optionalString(),
+  voice: z.optional(z.boolean()),
+});
 
-const messageSchema = z
-  .object({
-    id: z.string().min(1),
-    from: z.string().optional(),
-    from_user_id: z.string().optional(),
-    timestamp: z.coerce.number(),
-    type: z.string(),
-    context: z
-      .object({ id: z.string().optional(), forwarded: z.boolean().optional(), frequently_forwarded: z.boolean().optional() })
-      .loose()
-      .optional(),
-  })
-  .loose();
-
-const valueSchema = z
-  .object({
-    metadata: z.object({ phone_number_id: z.string().min(1) }).loose().optional(),
-    contacts: z.array(z.unknown()).optional(),
-    messages: z.array(z.unknown()).optional(),
-    statuses: z.array(z.unknown()).optional(),
-    errors: z.array(z.unknown()).optional(),
-    message_echoes: z.array(z.unknown()).optional(),
-  })
-  .loose();
-
-const echoSchema = z
-  .object({
-    id: z.string().min(1),
-    to: z.string().min(1),
-    to_user_id: z.string().min(1).optional(),
-    timestamp: z.coerce.number(),
-    type: z.string(),
-  })
-  .loose();
-
-const envelopeSchema = z.object({
-  object: z.literal('whatsapp_business_account'),
-  entry: z.array(
-    z
-      .object({
-        changes: z.array(z.object({ field: z.string().optional(), value: z.unknown() }).loose()),
-      })
-      .loose(),
+const messageSchema = z.looseObject({
+  id: nonEmptyString(),
+  from: optionalString(),
+  from_user_id: optionalString(),
+  timestamp: z.coerce.number(),
+  type: z.string(),
+  context: z.optional(
+    z.looseObject({ id: optionalString(), forwarded: z.optional(z.boolean()), frequently_forwarded: z.optional(z.boolean()) }),
   ),
 });
 
-const statusSchema = z
-  .object({
-    id: z.string(),
-    status: z.string(),
-    timestamp: z.coerce.number(),
-    recipient_id: z.string().optional(),
-    recipient_user_id: z.string().optional(),
-    errors: z.array(z.unknown()).optional(),
-  })
-  .loose();
+const valueSchema = z.looseObject({
+  metadata: z.optional(z.looseObject({ phone_number_id: nonEmptyString() })),
+  contacts: z.optional(z.array(z.unknown())),
+  messages: z.optional(z.array(z.unknown())),
+  statuses: z.optional(z.array(z.unknown())),
+  errors: z.optional(z.array(z.unknown())),
+  message_echoes: z.optional(z.array(z.unknown())),
+});
 
-const textSchema = z.object({ body: z.string() }).loose();
-const locationSchema = z
-  .object({
-    latitude: z.coerce.number(),
-    longitude: z.coerce.number(),
-    name: z.string().optional(),
-    address: z.string().optional(),
-  })
-  .loose();
+const echoSchema = z.looseObject({
+  id: nonEmptyString(),
+  to: nonEmptyString(),
+  to_user_id: z.optional(nonEmptyString()),
+  timestamp: z.coerce.number(),
+  type: z.string(),
+});
+
+const envelopeSchema = z.object({
+  object: z.literal('whatsapp_business_account'),
+  entry: z.array(z.looseObject({ changes: z.array(z.looseObject({ field: optionalString(), value: z.unknown() })) })),
+});
+
+const statusSchema = z.looseObject({
+  id: z.string(),
+  status: z.string(),
+  timestamp: z.coerce.number(),
+  recipient_id: optionalString(),
+  recipient_user_id: optionalString(),
+  errors: z.optional(z.array(z.unknown())),
+});
+
+const textSchema = z.looseObject({ body: z.string() });
+const locationSchema = z.looseObject({
+  latitude: z.coerce.number(),
+  longitude: z.coerce.number(),
+  name: optionalString(),
+  address: optionalString(),
+});
 const sharedContactsSchema = z.array(
-  z
-    .object({
-      name: z.object({ formatted_name: z.string().optional() }).loose().optional(),
-      phones: z.array(z.object({ phone: z.string().optional(), wa_id: z.string().optional() }).loose()).optional(),
-    })
-    .loose(),
+  z.looseObject({
+    name: z.optional(z.looseObject({ formatted_name: optionalString() })),
+    phones: z.optional(z.array(z.looseObject({ phone: optionalString(), wa_id: optionalString() }))),
+  }),
 );
-const interactiveSchema = z
-  .object({ type: z.string() })
-  .catchall(z.unknown());
-const interactiveReplySchema = z
-  .object({ id: z.string(), title: z.string(), description: z.string().optional() })
-  .loose();
-const buttonSchema = z.object({ payload: z.string().optional(), text: z.string() }).loose();
-const reactionSchema = z.object({ message_id: z.string(), emoji: z.string().optional() }).loose();
-const systemSchema = z.object({ body: z.string().optional(), type: z.string().optional() }).loose();
-const unsupportedSchema = z.object({ type: z.string().optional() }).loose();
+const interactiveSchema = z.catchall(z.object({ type: z.string() }), z.unknown());
+const interactiveReplySchema = z.looseObject({ id: z.string(), title: z.string(), description: optionalString() });
+const buttonSchema = z.looseObject({ payload: optionalString(), text: z.string() });
+const reactionSchema = z.looseObject({ message_id: z.string(), emoji: optionalString() });
+const systemSchema = z.looseObject({ body: optionalString(), type: optionalString() });
+const unsupportedSchema = z.looseObject({ type: optionalString() });
 
 const MEDIA_TYPES: ReadonlySet<string> = new Set(mediaTypes);
 

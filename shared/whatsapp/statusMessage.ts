@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zodMini.js';
 import { toDeliveryStatus } from '../core/deliveryStatus.js';
 import type { StatusUpdate } from './inboundMessage.js';
 
@@ -9,14 +9,14 @@ import type { StatusUpdate } from './inboundMessage.js';
 export const statusMessageSchema = z.object({
   v: z.literal(1),
   kind: z.literal('status'),
-  wamid: z.string().min(1),
+  wamid: z.string().check(z.minLength(1)),
   status: z.enum(['sent', 'delivered', 'read', 'failed']),
   /** Meta's timestamp, Unix seconds. */
   timestamp: z.number(),
-  phoneNumberId: z.string().min(1),
+  phoneNumberId: z.string().check(z.minLength(1)),
   /** BSUID when Meta sends one, else the wa_id. */
-  recipient: z.string().optional(),
-  error: z.object({ code: z.number(), details: z.string().optional() }).optional(),
+  recipient: z.optional(z.string()),
+  error: z.optional(z.object({ code: z.number(), details: z.optional(z.string()) })),
 });
 
 export type StatusMessage = z.infer<typeof statusMessageSchema>;

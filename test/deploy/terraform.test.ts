@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import type { ZodMiniType } from 'zod/mini';
 import { webhookConfigSchema, workerConfigSchema } from '../../shared/config/config.js';
 import {
   allStrings,
@@ -34,7 +34,7 @@ import {
  */
 
 /** Required by the schema: the field rejects `undefined` (no default, not optional). */
-function requiredKeys(shape: Readonly<Record<string, z.ZodType>>): string[] {
+function requiredKeys(shape: Readonly<Record<string, ZodMiniType>>): string[] {
   return Object.entries(shape)
     .filter(([, field]) => !field.safeParse(undefined).success)
     .map(([key]) => key);
