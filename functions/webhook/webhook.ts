@@ -10,6 +10,7 @@ import type { ParsedWebhook } from '../../shared/whatsapp/parseWebhookBody.js';
 import { InvalidWebhookError, parseWebhookBody } from '../../shared/whatsapp/parseWebhookBody.js';
 import { isValidSignature } from '../../shared/whatsapp/signature.js';
 import { toStatusMessage, type StatusMessage } from '../../shared/whatsapp/statusMessage.js';
+import { outsideRequestDomain } from '../outsideRequestDomain.js';
 
 /** Meta batches up to 1000 updates per POST (≤ 3 MB); leave room above that. */
 export const MAX_WEBHOOK_BYTES = 4 * 1024 * 1024;
@@ -79,7 +80,7 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
       res.status(413).send('Payload Too Large');
       return;
     }
-    if (!req.is('application/json') || !raw) {
+    if (!JSON_MEDIA_TYPE.test(req.headers['content-type'] ?? '') || !raw) {
       res.status(415).send('Unsupported Media Type: expected application/json');
       return;
     }
@@ -106,23 +107,25 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
 
     const attributes = receiptAttributes({ trace, receivedAt });
     try {
-      await Promise.all([
-        statuses.length > 0 && deps.publisher.publishStatuses(statuses),
-        ...parsed.echoes.map(async (echo) => {
-          const messageId = await deps.publisher.publishEcho(echo, attributes);
-          requestLog.info(
-            { wamid: echo.wamid, user: maskUserId(echo.toUserId ?? echo.to), type: echo.content.kind, messageId },
-            'Business app echo queued: staff wrote to the user',
-          );
-        }),
-        ...parsed.messages.map(async (message) => {
-          const messageId = await deps.publisher.publish(message, attributes);
-          requestLog.info(
-            { wamid: message.wamid, user: maskUserId(message.userId), phoneNumberId: message.phoneNumberId, type: message.content.kind, messageId },
-            'inbound message queued',
-          );
-        }),
-      ]);
+      await outsideRequestDomain(() =>
+        Promise.all([
+          statuses.length > 0 && deps.publisher.publishStatuses(statuses),
+          ...parsed.echoes.map(async (echo) => {
+            const messageId = await deps.publisher.publishEcho(echo, attributes);
+            requestLog.info(
+              { wamid: echo.wamid, user: maskUserId(echo.toUserId ?? echo.to), type: echo.content.kind, messageId },
+              'Business app echo queued: staff wrote to the user',
+            );
+          }),
+          ...parsed.messages.map(async (message) => {
+            const messageId = await deps.publisher.publish(message, attributes);
+            requestLog.info(
+              { wamid: message.wamid, user: maskUserId(message.userId), phoneNumberId: message.phoneNumberId, type: message.content.kind, messageId },
+              'inbound message queued',
+            );
+          }),
+        ]),
+      );
     } catch (error) {
       requestLog.error(
         { err: error, messages: parsed.messages.length, statuses: statuses.length, echoes: parsed.echoes.length },
@@ -131,9 +134,15 @@ export function createWebhookHandler(config: WebhookConfig, deps: WebhookDeps): 
       res.status(503).send('Service Unavailable');
       return;
     }
-    res.status(200).type('text/plain').send('EVENT_RECEIVED');
+    // Node's own writeHead/end: Express's send() would look up the type, the charset and the
+    // request's freshness for this constant answer on every message (bench/README, phase 1).
+    res.writeHead(200, RECEIVED_HEADERS).end('EVENT_RECEIVED');
   }
 }
+
+/** `application/json`, any parameters, any case (as `req.is('application/json')` accepts it). */
+const JSON_MEDIA_TYPE = /^application\/json\s*(?:;|$)/i;
+const RECEIVED_HEADERS = { 'content-type': 'text/plain; charset=utf-8' };
 
 /** The statuses worth recording, each logged once here (failures at error level, so they are seen). */
 function statusesToQueue(parsed: ParsedWebhook, log: Logger): StatusMessage[] {
