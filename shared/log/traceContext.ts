@@ -27,7 +27,24 @@ export function traceFromHeaders(headers: Headers): TraceContext | undefined {
 
 /** A new trace for a request that came without one, so its lines can still be followed together. */
 export function newTrace(): TraceContext {
-  return { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), sampled: false };
+  return { traceId: randomHex(16), spanId: randomHex(8), sampled: false };
+}
+
+/**
+ * Random bytes are drawn from the CSPRNG in blocks (as `crypto.randomUUID` does): one call per
+ * 170 traces instead of two per trace, which showed up in the webhook's CPU profile.
+ */
+const RANDOM_BLOCK_BYTES = 4096;
+let randomBlock = Buffer.alloc(0);
+let randomOffset = 0;
+
+function randomHex(bytes: number): string {
+  if (randomOffset + bytes > randomBlock.length) {
+    randomBlock = randomBytes(RANDOM_BLOCK_BYTES);
+    randomOffset = 0;
+  }
+  randomOffset += bytes;
+  return randomBlock.toString('hex', randomOffset - bytes, randomOffset);
 }
 
 /** `traceparent: 00-<trace>-<span>-<flags>` (W3C Trace Context, version 00). */
@@ -52,7 +69,7 @@ function parseCloudTraceContext(value: string | undefined): TraceContext | undef
   const [, traceId = '', decimalSpan, option] = match;
   if (ALL_ZEROS.test(traceId)) return undefined;
   const span = decimalSpan === undefined ? 0n : BigInt(decimalSpan);
-  const spanId = span > 0n && span <= MAX_SPAN_ID ? span.toString(16).padStart(16, '0') : randomBytes(8).toString('hex');
+  const spanId = span > 0n && span <= MAX_SPAN_ID ? span.toString(16).padStart(16, '0') : randomHex(8);
   return { traceId: traceId.toLowerCase(), spanId, sampled: option === '1' };
 }
 
