@@ -1,4 +1,4 @@
-import type { BuildResult } from 'esbuild';
+import type { BuildOptions, BuildResult } from 'esbuild';
 
 export declare const EXTERNAL: string[];
-export declare function bundleFunctions(): Promise<BuildResult>;
+export declare function bundleFunctions<Overrides extends BuildOptions = {}>(overrides?: Overrides): Promise<BuildResult<Overrides>>;

@@ -21,8 +21,11 @@ const root = fileURLToPath(new URL('.', import.meta.url));
  */
 export const EXTERNAL = ['@google-cloud/*', '@grpc/*', 'google-auth-library', 'google-gax'];
 
-/** Chunk names carry a content hash, so a rebuild beside a running function leaves its files alone. */
-export async function bundleFunctions() {
+/**
+ * Chunk names carry a content hash, so a rebuild beside a running function leaves its files alone.
+ * `overrides` are esbuild options for tests that inspect the bundle (e.g. `{ write: false, metafile: true }`).
+ */
+export async function bundleFunctions(overrides = {}) {
   return build({
     absWorkingDir: root,
     entryPoints: { index: 'functions/index.ts' },
@@ -40,6 +43,7 @@ export async function bundleFunctions() {
     sourcemap: 'linked',
     legalComments: 'linked',
     logLevel: 'warning',
+    ...overrides,
   });
 }
 
