@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { inboundMessageSchema, type InboundMessage } from '../whatsapp/inboundMessage.js';
 import { ECHO_KIND, messageEchoSchema, type MessageEcho } from '../whatsapp/messageEcho.js';
 import { statusMessageSchema, type StatusMessage } from '../whatsapp/statusMessage.js';

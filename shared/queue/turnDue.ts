@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { conversationId } from '../core/burstTurns.js';
 import type { RestTopic } from './restPublisher.js';
 

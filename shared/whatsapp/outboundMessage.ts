@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * One message the bridge sends, in the Graph API's own shape (the body of

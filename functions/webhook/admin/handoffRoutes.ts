@@ -1,5 +1,5 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { logPause } from '../../../shared/core/conversationHandoff.js';
 import { MAX_HANDOFF_MINUTES, noteStaffActivity, pause, type HandoffSettings } from '../../../shared/core/handoff.js';
 import type { ProactiveDeps } from '../../../shared/core/sendProactiveMessage.js';

@@ -1,5 +1,5 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { sendProactiveMessage, type ProactiveDeps, type ProactiveRequest, type ProactiveResult } from '../../../shared/core/sendProactiveMessage.js';
 import type { OutboundMessageStore } from '../../../shared/store/outboundMessageStore.js';
 

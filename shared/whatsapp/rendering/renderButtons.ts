@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { markdownToWhatsApp } from '../formatting/markdownToWhatsApp.js';
 import type { OutboundMessage } from '../outboundMessage.js';
 import { makeOptionIds } from './makeOptionIds.js';

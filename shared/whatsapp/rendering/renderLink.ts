@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { markdownToWhatsApp } from '../formatting/markdownToWhatsApp.js';
 import { readToolArg } from './readToolArg.js';
 import { renderText } from './renderText.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { readToolArg } from './readToolArg.js';
 import { renderText } from './renderText.js';
 import type { RenderOptions, ToolRendering } from './toolRendering.js';

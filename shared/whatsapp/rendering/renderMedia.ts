@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { mediaTypes } from '../inboundMessage.js';
 import type { OutboundMessage } from '../outboundMessage.js';
 import { readToolArg } from './readToolArg.js';
