@@ -1,7 +1,8 @@
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import { echoAttributes, echoUserId } from '../whatsapp/messageEcho.js';
 import type { StatusMessage } from '../whatsapp/statusMessage.js';
 import { googleAccessToken } from '../auth/googleAccessToken.js';
+import { requestText } from '../http/requestText.js';
 import { messageAttributes, statusAttributes, type InboundPublisher } from './inboundPublisher.js';
 
 export interface RestPublisherOptions {
@@ -53,7 +54,7 @@ export function createRestTopic(options: RestPublisherOptions): RestTopic {
 
   async function sendBatch(messages: PubsubMessage[], deadline: number): Promise<string[]> {
     const headers = getAccessToken ? { ...JSON_HEADERS, authorization: `Bearer ${await getAccessToken()}` } : JSON_HEADERS;
-    const { statusCode, text } = await post(pool, { path, method: 'POST', headers, body: JSON.stringify({ messages }) }, deadline);
+    const { statusCode, text } = await requestText(pool, { path, method: 'POST', headers, body: JSON.stringify({ messages }) }, deadline, 'Pub/Sub publish');
     if (statusCode !== 200) {
       throw new Error(`Pub/Sub publish answered ${statusCode}: ${text.slice(0, 300)}`);
     }
@@ -93,64 +94,6 @@ export function createRestTopic(options: RestPublisherOptions): RestTopic {
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const firstId = (messageIds: string[]) => messageIds[0]!;
-
-/**
- * One request through the pool's `dispatch`, its answer read whole into a string, given up at
- * `deadline` (a `performance.now()` time). Why not `pool.request`: it wraps every answer in a
- * Readable stream, an AsyncResource and an AbortSignal listener, a large share of the webhook's
- * CPU per message for an answer of a few dozen bytes (bench/README, phase 1).
- */
-function post(pool: Dispatcher, request: Dispatcher.DispatchOptions, deadline: number): Promise<{ statusCode: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const remaining = deadline - performance.now();
-    if (remaining <= 0) {
-      reject(new DeadlineError());
-      return;
-    }
-    let controller: Dispatcher.DispatchController | undefined;
-    let expired: DeadlineError | undefined;
-    let statusCode = 0;
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      expired = new DeadlineError();
-      // A request still queued for a connection is aborted when it starts (onRequestStart).
-      controller?.abort(expired);
-      reject(expired);
-    }, remaining).unref();
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      reject(error);
-    };
-    try {
-      pool.dispatch(request, {
-        onRequestStart(started) {
-          if (expired) started.abort(expired);
-          else controller = started;
-        },
-        onResponseStart(_controller, status) {
-          statusCode = status;
-        },
-        onResponseData(_controller, chunk) {
-          chunks.push(chunk);
-        },
-        onResponseEnd() {
-          clearTimeout(timer);
-          resolve({ statusCode, text: Buffer.concat(chunks).toString('utf8') });
-        },
-        onResponseError: (_controller, error) => fail(error),
-      });
-    } catch (error) {
-      fail(error as Error);
-    }
-  });
-}
-
-class DeadlineError extends Error {
-  override name = 'TimeoutError';
-  constructor() {
-    super('Pub/Sub publish did not finish before its deadline');
-  }
-}
 
 /** The webhook's publisher: inbound messages ordered per user, statuses unordered. */
 export function createRestPublisher(options: RestPublisherOptions): InboundPublisher {

@@ -145,6 +145,30 @@ describe('createGraphClient against the Graph API sandbox', () => {
     const down = createGraphClient({ baseUrl: 'http://127.0.0.1:9', apiVersion: 'v25.0', accessToken: 't', timeoutMs: 2000 });
     await expect(down.markReadWithTyping('1', 'w')).rejects.toMatchObject({ reason: 'graph_network' });
   });
+
+  it.each([
+    ['never answers', false],
+    ['sends its headers, then stalls the body', true],
+  ])('gives up at its timeout on a Graph API that %s, as retryable', async (_case, sendsHeaders) => {
+    const stalled = createServer((req, res) => {
+      req.resume();
+      if (sendsHeaders) res.writeHead(200, { 'content-type': 'application/json' }).write('{"messages":');
+    });
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = stalled.address() as AddressInfo;
+      const slow = createGraphClient({ baseUrl: `http://127.0.0.1:${port}`, apiVersion: 'v25.0', accessToken: 't', timeoutMs: 300 });
+      const started = performance.now();
+      await expect(slow.sendText({ phoneNumberId: '1', to: { userId: 'u', phone: '5491155550001' }, text: 'hi' })).rejects.toMatchObject({
+        reason: 'graph_network',
+        cause: { name: 'TimeoutError' },
+      });
+      expect(performance.now() - started).toBeLessThan(3000);
+    } finally {
+      stalled.closeAllConnections();
+      await new Promise((resolve) => stalled.close(resolve));
+    }
+  });
 });
 
 describe('graphError', () => {

@@ -1,6 +1,7 @@
 import { Transform, type Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { PermanentError, RetryableError } from '../errors.js';
+import { requestText } from '../http/requestText.js';
 import { graphError, type GraphErrorBody } from './graphErrors.js';
 import { textMessage, type OutboundMessage } from './outboundMessage.js';
 import { isMetaMediaUrl } from './isMetaMediaUrl.js';
@@ -95,38 +96,33 @@ export interface GraphClientOptions {
 export function createGraphClient(options: GraphClientOptions): WhatsAppClient & MediaSource {
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
   const base = options.baseUrl.replace(/\/+$/, '');
+  const { origin, pathname } = new URL(base);
+  const basePath = pathname.replace(/\/+$/, '');
   const authorization = `Bearer ${options.accessToken}`;
+  const getHeaders = { authorization };
+  const postHeaders = { authorization, 'content-type': 'application/json' };
 
-  async function call<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> {
+  async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     let response;
     try {
-      response = await request(url, {
-        method,
-        dispatcher,
-        headers: {
-          authorization,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
+      const request = body === undefined ? { headers: getHeaders } : { headers: postHeaders, body: JSON.stringify(body) };
+      response = await requestText(dispatcher, { origin, path: `${basePath}${path}`, method, ...request }, performance.now() + options.timeoutMs, 'Graph API call');
     } catch (error) {
       throw new RetryableError(`Graph API unreachable: ${(error as Error).message}`, 'graph_network', {
         system: 'whatsapp',
         cause: error,
       });
     }
-    const text = await response.body.text();
-    const parsed = parseJson(text);
+    const parsed = parseJson(response.text);
     if (response.statusCode >= 200 && response.statusCode < 300) return parsed as T;
     const retryAfter = response.headers['retry-after'];
     throw graphError(response.statusCode, parsed as GraphErrorBody | undefined, typeof retryAfter === 'string' ? retryAfter : undefined);
   }
 
-  const messagesUrl = (phoneNumberId: string) => `${base}/${options.apiVersion}/${encodeURIComponent(phoneNumberId)}/messages`;
+  const messagesPath = (phoneNumberId: string) => `/${options.apiVersion}/${encodeURIComponent(phoneNumberId)}/messages`;
 
   async function post(phoneNumberId: string, to: Recipient, content: Record<string, unknown>): Promise<string> {
-    const result = await call<{ messages?: { id?: string }[] }>('POST', messagesUrl(phoneNumberId), {
+    const result = await call<{ messages?: { id?: string }[] }>('POST', messagesPath(phoneNumberId), {
       messaging_product: 'whatsapp',
       recipient_type: 'individual',
       ...(to.phone ? { to: `+${to.phone}` } : { recipient: to.userId }),
@@ -144,7 +140,7 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient &
   async function mediaInfo(mediaId: string): Promise<MediaInfo> {
     const meta = await call<{ url?: string; mime_type?: string; file_size?: number }>(
       'GET',
-      `${base}/${options.apiVersion}/${encodeURIComponent(mediaId)}`,
+      `/${options.apiVersion}/${encodeURIComponent(mediaId)}`,
     );
     if (!meta?.url) throw new RetryableError(`no download URL for media ${mediaId}`, 'graph_media_no_url', {
       system: 'whatsapp',
@@ -199,7 +195,7 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient &
 
   return {
     async markReadWithTyping(phoneNumberId, wamid) {
-      await call('POST', messagesUrl(phoneNumberId), {
+      await call('POST', messagesPath(phoneNumberId), {
         messaging_product: 'whatsapp',
         status: 'read',
         message_id: wamid,
