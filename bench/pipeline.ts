@@ -83,8 +83,11 @@ export interface PipelineResult {
   /** Push deliveries the emulator keeps in flight on one ordered subscription (measured). */
   emulatorPushConcurrency: number;
   peakRss: { webhook: number; worker: number };
-  /** POST → reply of the stack's first message (a new user) and of the next new user's, by step. */
-  firstReply: { cold: ReplyBreakdown; warm: ReplyBreakdown };
+  /**
+   * POST → reply of the stack's first message (a new user) and of the next new user's, by step;
+   * `restart`: the same right after both functions restart on the now warm emulators.
+   */
+  firstReply: { cold: ReplyBreakdown; warm: ReplyBreakdown; restart?: { cold: ReplyBreakdown; warm: ReplyBreakdown } };
 }
 
 /** What startLocalStack gives the worker's push subscription (local/stack.ts). */
@@ -102,7 +105,9 @@ const BENCH_REPLY = /^Echo #\d+: (pipe[AB] \d+ .*)$/;
  */
 export async function measurePipeline(options: PipelineOptions): Promise<PipelineResult> {
   const countsFile = join(tmpdir(), `bench-firestore-${process.pid}-${Date.now()}.json`);
+  const timelineFile = join(tmpdir(), `bench-timeline-${process.pid}-${Date.now()}`);
   const preload = new URL('./countFirestore.js', import.meta.url).pathname;
+  const timelinePreload = new URL('./workerTimeline.js', import.meta.url).pathname;
   const profiler = options.cpuProfileDir ? ` --import=${new URL('./profileWorker.js', import.meta.url).pathname}` : '';
   for (const segment of [1, 2, 3, 4]) if (options.cpuProfileDir) rmSync(join(options.cpuProfileDir, `worker-${segment}.cpuprofile`), { force: true });
   const stack = await startLocalStack({
@@ -120,30 +125,49 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
       METADATA_SERVER_DETECTION: '',
-      // The preload counts Firestore RPCs in the worker only (it is inert in the webhook).
-      NODE_OPTIONS: `${options.nodeOptions || process.env.NODE_OPTIONS || ''} --import=${preload}${profiler}`.trim(),
+      // The preloads count Firestore RPCs and keep a timeline in the worker only (they are inert in the webhook).
+      NODE_OPTIONS: `${options.nodeOptions || process.env.NODE_OPTIONS || ''} --import=${preload} --import=${timelinePreload}${profiler}`.trim(),
       BENCH_FIRESTORE_COUNTS: countsFile,
+      BENCH_WORKER_TIMELINE: timelineFile,
       ...(options.cpuProfileDir ? { BENCH_WORKER_CPU_PROF: options.cpuProfileDir } : {}),
     },
   });
+  // Each worker process (the stack's, then the restarted one) writes its own timeline file.
+  const workerPids = new Set([stack.worker.child.pid!]);
   try {
     const readCounts = () => readFirestoreCounts(stack.worker.child.pid!, countsFile);
     const pool = openPool(new URL(stack.webhookUrl).origin, 32);
-    // The stack's first message (the worker's lazy modules, gRPC channel and Firestore client come
-    // up on it), then the same again from another new user, warm: the first reply after a start.
-    // Both warm the functions' connections for the runs, from users outside both runs.
-    const firstReplyOf = async (user: number): Promise<ReplyBreakdown> => {
+    // The stack's first message (the worker's lazy modules, gRPC channels, Firestore client and the
+    // emulators' first use come up on it), then the same again from another new user, warm: the
+    // first reply after a start. Then both again right after both functions restart on the now warm
+    // emulators, as a new instance meets Pub/Sub and Firestore in production. All from users outside
+    // both runs; they also warm the functions' connections for the runs.
+    const firstReplyOf = async (user: number): Promise<SentMessage> => {
       const [message] = signedBodies(1, { users: 1, appSecret: options.appSecret, tag: `warm${user}`, firstUser: user });
       const sentBefore = stack.sandbox!.sent().length;
-      const started = Date.now();
+      const postedAt = Date.now();
       if ((await postWebhook(pool, message!)) !== 200) throw new Error('pipeline warm-up: the webhook refused the message');
       const reply = await stack.sandbox!.waitFor(() => stack.sandbox!.sent().slice(sentBefore)[0], 30_000);
       // The worker logs its last line after the send the sandbox saw.
       await sleep(500);
-      return breakDown(message!.wamid, started, reply.time, stack.webhook.lines, stack.worker.lines);
+      return { wamid: message!.wamid, postedAt, repliedAt: reply.time };
     };
-    const firstReply = { cold: await firstReplyOf(900_000), warm: await firstReplyOf(900_001) };
-    options.log(`  first reply after the start: ${firstReply.cold.totalMs} ms; the next new user's: ${firstReply.warm.totalMs} ms`);
+    const coldAndWarm = async (firstUser: number) => {
+      const cold = await firstReplyOf(firstUser);
+      const warm = await firstReplyOf(firstUser + 1);
+      workerPids.add(stack.worker.child.pid!);
+      const timeline = readWorkerTimeline(`${timelineFile}-${stack.worker.child.pid}.jsonl`);
+      const logs = { webhook: stack.webhook.lines, worker: stack.worker.lines };
+      return { cold: breakDown(cold, logs, timeline), warm: breakDown(warm, logs, timeline) };
+    };
+    const fresh = await coldAndWarm(900_000);
+    options.log(`  first reply after the start: ${describeReply(fresh.cold)}`);
+    options.log(`    the next new user's: ${describeReply(fresh.warm)}`);
+    await Promise.all([stack.restart('webhook'), stack.restart('worker')]);
+    const restart = await coldAndWarm(900_002);
+    options.log(`  first reply after both functions restart (emulators warm): ${describeReply(restart.cold)}`);
+    options.log(`    the next new user's: ${describeReply(restart.warm)}`);
+    const firstReply = { ...fresh, restart };
 
     options.log(`  run A (throughput): ${options.messages} messages from ${options.users} users, as fast as the webhook accepts`);
     const throughputRun = await runMessages(stack, pool, readCounts, options, { tag: 'pipeA', firstUser: 0, concurrency: 16 });
@@ -174,52 +198,106 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
   } finally {
     rmSync(countsFile, { force: true });
     await stack.stop();
+    for (const worker of workerPids) rmSync(`${timelineFile}-${worker}.jsonl`, { force: true });
   }
 }
 
+interface SentMessage {
+  wamid: string;
+  postedAt: number;
+  /** When the sandbox accepted the reply. */
+  repliedAt: number;
+}
+
+/** One line of bench/workerTimeline.js (epoch ms). */
+type TimelineEvent =
+  | { kind: 'start' | 'listening' | 'request'; at: number }
+  | { kind: 'rpc'; method: string; at: number; ms: number; inRequest: boolean };
+
+/** What bench/workerTimeline.js recorded in one worker process. */
+interface WorkerTimeline {
+  startedAt: number;
+  listeningAt?: number;
+  events: TimelineEvent[];
+}
+
 /**
- * One message's way from POST to reply, cut at the functions' own log lines (same clock):
- * the webhook's "inbound message queued", the worker's "agent answered" (with agentMs, so the
- * agent call's start is known) and "first reply chunk accepted". NaN where a line is missing.
+ * One message's way from POST to reply, cut at the functions' own log lines and the worker's
+ * timeline (bench/workerTimeline.js), all on this machine's clock. The steps follow one another
+ * and add up to the total (NaN where a line or event is missing).
  */
 export interface ReplyBreakdown {
   totalMs: number;
-  /** POST → the webhook has published. */
+  /** POST → the webhook has published (its "inbound message queued"). */
   webhookMs: number;
-  /** Published → the agent call starts: the push, the worker's first use of its lazy modules and clients, the claim and session reads. */
-  pushToAgentMs: number;
-  /** The agent call (gRPC channel and credentials included on a first call). */
+  /** Published → the push request reaches the worker: the emulator's push. */
+  pushMs: number;
+  /** The push reached the worker → the message's first Firestore RPC: waiting for the worker's start (adapters loading). */
+  startupWaitMs: number;
+  /** The message's first Firestore RPC → the agent query, without the session's creation: the claim, rate limit and session reads and writes. */
+  firestoreMs: number;
+  /** Creating the new user's agent session (its QueryReasoningEngine calls). */
+  sessionMs: number;
+  /** The agent query (the worker's agentMs). */
   agentMs: number;
   /** Agent answered → Meta accepted the first chunk: the reply saved, the Graph call. */
   replyMs: number;
+  /** The message's first Firestore RPC alone (a channel's, a method's or the emulator's first call shows here). */
+  firstRpcMs: number;
+  /** Where the worker was when the message was POSTed, ms relative to the POST (negative: before it). */
+  worker: { startedMs: number; listeningMs: number; adaptersMs: number; firestoreWarmMs: number; agentWarmMs: number };
 }
 
-function breakDown(wamid: string, postedAt: number, repliedAt: number, webhookLines: string[], workerLines: string[]): ReplyBreakdown {
-  const entries = (lines: string[]) =>
-    lines.flatMap((line) => {
+type LogEntry = { wamid?: string; message?: string; time?: string; agentMs?: number; connection?: string };
+
+function breakDown(sent: SentMessage, logs: { webhook: string[]; worker: string[] }, timeline: WorkerTimeline): ReplyBreakdown {
+  const parse = (lines: string[]) =>
+    lines.flatMap((line): LogEntry[] => {
       try {
-        const entry = JSON.parse(line) as { wamid?: string; message?: string; time?: string; agentMs?: number };
-        return entry.wamid === wamid ? [entry] : [];
+        return [JSON.parse(line) as LogEntry];
       } catch {
         return [];
       }
     });
-  const at = (list: ReturnType<typeof entries>, message: string) => {
-    const entry = list.find((e) => e.message === message);
-    return entry?.time ? { time: Date.parse(entry.time), entry } : undefined;
+  const workerEntries = parse(logs.worker);
+  const timeOf = (list: LogEntry[], match: (entry: LogEntry) => boolean) => {
+    const time = list.find(match)?.time;
+    return time ? Date.parse(time) : NaN;
   };
-  const queued = at(entries(webhookLines), 'inbound message queued');
-  const worker = entries(workerLines);
-  const answered = at(worker, 'agent answered');
-  const accepted = at(worker, 'first reply chunk accepted');
-  const agentMs = answered?.entry.agentMs ?? NaN;
-  const agentStart = (answered?.time ?? NaN) - agentMs;
+  const ofMessage = (message: string) => (entry: LogEntry) => entry.wamid === sent.wamid && entry.message === message;
+  const queuedAt = timeOf(parse(logs.webhook), ofMessage('inbound message queued'));
+  const answered = workerEntries.find(ofMessage('agent answered'));
+  const answeredAt = answered?.time ? Date.parse(answered.time) : NaN;
+  const acceptedAt = timeOf(workerEntries, ofMessage('first reply chunk accepted'));
+  const agentMs = answered?.agentMs ?? NaN;
+  const agentStart = answeredAt - agentMs;
+
+  // One message at a time: the first push after the POST is this message's, and so are the RPCs made inside a request until the reply.
+  const pushAt = timeline.events.find((event) => event.kind === 'request' && event.at >= sent.postedAt)?.at ?? NaN;
+  const rpcs = timeline.events.flatMap((event) => (event.kind === 'rpc' && event.inRequest && event.at >= pushAt && event.at <= sent.repliedAt ? [event] : []));
+  const firstRpc = rpcs.find((rpc) => !rpc.method.includes('ReasoningEngine'));
+  const sessionMs = rpcs.filter((rpc) => rpc.method === 'QueryReasoningEngine' && rpc.at < agentStart).reduce((sum, rpc) => sum + rpc.ms, 0);
+  const firstRpcAt = firstRpc?.at ?? NaN;
+
+  const relative = (at: number | undefined) => (at === undefined ? NaN : at - sent.postedAt);
+  const warmedUp = (connection: string) => timeOf(workerEntries, (entry) => entry.message === 'connection warmed up' && entry.connection === connection);
   return {
-    totalMs: repliedAt - postedAt,
-    webhookMs: (queued?.time ?? NaN) - postedAt,
-    pushToAgentMs: agentStart - (queued?.time ?? NaN),
+    totalMs: sent.repliedAt - sent.postedAt,
+    webhookMs: queuedAt - sent.postedAt,
+    pushMs: pushAt - queuedAt,
+    startupWaitMs: firstRpcAt - pushAt,
+    firestoreMs: agentStart - firstRpcAt - sessionMs,
+    sessionMs,
     agentMs,
-    replyMs: (accepted?.time ?? NaN) - (answered?.time ?? NaN),
+    replyMs: acceptedAt - answeredAt,
+    firstRpcMs: firstRpc?.ms ?? NaN,
+    worker: {
+      startedMs: relative(timeline.startedAt),
+      listeningMs: relative(timeline.listeningAt),
+      adaptersMs: relative(timeOf(workerEntries, (entry) => entry.message === 'worker adapters built')),
+      firestoreWarmMs: relative(warmedUp('firestore')),
+      agentWarmMs: relative(warmedUp('agent')),
+    },
   };
 }
 
@@ -231,6 +309,27 @@ async function keepWorkerProfile(options: PipelineOptions, segment: number, run:
   const kept = join(options.cpuProfileDir, `worker-${run}.cpuprofile`);
   renameSync(written, kept);
   options.log(`    worker CPU profile of run ${run.at(-1)}: ${kept} (npx tsx bench/profileSummary.ts ${kept})`);
+}
+
+/** One line for the console: the total and its steps. */
+export function describeReply(reply: ReplyBreakdown): string {
+  const ms = (value: number) => (Number.isFinite(value) ? `${Math.round(value)}` : 'n/a');
+  const w = reply.worker;
+  return (
+    `${ms(reply.totalMs)} ms = webhook ${ms(reply.webhookMs)} + push ${ms(reply.pushMs)} + start-up wait ${ms(reply.startupWaitMs)}` +
+    ` + Firestore ${ms(reply.firestoreMs)} (first RPC ${ms(reply.firstRpcMs)}) + session ${ms(reply.sessionMs)} + agent ${ms(reply.agentMs)} + reply ${ms(reply.replyMs)};` +
+    ` worker started ${ms(w.startedMs)}, listening ${ms(w.listeningMs)}, adapters ${ms(w.adaptersMs)}, Firestore warm ${ms(w.firestoreWarmMs)}, agent warm ${ms(w.agentWarmMs)} ms from the POST`
+  );
+}
+
+/** What the worker's timeline preload (bench/workerTimeline.js) has written so far. */
+function readWorkerTimeline(file: string): WorkerTimeline {
+  const events = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as TimelineEvent);
+  const at = (kind: 'start' | 'listening') => events.find((event) => event.kind === kind)?.at;
+  return { startedAt: at('start') ?? NaN, listeningAt: at('listening'), events };
 }
 
 /** Asks the worker's counting preload (bench/countFirestore.js) for its totals so far. */
