@@ -18,7 +18,7 @@ import { measureEfficiency } from './efficiency.js';
 import { firstPost, root, spawnFf } from './ffProcess.js';
 import { measureBursts } from './bursts.js';
 import { measurePipeline } from './pipeline.js';
-import { saturateAgainstStandIn } from './standIn.js';
+import { saturateAgainstStandIn, startPubSubStandIn } from './standIn.js';
 import { emulatorJvmPid, machineTicks } from './procStats.js';
 import { renderReport, type BenchResults } from './report.js';
 
@@ -116,8 +116,12 @@ async function main(): Promise<number> {
       const rateText = settings.rate ? `${settings.rate} req/s` : `a fixed rate chosen by a probe (≤ ${settings.maxRate} req/s)`;
       log(`\n[1] webhook vs bare handler: ${rateText}, ${settings.seconds} s each in ${settings.rounds} interleaved rounds`);
       const bodies = bodyStream();
+      // The same webhook publishing to a Pub/Sub stand-in that costs (almost) nothing: its own cost.
+      const standIn = await startPubSubStandIn();
+      cleanups.push(() => standIn.stop());
+      const standInSpec: FunctionSpec = { ...webhookSpec, name: 'webhook-standin', env: { ...webhookSpec.env, PUBSUB_EMULATOR_HOST: standIn.host } };
       const servers = [];
-      for (const spec of [bareSpec, webhookSpec]) {
+      for (const spec of [bareSpec, webhookSpec, standInSpec]) {
         const fn = spawnFf({
           target: spec.target,
           source: spec.source,
@@ -130,6 +134,7 @@ async function main(): Promise<number> {
         if (status !== 200) throw new Error(`${spec.name}: first POST answered ${status}:\n${fn.recentOutput()}`);
         servers.push({ name: spec.name, fn });
       }
+      const standInWebhook = servers.pop()!;
       const jvm = emulatorJvmPid(Number(pubsubHost.split(':')[1]));
       results.efficiency = await measureEfficiency(servers, bodies, {
         rate: settings.rate,
@@ -140,17 +145,20 @@ async function main(): Promise<number> {
         saturationMs: settings.saturationSeconds * 1000,
         saturationConcurrency: settings.saturationConcurrency,
         ...(jvm ? { emulatorPid: jvm } : {}),
+        standIn: { fn: standInWebhook.fn, standInPid: standIn.pid },
         log,
       });
       for (const server of servers) await server.fn.stop();
-      results.standIn = await saturateAgainstStandIn(webhookSpec, bodies, {
+      results.standIn = await saturateAgainstStandIn(standInWebhook.fn, standIn, bodies, {
         concurrency: settings.saturationConcurrency,
         durationMs: settings.saturationSeconds * 1000,
         log,
       });
+      await standInWebhook.fn.stop();
+      await standIn.stop();
       if (results.standIn.publish.refused > 0) results.broken.push(`the Pub/Sub stand-in refused ${results.standIn.publish.refused} publishes`);
       if (process.env.BENCH_CPU_PROF) log(`  CPU profiles in ${profDir}`);
-      for (const run of results.efficiency.servers) {
+      for (const run of [...results.efficiency.servers, ...(results.efficiency.standIn?.servers ?? [])]) {
         const bad = run.requests - run.ok;
         if (bad > run.requests * 0.01) results.broken.push(`${run.name}: ${bad} of ${run.requests} requests failed (${JSON.stringify(run.statuses)})`);
       }

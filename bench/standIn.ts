@@ -3,10 +3,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { stopProcess } from '../local/emulators.js';
-import { freePort } from '../local/freePort.js';
 import type { SignedBody } from './bodies.js';
-import type { FunctionSpec } from './coldStart.js';
-import { firstPost, root, spawnFf } from './ffProcess.js';
+import { root, type FfProcess } from './ffProcess.js';
 import { openPool, saturate } from './load.js';
 import { cpuMs, memoryMiB } from './procStats.js';
 import { summarise, type Summary } from './stats.js';
@@ -49,44 +47,37 @@ export async function startPubSubStandIn(): Promise<{ host: string; pid: number;
 
 /**
  * The webhook's saturation with the Pub/Sub emulator replaced by the stand-in: closed loop with
- * `concurrency` requests in flight, after 3 s of warm-up, CPU from /proc as in phase 1.
+ * `concurrency` requests in flight, after 3 s of warm-up, CPU from /proc as in phase 1. `fn` is a
+ * running webhook whose PUBSUB_EMULATOR_HOST is `standIn`'s (phase 1's fixed-rate windows used it).
  */
 export async function saturateAgainstStandIn(
-  spec: FunctionSpec,
+  fn: FfProcess,
+  standIn: { stats(): Promise<StandInStats> },
   bodies: Iterator<SignedBody>,
   options: { concurrency: number; durationMs: number; log: (line: string) => void },
 ): Promise<StandInRun> {
-  const standIn = await startPubSubStandIn();
-  const fn = spawnFf({ target: spec.target, source: spec.source, port: await freePort(), env: { ...spec.env, PUBSUB_EMULATOR_HOST: standIn.host } });
-  try {
-    const { status } = await firstPost(fn, bodies.next().value as SignedBody);
-    if (status !== 200) throw new Error(`webhook against the stand-in: first POST answered ${status}:\n${fn.recentOutput()}`);
-    const pool = openPool(fn.url, options.concurrency);
-    // A fresh process: warm its JIT and connections before the timed window.
-    await saturate(pool, bodies, options.concurrency, 3000);
-    const before = { cpu: cpuMs(fn.pid), publish: await standIn.stats() };
-    const run = await saturate(pool, bodies, options.concurrency, options.durationMs);
-    const after = { cpu: cpuMs(fn.pid), publish: await standIn.stats() };
-    await pool.close();
-    const rps = (run.ok * 1000) / run.elapsedMs;
-    options.log(`  saturation webhook against the Pub/Sub stand-in: ${rps.toFixed(0)} req/s with ${options.concurrency} in flight`);
-    return {
-      concurrency: options.concurrency,
-      requests: run.sent,
-      ok: run.ok,
-      rps,
-      cpuMsPerRequest: (after.cpu - before.cpu) / Math.max(1, run.sent),
-      latency: summarise(run.latencies),
-      peakRssMiB: memoryMiB(fn.pid).peakRss,
-      publish: {
-        requests: after.publish.requests - before.publish.requests,
-        messages: after.publish.messages - before.publish.messages,
-        dataBytes: after.publish.dataBytes - before.publish.dataBytes,
-        refused: after.publish.refused - before.publish.refused,
-      },
-    };
-  } finally {
-    await fn.stop();
-    await standIn.stop();
-  }
+  const pool = openPool(fn.url, options.concurrency);
+  // Warm the pool's connections and the JIT at this concurrency before the timed window.
+  await saturate(pool, bodies, options.concurrency, 3000);
+  const before = { cpu: cpuMs(fn.pid), publish: await standIn.stats() };
+  const run = await saturate(pool, bodies, options.concurrency, options.durationMs);
+  const after = { cpu: cpuMs(fn.pid), publish: await standIn.stats() };
+  await pool.close();
+  const rps = (run.ok * 1000) / run.elapsedMs;
+  options.log(`  saturation webhook against the Pub/Sub stand-in: ${rps.toFixed(0)} req/s with ${options.concurrency} in flight`);
+  return {
+    concurrency: options.concurrency,
+    requests: run.sent,
+    ok: run.ok,
+    rps,
+    cpuMsPerRequest: (after.cpu - before.cpu) / Math.max(1, run.sent),
+    latency: summarise(run.latencies),
+    peakRssMiB: memoryMiB(fn.pid).peakRss,
+    publish: {
+      requests: after.publish.requests - before.publish.requests,
+      messages: after.publish.messages - before.publish.messages,
+      dataBytes: after.publish.dataBytes - before.publish.dataBytes,
+      refused: after.publish.refused - before.publish.refused,
+    },
+  };
 }
