@@ -45,14 +45,13 @@ function sourceMapOf(url: string): SourceMap | undefined {
   return maps.get(url);
 }
 
-/** The original file of a frame: through the source map for the bundle's files. */
-function sourceOf(frame: ProfileNode['callFrame']): string {
-  if (!frame.url) return '';
+/** The original file and line (1-based) of a frame: through the source map for the bundle's files. */
+function locationOf(frame: ProfileNode['callFrame']): { source: string; line: number } {
   if (frame.url.includes('/dist/functions/')) {
     const entry = sourceMapOf(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber);
-    if (entry && 'originalSource' in entry) return entry.originalSource;
+    if (entry && 'originalSource' in entry) return { source: entry.originalSource, line: entry.originalLine + 1 };
   }
-  return frame.url;
+  return { source: frame.url, line: frame.lineNumber + 1 };
 }
 
 function packageOf(frame: ProfileNode['callFrame'], source: string): string {
@@ -66,7 +65,7 @@ function packageOf(frame: ProfileNode['callFrame'], source: string): string {
 
 const parentOf = new Map<number, number>();
 for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
-const packageOfNode = new Map(profile.nodes.map((node) => [node.id, packageOf(node.callFrame, sourceOf(node.callFrame))]));
+const packageOfNode = new Map(profile.nodes.map((node) => [node.id, packageOf(node.callFrame, locationOf(node.callFrame).source)]));
 const isCode = (pkg: string) => !pkg.startsWith('node:') && !pkg.startsWith('(');
 /** The nearest package on the stack (the node itself or a caller): whose work Node's internals and V8's builtins did. */
 function callerPackage(id: number): string {
@@ -82,11 +81,11 @@ const byCaller = new Map<string, number>();
 for (const node of profile.nodes) {
   const us = selfUs.get(node.id);
   if (!us) continue;
-  const source = sourceOf(node.callFrame);
+  const { source, line } = locationOf(node.callFrame);
   const pkg = packageOfNode.get(node.id)!;
   const caller = callerPackage(node.id);
   byCaller.set(caller, (byCaller.get(caller) ?? 0) + us);
-  const where = source ? `${source.replace(/^.*node_modules\//, '').replace(/^.*\/(shared|functions)\//, '$1/')}:${node.callFrame.lineNumber + 1}` : '';
+  const where = source ? `${source.replace(/^.*node_modules\//, '').replace(/^.*\/(shared|functions)\//, '$1/')}:${line}` : '';
   const name = `${node.callFrame.functionName || '(anonymous)'} ${where}`.trim();
   byFunction.set(name, (byFunction.get(name) ?? 0) + us);
   byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + us);
