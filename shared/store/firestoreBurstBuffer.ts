@@ -1,7 +1,7 @@
 import { Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
 import { conversationId, conversationOf, type BufferedMessage } from '../core/burstTurns.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
-import { readDocument } from './batchedDocumentReads.js';
+import { readDocument } from './batchedDocuments.js';
 import { bufferedRecord, startedTurnRecord, type BurstBuffer } from './burstBuffer.js';
 import { toDocument } from './firestoreDocument.js';
 import { INBOUND_COLLECTION } from './firestoreInboundLedger.js';

@@ -1,7 +1,7 @@
 import { Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
 import type { ConversationKey } from '../core/burstTurns.js';
 import type { TranscriptEntry } from '../core/resumeTranscript.js';
-import { readDocument } from './batchedDocumentReads.js';
+import { readDocument } from './batchedDocuments.js';
 import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
 import {
   applyPause,

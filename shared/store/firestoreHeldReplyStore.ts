@@ -1,5 +1,5 @@
 import { FieldValue, type DocumentData, type Firestore } from '@google-cloud/firestore';
-import { readDocument } from './batchedDocumentReads.js';
+import { readDocument } from './batchedDocuments.js';
 import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
 import { mergeHold, type HeldReplies, type HeldReplyStore } from './heldReplyStore.js';
 

@@ -1,5 +1,5 @@
 import type { Firestore } from '@google-cloud/firestore';
-import { readDocument } from './batchedDocumentReads.js';
+import { readDocument } from './batchedDocuments.js';
 import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
 import type { OptOutRecord, OptOutStore } from './optOutStore.js';
 

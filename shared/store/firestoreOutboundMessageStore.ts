@@ -1,6 +1,6 @@
 import type { DocumentData, Firestore } from '@google-cloud/firestore';
 import { advanceStatus, type StatusReport } from '../core/deliveryStatus.js';
-import { readDocument } from './batchedDocumentReads.js';
+import { readDocument } from './batchedDocuments.js';
 import { fromDocument, toDocument } from './firestoreDocument.js';
 import type { OutboundMessageStore, OutboundRecord } from './outboundMessageStore.js';
 

@@ -1,5 +1,5 @@
 import { FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
-import { readDocument } from './batchedDocumentReads.js';
+import { readDocument, writeDocument } from './batchedDocuments.js';
 import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
 import { decodeSessionPageToken, encodeSessionPageToken } from './sessionPageToken.js';
 import { InvalidPageTokenError, type SessionRecord, type SessionStore } from './sessionStore.js';
@@ -26,10 +26,10 @@ export function createFirestoreSessionStore(db: Firestore): SessionStore {
       return [...byId.values()].sort((a, b) => b.lastMessageAt.getTime() - a.lastMessageAt.getTime());
     },
     async put(record) {
-      await doc(record).set(toDocument(record));
+      await writeDocument(db, (batch) => batch.set(doc(record), toDocument(record)));
     },
     async touch(conversation, at, expiresAt) {
-      await doc(conversation).update({ lastMessageAt: at, expiresAt, messageCount: FieldValue.increment(1) });
+      await writeDocument(db, (batch) => batch.update(doc(conversation), { lastMessageAt: at, expiresAt, messageCount: FieldValue.increment(1) }));
     },
     async delete(conversation) {
       try {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
 import { describeWithEmulators } from '../../test/integration/testStack.js';
-import { readDocument } from './batchedDocumentReads.js';
+import { readDocument, writeDocument } from './batchedDocuments.js';
 
 /** The documents each BatchGetDocuments RPC of `db` asked for, at the client's request funnel (as bench/countFirestore.js). */
 function recordBatchGets(db: Firestore): string[][] {
@@ -14,6 +14,21 @@ function recordBatchGets(db: Firestore): string[][] {
     return requestStream(method, bidi, request, ...rest);
   };
   return batches;
+}
+
+/** The writes (document and kind) each Commit RPC of `db` carried. */
+function recordCommits(db: Firestore): string[][] {
+  const commits: string[][] = [];
+  type Write = { update?: { name: string }; delete?: string; updateMask?: unknown };
+  const client = db as unknown as { request: (method: string, request: { writes?: Write[] }, ...rest: unknown[]) => unknown };
+  const request = client.request.bind(db);
+  client.request = (method, body, ...rest) => {
+    if (method === 'commit') {
+      commits.push((body.writes ?? []).map((write) => `${write.updateMask ? 'update' : 'set'} ${(write.update?.name ?? write.delete ?? '').split('/documents/')[1]}`));
+    }
+    return request(method, body, ...rest);
+  };
+  return commits;
 }
 
 describeWithEmulators('readDocument: single-document reads started together go out as one BatchGetDocuments (emulator)', () => {
@@ -92,5 +107,61 @@ describeWithEmulators('readDocument: single-document reads started together go o
     } finally {
       await other.terminate();
     }
+  });
+});
+
+describeWithEmulators('writeDocument: bookkeeping writes started together go out as one Commit (emulator)', () => {
+  let db: Firestore;
+  let commits: string[][];
+  beforeAll(async () => {
+    const emulators = inject('emulators');
+    if ('skipReason' in emulators) return;
+    process.env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
+    db = new Firestore({ projectId: `test-${randomUUID().slice(0, 8)}` });
+    await db.doc('sessions/u1').set({ count: 1 });
+    commits = recordCommits(db);
+  });
+  beforeEach(() => {
+    commits?.splice(0);
+  });
+  afterAll(async () => {
+    await db?.terminate();
+  });
+
+  it('commits a set and an update of two stores in one RPC, each caller resolved', async () => {
+    await Promise.all([
+      writeDocument(db, (batch) => batch.set(db.doc('windows/u1'), { at: 1 })),
+      writeDocument(db, (batch) => batch.update(db.doc('sessions/u1'), { count: 2 })),
+    ]);
+    expect(commits).toEqual([['set windows/u1', 'update sessions/u1']]);
+    expect([(await db.doc('windows/u1').get()).get('at'), (await db.doc('sessions/u1').get()).get('count')]).toEqual([1, 2]);
+  });
+
+  it('fails every write of a commit together when one of them fails: nothing of it is written', async () => {
+    const outcomes = await Promise.allSettled([
+      writeDocument(db, (batch) => batch.set(db.doc('windows/u2'), { at: 2 })),
+      writeDocument(db, (batch) => batch.update(db.doc('sessions/gone'), { count: 1 })),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: 5 }); // NOT_FOUND, the update's
+    expect(commits).toHaveLength(1);
+    expect((await db.doc('windows/u2').get()).exists).toBe(false);
+  });
+
+  it('fails only the write the client refuses before sending, and commits the others', async () => {
+    const outcomes = await Promise.allSettled([
+      writeDocument(db, (batch) => batch.set(db.doc('windows/u3'), { at: 3 })),
+      writeDocument(db, (batch) => batch.set(db.doc('windows/u4'), { at: undefined })),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected']);
+    expect(commits).toEqual([['set windows/u3']]);
+    expect((await db.doc('windows/u3').get()).get('at')).toBe(3);
+  });
+
+  it('sends writes of steps one after the other as separate commits', async () => {
+    await writeDocument(db, (batch) => batch.set(db.doc('windows/u5'), { at: 5 }));
+    await writeDocument(db, (batch) => batch.update(db.doc('windows/u5'), { at: 6 }));
+    expect(commits).toEqual([['set windows/u5'], ['update windows/u5']]);
+    expect((await db.doc('windows/u5').get()).get('at')).toBe(6);
   });
 });
