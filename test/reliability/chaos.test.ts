@@ -119,7 +119,9 @@ describeWithEmulators('reliability: chaos run', () => {
       }
       return answered + apologised;
     };
-    await sandbox.waitFor(() => resolved() >= all.length, 150_000);
+    // Liveness only (speed is the bench's): on a loaded 2-core machine the emulator's two pushes in
+    // flight per subscription take minutes to drain 580 deliveries with retries and backoff.
+    await sandbox.waitFor(() => resolved() >= all.length, 270_000);
     const drainedMs = Date.now() - started;
     await sleep(2000);
 
@@ -205,7 +207,7 @@ describeWithEmulators('reliability: chaos run', () => {
     expect(sentReplies).toBe(answered.length);
     expect(sum(successfulCalls)).toBe(answered.length);
     expect(usersInOrder).toBe(users.length);
-  }, 180_000);
+  }, 300_000);
 });
 
 function sum(counts: Map<unknown, number>): number {
