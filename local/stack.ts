@@ -5,6 +5,7 @@ import { startCloudStorageStandIn, type CloudStorageStandIn } from './storage/cl
 import { startEmulators, type RunningEmulators } from './emulators.js';
 import { freePort } from './freePort.js';
 import { startFunction, type FunctionProcess } from './functionProcess.js';
+import { withProductionNodeOptions } from './productionRuntime.js';
 import { ensurePubSubResources, pubsubLayout, type PubSubLayout } from './pubsubResources.js';
 
 export interface LocalStackOptions {
@@ -14,7 +15,7 @@ export interface LocalStackOptions {
   reuseEmulators?: boolean;
   /** The sandbox POSTs Meta's status webhooks for what the bot sends (npm start does; tests opt in). */
   sandboxStatusWebhooks?: boolean;
-  /** Run the bundle in `dist/` (esbuild.config.mjs, what is deployed) instead of the TypeScript sources. */
+  /** Run the bundle in `dist/` (esbuild.config.mjs, what is deployed) instead of the TypeScript sources, with Terraform's NODE_OPTIONS (local/productionRuntime.ts). */
   compiled?: boolean;
   /** Where the stack's and the sandbox's notes go, and the functions' lines unless `functionLog` is set; silent when omitted. */
   log?: (line: string) => void;
@@ -168,7 +169,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       processes[target] = await startFunction({
         target,
         port: target === 'webhook' ? webhookPort : workerPort,
-        env,
+        // What deploys runs with Terraform's heap cap (NODE_OPTIONS), here too.
+        env: options.compiled ? { ...env, NODE_OPTIONS: withProductionNodeOptions(target, env.NODE_OPTIONS) } : env,
         ...(options.compiled ? { compiled: true } : {}),
         onLine: options.functionLog
           ? (line) => options.functionLog!(target, line)

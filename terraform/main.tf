@@ -28,8 +28,8 @@ locals {
 
   # Plain (non-secret) environment of each function. Secrets are in *_secret_env below.
   webhook_env = {
-    # V8 heap cap kept well inside the instance memory (measured in bench/README.md).
-    NODE_OPTIONS = "--max-old-space-size=${var.webhook_heap_mb}"
+    # V8 heap cap kept well inside the instance memory (sizing.tf).
+    NODE_OPTIONS = local.webhook_node_options
     # Express (inside functions-framework) answers errors with a stack trace and file paths
     # unless NODE_ENV is production.
     NODE_ENV             = "production"
@@ -42,7 +42,7 @@ locals {
   }
 
   worker_env = {
-    NODE_OPTIONS               = "--max-old-space-size=${var.worker_heap_mb}"
+    NODE_OPTIONS               = local.worker_node_options
     NODE_ENV                   = "production"
     GOOGLE_CLOUD_PROJECT       = var.project_id
     AGENT_ENGINE               = var.agent_engine

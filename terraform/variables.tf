@@ -260,24 +260,24 @@ variable "webhook_heap_mb" {
 }
 
 variable "worker_heap_mb" {
-  description = "V8 heap cap of the worker (NODE_OPTIONS --max-old-space-size), well inside worker_memory."
+  description = "V8 heap cap of the worker (NODE_OPTIONS --max-old-space-size). null: worker_memory minus 320 MiB for what lives outside the old space (sizing.tf, bench/README.md Memory), 192 at 512Mi."
   type        = number
-  default     = 512
+  default     = null
 
   validation {
-    condition     = var.worker_heap_mb >= 128
-    error_message = "worker_heap_mb must be at least 128."
+    condition     = var.worker_heap_mb == null || try(var.worker_heap_mb >= 128, false)
+    error_message = "worker_heap_mb must be null (follow worker_memory) or at least 128."
   }
 }
 
 variable "worker_memory" {
-  description = "Worker memory. It loads gRPC, aiplatform and Firestore clients and holds up to worker_concurrency agent streams and media downloads; the bench measured a 535 MiB peak with an uncapped heap."
+  description = "Worker memory. The bench measured a 191 MiB peak at worker_concurrency 20 with the heap capped at 192 MiB (bench/README.md, Memory); the heap cap follows this setting (worker_heap_mb)."
   type        = string
-  default     = "1Gi"
+  default     = "512Mi"
 
   validation {
-    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.worker_memory))
-    error_message = "worker_memory must be like 512Mi or 1Gi."
+    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.worker_memory)) && try(tonumber(regex("^[0-9]+", var.worker_memory)) * (endswith(var.worker_memory, "Gi") ? 1024 : 1) >= 512, false)
+    error_message = "worker_memory must be like 512Mi or 1Gi, and at least 512Mi (code, clients and 20 deliveries' buffers need about 320 MiB besides the heap)."
   }
 }
 
@@ -293,7 +293,7 @@ variable "worker_concurrency" {
 }
 
 variable "worker_min_instances" {
-  description = "Warm worker instances. 1 spares the first reply after idle the worker's start (seconds: it loads the Google clients) for at most about $69 a month at the default size (terraform/README.md, Scaling and cost)."
+  description = "Warm worker instances. 1 spares the first reply after idle the worker's start (seconds: it loads the Google clients) for at most about $65 a month at the default size (terraform/README.md, Scaling and cost)."
   type        = number
   default     = 0
 
