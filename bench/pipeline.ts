@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PubSub } from '@google-cloud/pubsub';
 import { ensurePubSubResources, pubsubLayout } from '../local/pubsubResources.js';
+import { WORKER_CONCURRENCY } from '../local/productionRuntime.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { signedBodies, type SignedBody } from './bodies.js';
 import { openPool, postWebhook } from './load.js';
 import { cpuMs, memoryMiB } from './procStats.js';
+import { measureWorkerAtConcurrency, type WorkerMemoryRun } from './workerMemory.js';
 import { percentile, summarise, type Summary } from './stats.js';
 
 export interface PipelineOptions {
@@ -82,7 +84,10 @@ export interface PipelineResult {
   overheadP99: number;
   /** Push deliveries the emulator keeps in flight on one ordered subscription (measured). */
   emulatorPushConcurrency: number;
+  /** VmHWM after runs A and B (at most the emulator's 2 pushes in flight), MiB. */
   peakRss: { webhook: number; worker: number };
+  /** Run C: the worker at Terraform's worker_concurrency, pushes straight from the bench. */
+  workerAtConcurrency: WorkerMemoryRun;
   /**
    * POST → reply of the stack's first message (a new user) and of the next new user's, by step;
    * `restart`: the same right after both functions restart on the now warm emulators.
@@ -185,6 +190,11 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
 
     const peakRss = { webhook: memoryMiB(stack.webhook.child.pid!).peakRss, worker: memoryMiB(stack.worker.child.pid!).peakRss };
     await pool.close();
+
+    const memoryRun = { concurrency: WORKER_CONCURRENCY, messages: 10 * WORKER_CONCURRENCY, agentLatencyMs: 1000, firstUser: 800_000 };
+    options.log(`  run C (memory): ${memoryRun.messages} pushes straight to the worker, ${memoryRun.concurrency} in flight (worker_concurrency), the agent answering in ${memoryRun.agentLatencyMs} ms`);
+    const workerAtConcurrency = await measureWorkerAtConcurrency(stack, memoryRun);
+    options.log(`    ${workerAtConcurrency.answered} answered; worker peak RSS ${workerAtConcurrency.peakRssAfter.toFixed(0)} MiB (${workerAtConcurrency.peakRssBefore.toFixed(0)} MiB before)`);
     return {
       throughputRun,
       latencyRun,
@@ -194,6 +204,7 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
       overheadP99: latencyRun.latency.p99 - floor.latency.p99,
       emulatorPushConcurrency: await pushConcurrency(options.projectId),
       peakRss,
+      workerAtConcurrency,
     };
   } finally {
     rmSync(countsFile, { force: true });
