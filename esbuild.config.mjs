@@ -39,10 +39,6 @@ export async function bundleFunctions(overrides = {}) {
     external: EXTERNAL,
     // The inlined CommonJS packages (undici, pino) call require() for Node's built-ins.
     banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
-    // Half the bytes V8 has to scan at start (undici's chunk 1.4 MB → 0.76 MB): a few ms off every
-    // cold start. Function and class names stay (keepNames) so stack traces still read; their
-    // positions map back to the sources through the linked .map files (node --enable-source-maps).
-    minify: true,
     keepNames: true,
     sourcemap: 'linked',
     legalComments: 'linked',
