@@ -1,5 +1,5 @@
 import { FieldValue, type DocumentData, type Firestore } from '@google-cloud/firestore';
-import { z } from 'zod';
+import * as z from 'zod';
 import { replyChunkSchema } from '../whatsapp/rendering/replyChunk.js';
 import { fromDocument, toDocument } from './firestoreDocument.js';
 import { decideClaim, type InboundLedger, type InboundRecord } from './inboundLedger.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Firestore's Timestamp range: 0001-01-01 to 9999-12-31 (UTC), in milliseconds. */
 const EARLIEST_MS = -62_135_596_800_000;
