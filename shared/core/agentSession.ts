@@ -36,7 +36,7 @@ export async function startNewSession(ctx: TurnContext): Promise<SessionRecord> 
     agentSessionId,
     createdAt: at,
     lastMessageAt: at,
-    expiresAt: sessionExpiry(ctx),
+    expiresAt: sessionExpiry(ctx, at),
     messageCount: 1,
   };
 }
@@ -62,14 +62,16 @@ export async function resetConversation(ctx: TurnContext, previous: SessionRecor
 export async function writeConversation(ctx: TurnContext, writes: ConversationWrites): Promise<void> {
   const { deps, message, log } = ctx;
   const { rateWindow, session } = writes;
+  const now = ctx.now();
   await Promise.all([
     rateWindow && deps.rateLimiter.put(message, rateWindow).catch((error: unknown) => log.warn({ err: error }, 'rate-limit count not recorded')),
     session === 'touch'
-      ? deps.sessions.touch(message, ctx.now(), sessionExpiry(ctx)).catch((error: unknown) => log.warn({ err: error }, 'session activity not recorded'))
+      ? deps.sessions.touch(message, now, sessionExpiry(ctx, now)).catch((error: unknown) => log.warn({ err: error }, 'session activity not recorded'))
       : session && deps.sessions.put(session).catch((error: unknown) => log.warn({ err: error }, 'new agent session not stored')),
   ]);
 }
 
-function sessionExpiry(ctx: TurnContext): Date {
-  return new Date(ctx.now().getTime() + ctx.deps.settings.sessionTtlMs);
+/** Inactivity deadline of a session whose latest message was at `at`. */
+function sessionExpiry(ctx: TurnContext, at: Date): Date {
+  return new Date(at.getTime() + ctx.deps.settings.sessionTtlMs);
 }
