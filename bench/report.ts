@@ -65,19 +65,25 @@ const REPLY_STEPS = [
 /** Earlier runs recorded fewer steps: a missing one reads n/a. */
 const replySteps = (reply: ReplyBreakdown) => REPLY_STEPS.map(([key]) => ms((reply[key] as number | undefined) ?? NaN)).join(' / ');
 
+/** Phase 1's rows for one webhook against the bare handler in the same interleaved windows. */
+function webhookAgainstBare(at: string, rate: number, webhook: FixedRateRun, bare: FixedRateRun): Row[] {
+  const cpuRatio = webhook.cpuMsPerRequest / bare.cpuMsPerRequest;
+  return [
+    { section: '1', metric: `CPU per request ${at}`, value: ms(webhook.cpuMsPerRequest), floor: ms(bare.cpuMsPerRequest), compare: times(cpuRatio), target: '≤ 2.0× bare (issue 17)', verdict: check(cpuRatio <= 2) },
+    { section: '1', metric: `latency p50 ${at}`, value: ms(webhook.latency.p50), floor: ms(bare.latency.p50), compare: times(webhook.latency.p50 / bare.latency.p50), target: '', verdict: 'info' },
+    { section: '1', metric: `latency p99 ${at}`, value: ms(webhook.latency.p99), floor: ms(bare.latency.p99), compare: times(webhook.latency.p99 / bare.latency.p99), target: P99_TARGET, verdict: check(meetsP99Target(rate, webhook)) },
+    { section: '1', metric: `waited for a CPU per request ${at}`, value: ms(webhook.runQueueWaitMsPerRequest), floor: ms(bare.runQueueWaitMsPerRequest), compare: '', target: '', verdict: 'info' },
+    { section: '1', metric: `requests > 1 s ${at}`, value: pct(webhook.latency.over1s), floor: pct(bare.latency.over1s), compare: '', target: '< 1% (Meta)', verdict: check(webhook.latency.over1s < 0.01) },
+  ];
+}
+
 export function buildRows(results: BenchResults): Row[] {
   const rows: Row[] = [];
   const eff = results.efficiency;
   const bare = eff?.servers.find((s) => s.name === 'bare');
   const webhook = eff?.servers.find((s) => s.name === 'webhook');
   if (eff && bare && webhook) {
-    const at = `@ ${eff.rate} req/s`;
-    const cpuRatio = webhook.cpuMsPerRequest / bare.cpuMsPerRequest;
-    rows.push({ section: '1', metric: `CPU per request ${at}`, value: ms(webhook.cpuMsPerRequest), floor: ms(bare.cpuMsPerRequest), compare: times(cpuRatio), target: '≤ 2.0× bare (issue 17)', verdict: check(cpuRatio <= 2) });
-    rows.push({ section: '1', metric: `latency p50 ${at}`, value: ms(webhook.latency.p50), floor: ms(bare.latency.p50), compare: times(webhook.latency.p50 / bare.latency.p50), target: '', verdict: 'info' });
-    rows.push({ section: '1', metric: `latency p99 ${at}`, value: ms(webhook.latency.p99), floor: ms(bare.latency.p99), compare: times(webhook.latency.p99 / bare.latency.p99), target: P99_TARGET, verdict: check(meetsP99Target(eff.rate, webhook)) });
-    rows.push({ section: '1', metric: `waited for a CPU per request ${at}`, value: ms(webhook.runQueueWaitMsPerRequest), floor: ms(bare.runQueueWaitMsPerRequest), compare: '', target: '', verdict: 'info' });
-    rows.push({ section: '1', metric: `requests > 1 s ${at}`, value: pct(webhook.latency.over1s), floor: pct(bare.latency.over1s), compare: '', target: '< 1% (Meta)', verdict: check(webhook.latency.over1s < 0.01) });
+    rows.push(...webhookAgainstBare(`@ ${eff.rate} req/s`, eff.rate, webhook, bare));
     if (webhook.emulatorCpuMsPerRequest !== undefined) {
       rows.push({ section: '1', metric: 'Pub/Sub emulator CPU per publish', value: ms(webhook.emulatorCpuMsPerRequest), floor: '', compare: '', target: '', verdict: 'info' });
     }
@@ -85,13 +91,7 @@ export function buildRows(results: BenchResults): Row[] {
     const pairBare = pair?.servers.find((s) => s.name === 'bare');
     const pairWebhook = pair?.servers.find((s) => s.name !== 'bare');
     if (pair && pairBare && pairWebhook) {
-      const atStandIn = `@ ${pair.rate} req/s, Pub/Sub stand-in`;
-      const ratio = pairWebhook.cpuMsPerRequest / pairBare.cpuMsPerRequest;
-      rows.push({ section: '1', metric: `CPU per request ${atStandIn}`, value: ms(pairWebhook.cpuMsPerRequest), floor: ms(pairBare.cpuMsPerRequest), compare: times(ratio), target: '≤ 2.0× bare (issue 17)', verdict: check(ratio <= 2) });
-      rows.push({ section: '1', metric: `latency p50 ${atStandIn}`, value: ms(pairWebhook.latency.p50), floor: ms(pairBare.latency.p50), compare: times(pairWebhook.latency.p50 / pairBare.latency.p50), target: '', verdict: 'info' });
-      rows.push({ section: '1', metric: `latency p99 ${atStandIn}`, value: ms(pairWebhook.latency.p99), floor: ms(pairBare.latency.p99), compare: times(pairWebhook.latency.p99 / pairBare.latency.p99), target: P99_TARGET, verdict: check(meetsP99Target(pair.rate, pairWebhook)) });
-      rows.push({ section: '1', metric: `waited for a CPU per request ${atStandIn}`, value: ms(pairWebhook.runQueueWaitMsPerRequest), floor: ms(pairBare.runQueueWaitMsPerRequest), compare: '', target: '', verdict: 'info' });
-      rows.push({ section: '1', metric: `requests > 1 s ${atStandIn}`, value: pct(pairWebhook.latency.over1s), floor: pct(pairBare.latency.over1s), compare: '', target: '< 1% (Meta)', verdict: check(pairWebhook.latency.over1s < 0.01) });
+      rows.push(...webhookAgainstBare(`@ ${pair.rate} req/s, Pub/Sub stand-in`, pair.rate, pairWebhook, pairBare));
       rows.push({ section: '1', metric: 'Pub/Sub stand-in CPU per publish', value: ms(pair.standInCpuMsPerRequest), floor: '', compare: '', target: '', verdict: 'info' });
     }
     rows.push({ section: '1', metric: `saturation, ${webhook.saturation.concurrency} in flight, Pub/Sub emulator`, value: `${webhook.saturation.rps.toFixed(0)} req/s`, floor: `${bare.saturation.rps.toFixed(0)} req/s`, compare: times(webhook.saturation.rps / bare.saturation.rps), target: '', verdict: 'info' });
