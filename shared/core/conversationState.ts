@@ -30,3 +30,14 @@ export async function readConversationState(conversation: ConversationKey, deps:
   ]);
   return { optOut, hold, handoff, session, rateWindow };
 }
+
+/**
+ * Starts reading the conversation alongside another round trip (a claim). The caller may drop the
+ * result (a duplicate, a turn someone else took): its failure then goes unreported, as it should;
+ * awaiting it still throws.
+ */
+export function readConversationStateAhead(conversation: ConversationKey, deps: CoreDeps, now: Date): Promise<ConversationState> {
+  const reading = readConversationState(conversation, deps, now);
+  reading.catch(() => undefined);
+  return reading;
+}

@@ -4,7 +4,7 @@ import { maskUserId } from '../log/maskUserId.js';
 import type { InboundRecord, InboundState } from '../store/inboundLedger.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
 import { answerTurn } from './answerTurn.js';
-import { readConversationState, type ConversationState } from './conversationState.js';
+import { readConversationState, readConversationStateAhead, type ConversationState } from './conversationState.js';
 import type { CoreDeps, TurnContext, TurnInput } from './coreDeps.js';
 import { sendApology } from './sendReply.js';
 
@@ -55,8 +55,7 @@ export async function handleInboundMessage(message: InboundMessage, attempt: Att
 
   // The conversation is read while the message is claimed: one round trip for both. A duplicate
   // wastes these reads, which is cheaper than every message waiting for them after its claim.
-  const conversation = readConversationState(message, deps, now());
-  conversation.catch(() => undefined);
+  const conversation = readConversationStateAhead(message, deps, now());
   const claim = await ledger.claim({
     wamid: message.wamid,
     userId: message.userId,

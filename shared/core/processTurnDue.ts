@@ -4,7 +4,7 @@ import type { TurnDue } from '../queue/turnDue.js';
 import type { InboundRecord } from '../store/inboundLedger.js';
 import { nextTurn, type BufferedMessage, type BurstStep } from './burstTurns.js';
 import type { BurstDeps } from './receiveInbound.js';
-import { readConversationState } from './conversationState.js';
+import { readConversationStateAhead } from './conversationState.js';
 import type { CoreDeps, TurnInput } from './coreDeps.js';
 import { endsBurst } from './decideTurnAction.js';
 import { runTurn, settles, type AttemptInfo, type MessageOutcome } from './handleInboundMessage.js';
@@ -63,8 +63,7 @@ export async function processTurnDue(due: TurnDue, attempt: AttemptInfo, deps: T
     }
     if (step.kind === 'idle') continue;
     // The conversation is read while the turn is taken: one round trip for both.
-    const conversation = readConversationState(due, deps, now());
-    conversation.catch(() => undefined);
+    const conversation = readConversationStateAhead(due, deps, now());
     const taken = await bursts.takeTurn(due, decide, { now: now(), leaseMs: settings.leaseMs, retentionMs: settings.retentionMs });
     // Another delivery took it, or a message arrived and reopened the window: look again.
     if (taken.kind !== 'taken') {
