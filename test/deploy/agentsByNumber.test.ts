@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasTerraform, openTerraformConsole, warnWithoutTerraform, type TerraformConsole } from './terraformConsole.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { hasTerraform, useTerraformFiles, warnWithoutTerraform } from './terraformConsole.js';
 import { loadConfig, webhookConfigSchema, workerConfigSchema } from '../../shared/config/config.js';
 import {
   Evaluator,
@@ -137,15 +137,10 @@ describe('metrics by number', () => {
 warnWithoutTerraform('the Terraform evaluation of agent_engine_by_number (validations, agents.tf)');
 
 describe.skipIf(!hasTerraform)('agent_engine_by_number and texts_by_number in the real Terraform', () => {
-  let terraform: TerraformConsole;
-  beforeAll(() => {
-    terraform = openTerraformConsole(['variables.tf', 'agents.tf'].map((name) => ({ from: TF_DIR, name })), {
-      project_id: 'example-project',
-      agent_engine: DEFAULT_ENGINE,
-    });
+  const evaluate = useTerraformFiles(['variables.tf', 'agents.tf'], {
+    project_id: 'example-project',
+    agent_engine: DEFAULT_ENGINE,
   });
-  afterAll(() => terraform?.close());
-  const evaluate = (vars: Record<string, unknown>, expression: string) => terraform.evaluate(vars, expression);
 
   it('lists each agent of the map beyond agent_engine once, with its project, region and id', () => {
     const { value, error } = evaluate(

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasTerraform, openTerraformConsole, warnWithoutTerraform, type TerraformConsole } from './terraformConsole.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { hasTerraform, useTerraformFiles, warnWithoutTerraform } from './terraformConsole.js';
 import { loadConfig, workerConfigSchema } from '../../shared/config/config.js';
 import {
   allStrings,
@@ -12,7 +12,6 @@ import {
   resourcesOf,
   sub,
   type Terraform,
-  TF_DIR,
   variableDefaults,
 } from './terraformConfig.js';
 
@@ -123,15 +122,10 @@ describe('the media bucket', () => {
 warnWithoutTerraform('the Terraform evaluation of the media variables');
 
 describe.skipIf(!hasTerraform)('media settings in the real Terraform', () => {
-  let terraform: TerraformConsole;
-  beforeAll(() => {
-    terraform = openTerraformConsole(['variables.tf', 'agents.tf'].map((name) => ({ from: TF_DIR, name })), {
-      project_id: 'example-project',
-      agent_engine: ENGINE,
-    });
+  const evaluate = useTerraformFiles(['variables.tf', 'agents.tf'], {
+    project_id: 'example-project',
+    agent_engine: ENGINE,
   });
-  afterAll(() => terraform?.close());
-  const evaluate = (vars: Record<string, unknown>, expression: string) => terraform.evaluate(vars, expression);
 
   it('lists each agent project once: agent_engine\'s and those of agent_engine_by_number', () => {
     expect(evaluate({}, 'local.agent_projects').value).toEqual(['example-project']);

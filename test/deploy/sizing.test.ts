@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PRODUCTION_NODE_OPTIONS, WORKER_CONCURRENCY } from '../../local/productionRuntime.js';
-import { hasTerraform, openTerraformConsole, warnWithoutTerraform, type TerraformConsole } from './terraformConsole.js';
-import { TF_DIR } from './terraformConfig.js';
+import { hasTerraform, useTerraformFiles, warnWithoutTerraform } from './terraformConsole.js';
 
 /*
  * The functions' memory and heap caps (terraform/sizing.tf), evaluated by the real `terraform`
@@ -12,15 +11,10 @@ import { TF_DIR } from './terraformConfig.js';
 warnWithoutTerraform('the sizing suite');
 
 describe.skipIf(!hasTerraform)('sizing in the real Terraform', () => {
-  let terraform: TerraformConsole;
-  beforeAll(() => {
-    terraform = openTerraformConsole(['variables.tf', 'sizing.tf'].map((name) => ({ from: TF_DIR, name })), {
-      project_id: 'example-project',
-      agent_engine: 'projects/example-project/locations/us-central1/reasoningEngines/1',
-    });
+  const evaluate = useTerraformFiles(['variables.tf', 'sizing.tf'], {
+    project_id: 'example-project',
+    agent_engine: 'projects/example-project/locations/us-central1/reasoningEngines/1',
   });
-  afterAll(() => terraform?.close());
-  const evaluate = (vars: Record<string, unknown>, expression: string) => terraform.evaluate(vars, expression);
 
   it("gives npm start and the bench the NODE_OPTIONS and concurrency of Terraform's defaults", () => {
     const { value, error } = evaluate({}, '{ webhook = local.webhook_node_options, worker = local.worker_node_options, concurrency = var.worker_concurrency }');

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { TF_DIR } from './terraformConfig.js';
 
 const version = spawnSync('terraform', ['version'], { encoding: 'utf8', timeout: 30_000 });
 
@@ -58,4 +59,17 @@ export function openTerraformConsole(
     evaluateWithoutVars: (expression) => run([], expression),
     close: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * For a describe block: `terraform console` over these files of terraform/, opened before its
+ * tests and removed after them; returns its `evaluate`.
+ */
+export function useTerraformFiles(names: string[], baseVars: Record<string, unknown>): TerraformConsole['evaluate'] {
+  let terraform: TerraformConsole | undefined;
+  beforeAll(() => {
+    terraform = openTerraformConsole(names.map((name) => ({ from: TF_DIR, name })), baseVars);
+  });
+  afterAll(() => terraform?.close());
+  return (vars, expression) => terraform!.evaluate(vars, expression);
 }
