@@ -1,12 +1,13 @@
 import { SessionNotFoundError, type AgentTurn } from '../agent/agentClient.js';
 import { reasonOf } from '../errors.js';
-import type { AgentMedia } from '../media/agentMedia.js';
+import type { AgentMedia, PreparedMedia } from '../media/agentMedia.js';
 import type { AgentReplyPart } from '../agent/parseAgentEvents.js';
 import { countTurn, type RateWindow } from '../store/rateLimiter.js';
 import { sessionFor, startNewSession, type ConversationWrites } from './agentSession.js';
 import type { ConversationState } from './conversationState.js';
 import type { TurnContext } from './coreDeps.js';
 import type { AgentPart } from './decideTurnAction.js';
+import { describeUnreadableMedia } from './describeUnreadableMedia.js';
 import { withQuotedReply } from './quotedReply.js';
 import { withResumeTranscript } from './resumeTranscript.js';
 import { showTyping } from './sendReply.js';
@@ -37,17 +38,23 @@ export async function askAgent(
   const limit = rateLimited(ctx, conversation.rateWindow);
   const writes: ConversationWrites = { rateWindow: limit.rateWindow };
   if (limit.reply !== undefined) return { parts: textParts(limit.reply), agentAnswered: false, writes };
-  const text = withResumeTranscript(transcript, (await Promise.all(parts.map((part) => withQuotedReply(ctx, part.text, part.quotes)))).join('\n'));
-  const refs = parts.flatMap((part) => (part.media ? [part.media] : []));
-  let media: AgentMedia[];
+  let prepared: (PreparedMedia | undefined)[];
   try {
-    media = await Promise.all(refs.map((ref) => deps.media.prepare(ref)));
+    prepared = await Promise.all(parts.map((part) => (part.media ? deps.media.prepare(part.media) : undefined)));
   } catch (error) {
     if (reasonOf(error) !== 'media_too_large') throw error;
     // The user can do something about this one: say so, instead of an apology after five attempts.
     log.warn({ err: error, reason: 'media_too_large' }, 'attachment over its size limit: not passed on, nothing stored');
     return { parts: textParts(settings.mediaTooLargeText), agentAnswered: false, writes };
   }
+  const media = prepared.filter((item): item is AgentMedia => item !== undefined && item.kind !== 'unreadable');
+  const partTexts = parts.map((part, index) => {
+    const item = prepared[index];
+    if (item?.kind !== 'unreadable') return part.text;
+    log.info({ mimeType: item.mimeType, sizeBytes: item.sizeBytes }, 'attachment of a type the agent cannot read: described to it, not attached');
+    return `${part.text}\n${describeUnreadableMedia(item)}`;
+  });
+  const text = withResumeTranscript(transcript, (await Promise.all(parts.map((part, index) => withQuotedReply(ctx, partTexts[index]!, part.quotes)))).join('\n'));
   const typing = setInterval(() => showTyping(ctx), settings.typingRefreshMs);
   try {
     const isFirstContact = conversation.session === undefined;

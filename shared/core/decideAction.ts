@@ -3,7 +3,7 @@ import type { InboundMessage, MediaType } from '../whatsapp/inboundMessage.js';
 /** What the worker does with one inbound message. Pure: no I/O. */
 export type Action =
   /** Ask the agent; `media` names an attachment to fetch and pass along. */
-  | { kind: 'ask-agent'; text: string; media?: { mediaId: string; mediaType: MediaType; mimeType?: string | undefined } }
+  | { kind: 'ask-agent'; text: string; media?: { mediaId: string; mediaType: MediaType; mimeType?: string | undefined; fileName?: string | undefined } }
   /** Answer with a fixed text, without the agent. */
   | { kind: 'reply'; text: string }
   /** Start a new agent session and confirm. */
@@ -32,7 +32,7 @@ export function decideAction(message: InboundMessage, settings: ActionSettings):
       return {
         kind: 'ask-agent',
         text: content.caption ?? `[The user sent a ${label}${content.filename ? `: ${content.filename}` : ''}]`,
-        media: { mediaId: content.mediaId, mediaType: content.mediaType, mimeType: content.mimeType },
+        media: { mediaId: content.mediaId, mediaType: content.mediaType, mimeType: content.mimeType, fileName: content.filename },
       };
     }
     case 'location': {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentMimeType } from './agentMedia.js';
+import { agentCanRead, agentMimeType } from './agentMedia.js';
 import { mediaObjectName } from './storedMedia.js';
 
 describe('agentMimeType', () => {
@@ -8,8 +8,31 @@ describe('agentMimeType', () => {
     ['image/JPEG', 'image/jpeg'],
     ['application/pdf', 'application/pdf'],
     ['', 'application/octet-stream'],
+    ['audio/aac', 'audio/x-aac'],
   ])('%s → %s', (given, expected) => {
     expect(agentMimeType(given)).toBe(expected);
+  });
+});
+
+describe('agentCanRead', () => {
+  it.each([
+    ['application/pdf', true],
+    ['text/plain; charset=utf-8', true],
+    ['image/jpeg', true],
+    ['image/webp', true],
+    ['audio/ogg; codecs=opus', true],
+    ['audio/aac', true],
+    ['audio/mpeg', true],
+    ['video/mp4', true],
+    ['video/3gpp', true],
+    ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', false],
+    ['application/vnd.ms-excel', false],
+    ['application/zip', false],
+    ['audio/amr', false],
+    ['text/csv', false],
+    ['', false],
+  ])('%s → %s', (mimeType, readable) => {
+    expect(agentCanRead(mimeType)).toBe(readable);
   });
 });
 

@@ -122,6 +122,23 @@ describe('createStoredMedia: Graph API sandbox → Cloud Storage stand-in', () =
     }
   });
 
+  it('a type the model cannot read (by Meta\'s metadata) is described, never downloaded or stored, even over the document limit', async () => {
+    const xlsx = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+    const small = sandbox.addMedia(Buffer.alloc(3000, 1), xlsx);
+    const large = sandbox.addMedia(Buffer.alloc(50 * 1024 * 1024 + 1, 1), 'application/zip');
+    const ref = { wamid: 'wamid.sheet', mediaId: small, mediaType: 'document' as const, mimeType: xlsx, fileName: 'precios.xlsx' };
+    expect(await storedMedia().prepare(ref)).toEqual({ kind: 'unreadable', mimeType: xlsx, fileName: 'precios.xlsx', sizeBytes: 3000 });
+    // The webhook's type is not trusted over Meta's: a document the webhook called a PDF is judged by the metadata.
+    expect(await storedMedia().prepare({ wamid: 'wamid.big', mediaId: large, mediaType: 'document', mimeType: 'application/pdf' })).toEqual({
+      kind: 'unreadable',
+      mimeType: 'application/zip',
+      sizeBytes: 50 * 1024 * 1024 + 1,
+    });
+    expect(downloads()).toBe(0);
+    expect(uploads()).toBe(0);
+    expect(storage.objects('media-bucket')).toEqual([]);
+  });
+
   it('fails retryably, naming storage, when the bucket is missing', async () => {
     const mediaId = sandbox.addMedia(Buffer.from('x'), 'image/jpeg');
     const wrong = createStoredMedia({
@@ -148,5 +165,17 @@ describe('createInlineMedia', () => {
     const mediaId = sandbox.addMedia(voice, 'audio/ogg; codecs=opus');
     const media = await createInlineMedia({ whatsapp: graph, maxBytes: 1024 }).prepare({ wamid: 'w', mediaId, mediaType: 'audio' });
     expect(media).toEqual({ kind: 'inline', mimeType: 'audio/ogg', data: voice });
+  });
+
+  it('describes a type the model cannot read: without a Graph call when the webhook named it, else after the download', async () => {
+    const graph = createGraphClient({ baseUrl: sandbox.url, apiVersion: 'v25.0', accessToken: 'token-1', timeoutMs: 5000 });
+    const inline = createInlineMedia({ whatsapp: graph, maxBytes: 1024 });
+    sandbox.reset();
+    const named = await inline.prepare({ wamid: 'w1', mediaId: 'never-fetched', mediaType: 'document', mimeType: 'application/zip', fileName: 'a.zip' });
+    expect(named).toEqual({ kind: 'unreadable', mimeType: 'application/zip', fileName: 'a.zip' });
+    expect(sandbox.requests).toEqual([]);
+
+    const mediaId = sandbox.addMedia(Buffer.alloc(700, 1), 'audio/amr');
+    expect(await inline.prepare({ wamid: 'w2', mediaId, mediaType: 'audio' })).toEqual({ kind: 'unreadable', mimeType: 'audio/amr', sizeBytes: 700 });
   });
 });

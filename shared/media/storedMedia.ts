@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { MediaSource } from '../whatsapp/graphClient.js';
-import { agentMimeType, STORED_MEDIA_LIMITS, type AgentMedia, type MediaForAgent, type MediaRef } from './agentMedia.js';
+import { agentCanRead, agentMimeType, STORED_MEDIA_LIMITS, type AgentMedia, type MediaForAgent, type MediaRef } from './agentMedia.js';
 import type { ObjectBucket, StoredObject } from './cloudStorageBucket.js';
+import { unreadableMedia } from './unreadableMedia.js';
 
 /** Where inbound media objects live in the bucket (the lifecycle rule may be scoped to it). */
 export const MEDIA_OBJECT_PREFIX = 'inbound/';
@@ -23,7 +24,7 @@ export interface StoredMediaOptions {
 /**
  * Media copied from the Graph API into Cloud Storage, streamed (never held in memory), and passed
  * to the agent as a `gs://` URI. Written once per wamid: a retry finds the object (with Meta's
- * size) and downloads nothing.
+ * size) and downloads nothing. A type the model cannot read is neither downloaded nor stored.
  */
 export function createStoredMedia(options: StoredMediaOptions): MediaForAgent {
   const limits = options.limits ?? STORED_MEDIA_LIMITS;
@@ -37,6 +38,8 @@ export function createStoredMedia(options: StoredMediaOptions): MediaForAgent {
     async prepare(ref) {
       const name = mediaObjectName(ref);
       const [info, existing] = await Promise.all([media.mediaInfo(ref.mediaId), bucket.stat(name)]);
+      const mimeType = info.mimeType ?? ref.mimeType ?? '';
+      if (!agentCanRead(mimeType)) return unreadableMedia(ref, mimeType, info.fileSize);
       if (existing && (info.fileSize === undefined || existing.size === info.fileSize)) return asAgentMedia(existing);
       const download = await media.openMedia(info, limits[ref.mediaType]);
       // Only a missing object is written; a wrong-sized one (Meta's figure disagrees) is replaced, by generation.

@@ -40,7 +40,13 @@ describeWithEmulators('media the agent can see, through Cloud Storage', () => {
   const uploads = () => stack.storage!.requests.filter((r) => r.startsWith('POST /upload/')).length;
 
   /** Sends one media message and waits for the bot's reply to it. */
-  async function sendMedia(phone: string, kind: 'image' | 'audio' | 'document', bytes: Buffer, mimeType: string, extra: { caption?: string; voice?: boolean } = {}) {
+  async function sendMedia(
+    phone: string,
+    kind: 'image' | 'audio' | 'document',
+    bytes: Buffer,
+    mimeType: string,
+    extra: { caption?: string; voice?: boolean; filename?: string } = {},
+  ) {
     const sandbox = stack.sandbox!;
     const mediaId = sandbox.addMedia(bytes, mimeType);
     const body = mediaWebhook({ phone }, kind, { id: mediaId, mimeType, sha256: metaSha256(bytes), ...extra });
@@ -86,6 +92,42 @@ describeWithEmulators('media the agent can see, through Cloud Storage', () => {
     const [call] = stack.agent!.calls;
     expect(call!.files).toMatchObject([{ mimeType: 'application/pdf', bytes: pdf.length, sha256: sha256(pdf) }]);
     expect(sha256(stack.storage!.objects(bucket())[0]!.data)).toBe(sha256(pdf));
+  });
+
+  it('a Word document is not attached: the agent is told its name, type and size in text and answers; nothing downloaded or stored', async () => {
+    const docx = Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(12_800 - 4, 3)]);
+    const docxType = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+    const { mediaId, reply } = await sendMedia('447700900207', 'document', docx, docxType, { filename: 'pedido-4512.docx' });
+
+    const [call] = stack.agent!.calls;
+    // No file_data part: a plain text message, which Gemini always accepts.
+    expect(call!.input.message).toBe(
+      `[The user sent a document: pedido-4512.docx]\n[The user attached a file "pedido-4512.docx" (${docxType}, 12.5 KB) that cannot be opened here: its content is not available to you. Images, audio, video, PDF and plain-text files can be read.]`,
+    );
+    expect(call!.files).toEqual([]);
+    expect(call!.failedWith).toBeUndefined();
+    // The agent answered (the local agent offers its menu, a PDF, to the word "document"): one reply, no apology.
+    expect(reply.text).toBe('Here is our menu.');
+    expect(stack.sandbox!.sent().filter((m) => m.to === '+447700900207')).toHaveLength(1);
+    expect(downloadsOf(mediaId)).toBe(0);
+    expect(uploads()).toBe(0);
+    expect(stack.storage!.objects(bucket())).toEqual([]);
+    expect(stack.worker.lines.some((line) => line.includes('attachment of a type the agent cannot read'))).toBe(true);
+  });
+
+  it('a zip with a caption, then a plain-text file: the caption and the note for the zip, the text file attached as text/plain', async () => {
+    const zip = Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(2000, 1)]);
+    await sendMedia('447700900208', 'document', zip, 'application/zip', { filename: 'fotos.zip', caption: '¿Os llegan las fotos?' });
+    const [zipCall] = stack.agent!.calls;
+    expect(zipCall!.input.message).toBe(
+      '¿Os llegan las fotos?\n[The user attached a file "fotos.zip" (application/zip, 2.0 KB) that cannot be opened here: its content is not available to you. Images, audio, video, PDF and plain-text files can be read.]',
+    );
+
+    stack.agent!.reset();
+    const notes = Buffer.from('talla M, color azul\n');
+    await sendMedia('447700900209', 'document', notes, 'text/plain', { filename: 'notas.txt' });
+    const [textCall] = stack.agent!.calls;
+    expect(textCall!.files).toMatchObject([{ mimeType: 'text/plain', bytes: notes.length, sha256: sha256(notes) }]);
   });
 
   it('a retry after a failed agent call reuses the stored object: one download, one upload, one reply', async () => {
