@@ -17,7 +17,7 @@ import type { StatusDeps } from '../../shared/core/recordDeliveryStatus.js';
 import type { PushDeps } from './processPush.js';
 import { createPushTokenVerifier } from './verifyPushToken.js';
 import { createWorkerHandler } from './worker.js';
-import { reengagementSettings, workerSettings } from './workerSettings.js';
+import { reengagementSettings, settingsByNumber, workerSettings } from './workerSettings.js';
 
 export interface WorkerAdapters {
   /** For inbound messages. */
@@ -127,6 +127,12 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
     timeoutMs: config.AGENT_TIMEOUT_MS,
     maxReplyChars: config.MAX_AGENT_REPLY_CHARS,
   });
+  const numbers = createNumberRoutes({
+    defaultEngine: config.AGENT_ENGINE,
+    enginesByNumber: config.AGENT_ENGINE_BY_NUMBER,
+    settingsByNumber: settingsByNumber(config),
+    agentFor: agents.agentFor,
+  });
   warmUpConnection('agent', () => agents.warmUp([config.AGENT_ENGINE ?? [], Object.values(config.AGENT_ENGINE_BY_NUMBER ?? {})].flat()), log);
   log.info({ sinceStartMs: Math.round(performance.now()) }, 'worker adapters built');
   return {
@@ -134,12 +140,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
       ledger: createFirestoreInboundLedger(db),
       sessions: createFirestoreSessionStore(db),
       rateLimiter: createFirestoreRateLimiter(db),
-      numbers: createNumberRoutes({
-        defaultEngine: config.AGENT_ENGINE,
-        enginesByNumber: config.AGENT_ENGINE_BY_NUMBER,
-        textsByNumber: config.TEXTS_BY_NUMBER,
-        agentFor: agents.agentFor,
-      }),
+      numbers,
       whatsapp,
       media: mediaForAgent(config, whatsapp, log),
       outbound,
@@ -173,6 +174,7 @@ async function composeAdapters(config: WorkerConfig, log: Logger): Promise<Worke
       whatsapp,
       handoffs,
       settings: reengagementSettings(config),
+      numbers,
       now: () => new Date(),
     },
   };

@@ -860,7 +860,17 @@ describe('processPush: several business numbers, each with its agent and texts (
     h.deps.numbers = createNumberRoutes({
       defaultEngine: withDefault ? SALES_ENGINE : undefined,
       enginesByNumber: { [SUPPORT]: SUPPORT_ENGINE, ...(withDefault ? {} : { [SALES]: SALES_ENGINE }) },
-      textsByNumber: { [SUPPORT]: { welcomeText: '¡Hola! Soy el asistente.', apologyText: 'Lo siento.', slowDownText: 'Más despacio, por favor.' } },
+      settingsByNumber: {
+        [SUPPORT]: {
+          welcomeText: '¡Hola! Soy el asistente.',
+          apologyText: 'Lo siento.',
+          slowDownText: 'Más despacio, por favor.',
+          optOutCommands: ['sair'],
+          optOutConfirmText: 'No te escribiremos más.',
+          resetCommands: ['/recomeçar'],
+          resetConfirmText: 'Empezamos de nuevo.',
+        },
+      },
       agentFor: (engine) => agents.get(engine)!,
     });
     return { ...h, calls, sessionsMade, failing };
@@ -914,6 +924,28 @@ describe('processPush: several business numbers, each with its agent and texts (
       [SUPPORT, 'Más despacio, por favor.'],
       [SALES, 'Welcome!\n\nsales: one'],
     ]);
+  });
+
+  it('understands each number\'s own command words, and only on that number', async () => {
+    const h = twoNumbers();
+    await h.deliver(h.text('stop', { phoneNumberId: SUPPORT }));
+    await h.deliver(h.text('sair', { phoneNumberId: SALES }));
+    await h.deliver(h.text('/Recomeçar', { phoneNumberId: SUPPORT }));
+    await h.deliver(h.text(' SAIR ', { phoneNumberId: SUPPORT }));
+    await h.deliver(h.text('¿hola?', { phoneNumberId: SUPPORT }));
+    await h.deliver(h.text('stop', { phoneNumberId: SALES }));
+    expect(h.calls.map(({ engine, turn }) => [engine, turn.text])).toEqual([
+      [SUPPORT_ENGINE, 'stop'],
+      [SALES_ENGINE, 'sair'],
+    ]);
+    expect(h.sends.map((send) => [send.phoneNumberId, send.text])).toEqual([
+      [SUPPORT, '¡Hola! Soy el asistente.\n\nsoporte: stop'],
+      [SALES, 'Welcome!\n\nsales: sair'],
+      [SUPPORT, 'Empezamos de nuevo.'],
+      [SUPPORT, 'No te escribiremos más.'],
+      [SALES, 'You are unsubscribed'],
+    ]);
+    expect(await h.deps.optOuts.get(SUPPORT, 'AR.1234567890')).toMatchObject({ command: 'SAIR' });
   });
 
   it('apologises on the last attempt in the number\'s words, from that number', async () => {

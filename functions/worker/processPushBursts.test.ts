@@ -20,6 +20,7 @@ import type { OutboundText, WhatsAppClient } from '../../shared/whatsapp/graphCl
 import type { InboundMessage } from '../../shared/whatsapp/inboundMessage.js';
 import { pause } from '../../shared/core/handoff.js';
 import { processPush, type PushDeps } from './processPush.js';
+import { createNumberRoutes } from '../../shared/core/numberRoutes.js';
 import { oneAgentForEveryNumber } from '../../test/fakes/numberRoutes.js';
 
 const settings = testCoreSettings({
@@ -274,6 +275,33 @@ describe('bursts in the worker', () => {
     expect(h.reads).toContain(pedido.wamid);
     expect(h.reads).not.toContain(stop.wamid);
     expect(h.reads).not.toContain(afterStop.wamid);
+  });
+
+  it('a business number\'s own opt-out words end its bursts; the deployment\'s words are then ordinary text there', async () => {
+    const h = harness();
+    const route = h.deps.numbers.route('pn1');
+    if (route.kind !== 'agent') throw new Error('unreachable');
+    h.deps.numbers = createNumberRoutes({
+      defaultEngine: route.engine,
+      enginesByNumber: {},
+      settingsByNumber: { pn1: { optOutCommands: ['sair'], optOutConfirmText: 'Você não receberá mais mensagens.' } },
+      agentFor: () => route.agent,
+    });
+    const [oi, stop, sair] = [h.text('oi'), h.text('stop'), h.text('Sair')];
+    for (const m of [oi, stop, sair]) {
+      await h.receive(m);
+      h.advance(100);
+    }
+    await h.drain();
+    expect(h.agentCalls.map((call) => call.text)).toEqual(['oi\nstop']);
+    expect(texts(h.sends)).toEqual(['Echo: oi\nstop', 'Você não receberá mais mensagens.']);
+    const later = h.text('outra coisa');
+    await h.receive(later);
+    await h.drain();
+    expect(h.sends).toHaveLength(2);
+    expect(h.reads).toContain(stop.wamid);
+    expect(h.reads).not.toContain(sair.wamid);
+    expect(h.reads).not.toContain(later.wamid);
   });
 
   it('the rate limit counts agent turns, not messages', async () => {

@@ -87,6 +87,7 @@ describe('createWorkerHandler under functions-framework, without emulators', () 
       held,
       whatsapp,
       settings: { heldReplyTtlMs: 3600_000 },
+      numbers: oneAgentForEveryNumber(agent),
       now: () => new Date(),
     },
     echoes: { handoffs, windows, outbound, settings: { timeoutMs: 3600_000 }, now: () => new Date() },

@@ -1,5 +1,6 @@
 import type { WorkerConfig } from '../../shared/config/config.js';
 import type { CoreSettings } from '../../shared/core/coreDeps.js';
+import type { NumberSettings } from '../../shared/core/numberRoutes.js';
 import type { ReengagementSettings } from '../../shared/core/reengagement.js';
 
 export function workerSettings(config: WorkerConfig): CoreSettings {
@@ -38,4 +39,20 @@ export function reengagementSettings(config: WorkerConfig): ReengagementSettings
       : {}),
     heldReplyTtlMs: config.HELD_REPLY_TTL_HOURS * 3600 * 1000,
   };
+}
+
+/**
+ * TEXTS_BY_NUMBER as the core applies it. A number's re-engagement template takes the
+ * deployment's name or language for the half it does not give; `REENGAGE_TEMPLATE: ""` means none.
+ */
+export function settingsByNumber(config: WorkerConfig): Record<string, Partial<NumberSettings>> {
+  return Object.fromEntries(
+    Object.entries(config.TEXTS_BY_NUMBER).map(([number, entry]) => {
+      const { reengageTemplateName, reengageTemplateLanguage, ...settings } = entry;
+      if (reengageTemplateName === undefined && reengageTemplateLanguage === undefined) return [number, settings];
+      const name = reengageTemplateName ?? config.REENGAGE_TEMPLATE;
+      const language = reengageTemplateLanguage ?? config.REENGAGE_TEMPLATE_LANGUAGE;
+      return [number, { ...settings, reengageTemplate: name ? { name, language } : undefined }];
+    }),
+  );
 }

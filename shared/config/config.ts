@@ -1,6 +1,6 @@
 import * as z from '../zodMini.js';
 import { MAX_HANDOFF_MINUTES } from '../core/handoff.js';
-import { AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE, agentEngineByNumber, textsByNumber } from './numberSettings.js';
+import { AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE, agentEngineByNumber, commandWords, TEMPLATE_LANGUAGE, textsByNumber } from './numberSettings.js';
 
 const booleanFlag = z.pipe(
   z._default(z.enum(['true', 'false', '1', '0', '']), 'false'),
@@ -27,7 +27,7 @@ const wordList = (fallback: string) =>
   z
     .pipe(
       z._default(z.string(), fallback),
-      z.transform((value: string) => value.split(',').map((word) => word.normalize('NFC').trim().toLocaleLowerCase('und')).filter(Boolean)),
+      z.transform(commandWords),
     )
     .check(z.refine((words) => words.length > 0, 'expected at least one comma-separated word'));
 
@@ -129,10 +129,7 @@ export const workerConfigSchema = z
     MEDIA_INLINE: booleanFlag,
     /** Inline mode only: each attachment travels inside the agent request. */
     MAX_MEDIA_BYTES: positiveInt(5 * 1024 * 1024),
-    RESET_COMMANDS: z.pipe(
-      z._default(z.string(), '/reset,reiniciar'),
-      z.transform((value: string) => value.split(',').map((word) => word.trim().toLowerCase()).filter(Boolean)),
-    ),
+    RESET_COMMANDS: z.pipe(z._default(z.string(), '/reset,reiniciar'), z.transform(commandWords)),
     RESET_CONFIRM_TEXT: text('Done! I have started a new conversation.'),
     /** Sent with the first answer to a user who has no session yet; off when empty. */
     WELCOME_TEXT: optionalString,
@@ -140,7 +137,7 @@ export const workerConfigSchema = z
     PUSH_SERVICE_ACCOUNT: optionalString,
     /** An approved template name; sent once when a reply can no longer go out as free text. Unset: replies are held silently. */
     REENGAGE_TEMPLATE: optionalString,
-    REENGAGE_TEMPLATE_LANGUAGE: z._default(z.string().check(z.regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'expected a language code like es or en_US')), 'en_US'),
+    REENGAGE_TEMPLATE_LANGUAGE: z._default(z.string().check(z.regex(TEMPLATE_LANGUAGE, 'expected a language code like es or en_US')), 'en_US'),
     /** How long a held reply waits for the user to write again. */
     HELD_REPLY_TTL_HOURS: positiveInt(72),
     OPT_OUT_COMMANDS: wordList('stop,baja,parar,unsubscribe'),

@@ -115,12 +115,39 @@ describe('TEXTS_BY_NUMBER', () => {
     ['a key that is not a phone_number_id', '{"support": {"APOLOGY_TEXT": "x"}}', /TEXTS_BY_NUMBER: entry "support": the key must be a phone_number_id/],
     ['a number whose texts are a string', '{"111": "Lo siento"}', /TEXTS_BY_NUMBER: entry "111": expected an object like \{"APOLOGY_TEXT": "…"\}, got "Lo siento"/],
     ['a number whose texts are null', '{"111": null}', /entry "111": expected an object/],
-    ['a misspelt text name', '{"111": {"APOLOGIE_TEXT": "x"}}', /TEXTS_BY_NUMBER: entry "111": unknown text "APOLOGIE_TEXT" \(expected one of APOLOGY_TEXT, /],
-    ['a setting that is not a text', '{"111": {"AGENT_ENGINE": "x"}}', /entry "111": unknown text "AGENT_ENGINE"/],
+    ['a misspelt text name', '{"111": {"APOLOGIE_TEXT": "x"}}', /TEXTS_BY_NUMBER: entry "111": unknown setting "APOLOGIE_TEXT" \(expected one of APOLOGY_TEXT, /],
+    ['a setting a number cannot change', '{"111": {"AGENT_ENGINE": "x"}}', /entry "111": unknown setting "AGENT_ENGINE"/],
+    ['an empty opt-out word list', '{"111": {"OPT_OUT_COMMANDS": " , "}}', /entry "111": OPT_OUT_COMMANDS must name at least one comma-separated word/],
+    ['a word list given as an array', '{"111": {"RESET_COMMANDS": ["/reset"]}}', /entry "111": RESET_COMMANDS must be a string, got \["\/reset"\]/],
+    ['a template language that is not a code', '{"111": {"REENGAGE_TEMPLATE_LANGUAGE": "Portuguese"}}', /entry "111": REENGAGE_TEMPLATE_LANGUAGE: expected a language code like es or en_US, got "Portuguese"/],
     ['a text that is not a string', '{"111": {"SLOW_DOWN_TEXT": 5}}', /TEXTS_BY_NUMBER: entry "111": SLOW_DOWN_TEXT must be a string, got 5/],
     ['an empty apology', '{"111": {"APOLOGY_TEXT": " "}}', /TEXTS_BY_NUMBER: entry "111": APOLOGY_TEXT must not be empty/],
   ])('stops start-up on %s, naming the variable and the entry', (_shape, value, expected) => {
     expect(configError({ TEXTS_BY_NUMBER: value })).toMatch(expected);
+  });
+
+  it('reads a number\'s command words as the deployment\'s are read (trimmed, lower case, NFC)', () => {
+    const config = loadConfig(workerConfigSchema, {
+      ...workerEnv,
+      TEXTS_BY_NUMBER: JSON.stringify({ '111': { OPT_OUT_COMMANDS: ' SAIR, Parar ,', OPT_IN_COMMANDS: 'voltar', RESET_COMMANDS: '/Recomeçar' } }),
+    });
+    expect(config.TEXTS_BY_NUMBER['111']).toEqual({ optOutCommands: ['sair', 'parar'], optInCommands: ['voltar'], resetCommands: ['/recomeçar'] });
+  });
+
+  it('reads a number\'s re-engagement template as given: a name, a language, or "" for none', () => {
+    const config = loadConfig(workerConfigSchema, {
+      ...workerEnv,
+      TEXTS_BY_NUMBER: JSON.stringify({
+        '111': { REENGAGE_TEMPLATE: 'volte_sempre', REENGAGE_TEMPLATE_LANGUAGE: 'pt_BR' },
+        '222': { REENGAGE_TEMPLATE_LANGUAGE: 'es' },
+        '333': { REENGAGE_TEMPLATE: '' },
+      }),
+    });
+    expect(config.TEXTS_BY_NUMBER).toEqual({
+      '111': { reengageTemplateName: 'volte_sempre', reengageTemplateLanguage: 'pt_BR' },
+      '222': { reengageTemplateLanguage: 'es' },
+      '333': { reengageTemplateName: '' },
+    });
   });
 
   it('reports a bad map alongside the other bad variables', () => {

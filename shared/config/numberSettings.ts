@@ -1,5 +1,6 @@
 import * as z from '../zodMini.js';
-import type { FixedTexts } from '../core/numberRoutes.js';
+import { normaliseCommand } from '../core/consentCommands.js';
+import type { CommandWords, FixedTexts } from '../core/numberRoutes.js';
 
 /** `projects/P/locations/L/reasoningEngines/ID`; the location picks the regional endpoint. */
 export const AGENT_ENGINE_NAME = /^projects\/[^/]+\/locations\/[^/]+\/reasoningEngines\/[^/]+$/;
@@ -20,7 +21,30 @@ const TEXT_SETTING_OF = {
   OPT_OUT_CONFIRM_TEXT: 'optOutConfirmText',
   OPT_IN_CONFIRM_TEXT: 'optInConfirmText',
 } as const satisfies Record<string, keyof FixedTexts>;
-export const NUMBER_TEXT_VARIABLES = Object.keys(TEXT_SETTING_OF) as (keyof typeof TEXT_SETTING_OF)[];
+
+/** The words one business number understands instead of the deployment's: comma-separated, like the variables of the same names. */
+const WORDS_SETTING_OF = {
+  RESET_COMMANDS: 'resetCommands',
+  OPT_OUT_COMMANDS: 'optOutCommands',
+  OPT_IN_COMMANDS: 'optInCommands',
+} as const satisfies Record<string, keyof CommandWords>;
+
+/** Every name a TEXTS_BY_NUMBER entry may set. */
+const NUMBER_SETTING_VARIABLES = [...Object.keys(TEXT_SETTING_OF), ...Object.keys(WORDS_SETTING_OF), 'REENGAGE_TEMPLATE', 'REENGAGE_TEMPLATE_LANGUAGE'];
+
+/** A comma-separated list of command words, each as a message is compared with it. */
+export function commandWords(list: string): string[] {
+  return list.split(',').map(normaliseCommand).filter(Boolean);
+}
+
+export const TEMPLATE_LANGUAGE = /^[a-z]{2,3}(_[A-Z]{2})?$/;
+
+/**
+ * One TEXTS_BY_NUMBER entry, read: its texts and words, and the re-engagement template as given
+ * (a name, `""` for none on that number, and/or a language; the worker completes it with the
+ * deployment's REENGAGE_TEMPLATE and REENGAGE_TEMPLATE_LANGUAGE).
+ */
+export type NumberEntry = Partial<FixedTexts & CommandWords> & { reengageTemplateName?: string; reengageTemplateLanguage?: string };
 
 /**
  * A JSON object keyed by phone-number id; unset or empty means `{}`. Every problem names the
@@ -66,22 +90,33 @@ export const agentEngineByNumber = byNumber<string>((value) =>
 );
 
 /**
- * `TEXTS_BY_NUMBER`: `{"<phone_number_id>": {"APOLOGY_TEXT": "…", …}}`, the same names as the
- * deployment-wide variables; a number leaves out what it does not change. `WELCOME_TEXT: ""`
- * switches the welcome off for that number; every other text must say something.
+ * `TEXTS_BY_NUMBER`: `{"<phone_number_id>": {"APOLOGY_TEXT": "…", "OPT_OUT_COMMANDS": "sair,parar", …}}`,
+ * the same names as the deployment-wide variables; a number leaves out what it does not change.
+ * `WELCOME_TEXT: ""` switches the welcome off for that number, `REENGAGE_TEMPLATE: ""` its
+ * re-engagement template; every other text, and every word list, must say something.
  */
-export const textsByNumber = byNumber<Partial<FixedTexts>>((value) => {
+export const textsByNumber = byNumber<NumberEntry>((value) => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { problem: `expected an object like {"APOLOGY_TEXT": "…"}, got ${JSON.stringify(value)}` };
   }
-  const texts: Partial<FixedTexts> = {};
+  const entry: NumberEntry = {};
   for (const [name, text] of Object.entries(value)) {
-    if (!Object.hasOwn(TEXT_SETTING_OF, name)) {
-      return { problem: `unknown text ${JSON.stringify(name)} (expected one of ${NUMBER_TEXT_VARIABLES.join(', ')})` };
+    if (!NUMBER_SETTING_VARIABLES.includes(name)) {
+      return { problem: `unknown setting ${JSON.stringify(name)} (expected one of ${NUMBER_SETTING_VARIABLES.join(', ')})` };
     }
     if (typeof text !== 'string') return { problem: `${name} must be a string, got ${JSON.stringify(text)}` };
-    if (name !== 'WELCOME_TEXT' && !text.trim()) return { problem: `${name} must not be empty` };
-    texts[TEXT_SETTING_OF[name as keyof typeof TEXT_SETTING_OF]] = text;
+    if (name === 'REENGAGE_TEMPLATE') entry.reengageTemplateName = text.trim();
+    else if (name === 'REENGAGE_TEMPLATE_LANGUAGE') {
+      if (!TEMPLATE_LANGUAGE.test(text)) return { problem: `REENGAGE_TEMPLATE_LANGUAGE: expected a language code like es or en_US, got ${JSON.stringify(text)}` };
+      entry.reengageTemplateLanguage = text;
+    } else if (Object.hasOwn(WORDS_SETTING_OF, name)) {
+      const words = commandWords(text);
+      if (words.length === 0) return { problem: `${name} must name at least one comma-separated word` };
+      entry[WORDS_SETTING_OF[name as keyof typeof WORDS_SETTING_OF]] = words;
+    } else {
+      if (name !== 'WELCOME_TEXT' && !text.trim()) return { problem: `${name} must not be empty` };
+      entry[TEXT_SETTING_OF[name as keyof typeof TEXT_SETTING_OF]] = text;
+    }
   }
-  return { value: texts };
+  return { value: entry };
 });

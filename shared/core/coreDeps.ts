@@ -16,7 +16,7 @@ import type { ActionSettings } from './decideAction.js';
 import type { FixedTexts, NumberRoutes } from './numberRoutes.js';
 import type { ReengagementSettings } from './reengagement.js';
 
-/** The deployment's settings; a turn sees them with its business number's texts (TEXTS_BY_NUMBER) applied. */
+/** The deployment's settings; a turn sees them with what its business number changes (TEXTS_BY_NUMBER) applied. */
 export interface CoreSettings extends ActionSettings, ConsentSettings, ReengagementSettings, FixedTexts {
   leaseMs: number;
   retentionMs: number;
@@ -39,7 +39,7 @@ export interface CoreDeps {
   ledger: InboundLedger;
   sessions: SessionStore;
   rateLimiter: RateLimiter;
-  /** Each business number's agent and texts (AGENT_ENGINE_BY_NUMBER, AGENT_ENGINE, TEXTS_BY_NUMBER). */
+  /** Each business number's agent and own settings (AGENT_ENGINE_BY_NUMBER, AGENT_ENGINE, TEXTS_BY_NUMBER). */
   numbers: NumberRoutes<AgentClient>;
   whatsapp: WhatsAppClient;
   /** Turns an attachment into what the agent's input carries (a gs:// object, or inline bytes). */

@@ -1,4 +1,5 @@
 import type { InboundMessage, MediaType } from '../whatsapp/inboundMessage.js';
+import { normaliseCommand } from './consentCommands.js';
 
 /** What the worker does with one inbound message. Pure: no I/O. */
 export type Action =
@@ -22,7 +23,7 @@ export function decideAction(message: InboundMessage, settings: ActionSettings):
   const { content } = message;
   switch (content.kind) {
     case 'text': {
-      const command = content.text.trim().toLowerCase();
+      const command = normaliseCommand(content.text);
       if (settings.resetCommands.includes(command)) return { kind: 'reset-session' };
       return { kind: 'ask-agent', text: content.text };
     }

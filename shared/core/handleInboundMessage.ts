@@ -101,7 +101,7 @@ export async function runTurn(
     attempt: number,
     record,
     agent: route.agent,
-    deps: { ...deps, settings: { ...deps.settings, ...route.texts } },
+    deps: { ...deps, settings: { ...deps.settings, ...route.settings } },
     log,
     now: deps.now ?? (() => new Date()),
     optedOut: false,

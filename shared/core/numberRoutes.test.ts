@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { agentEngineFor, createNumberRoutes, type FixedTexts } from './numberRoutes.js';
+import { agentEngineFor, createNumberRoutes, settingsFor, type NumberSettings } from './numberRoutes.js';
 
 const DEFAULT_ENGINE = 'projects/p/locations/us-central1/reasoningEngines/default';
 const SPANISH = 'projects/p/locations/europe-west1/reasoningEngines/soporte';
 const ENGLISH = 'projects/p/locations/us-east4/reasoningEngines/sales';
 
 /** Agents are labelled by engine so a test sees which one a route holds, and how many were made. */
-function routesWith(options: { defaultEngine?: string; enginesByNumber?: Record<string, string>; textsByNumber?: Record<string, Partial<FixedTexts>> }) {
+function routesWith(options: { defaultEngine?: string; enginesByNumber?: Record<string, string>; settingsByNumber?: Record<string, Partial<NumberSettings>> }) {
   const made: string[] = [];
   const routes = createNumberRoutes({
     enginesByNumber: {},
-    textsByNumber: {},
+    settingsByNumber: {},
     ...options,
     agentFor: (engine) => {
       made.push(engine);
@@ -48,14 +48,26 @@ describe('createNumberRoutes', () => {
     expect(routesWith({ defaultEngine: DEFAULT_ENGINE, enginesByNumber }).routes.route('__proto__')).toMatchObject({ engine: DEFAULT_ENGINE });
   });
 
-  it('gives each number the texts it changes, and none to the others (they keep the deployment\'s)', () => {
-    const texts: Record<string, Partial<FixedTexts>> = { '111': { apologyText: 'Lo siento.', welcomeText: '' }, '444': { slowDownText: 'Más despacio.' } };
-    const { routes } = routesWith({ defaultEngine: DEFAULT_ENGINE, enginesByNumber, textsByNumber: texts });
-    expect(routes.route('111')).toMatchObject({ kind: 'agent', texts: { apologyText: 'Lo siento.', welcomeText: '' } });
-    expect(routes.route('222')).toMatchObject({ kind: 'agent', texts: {} });
-    // A number the map does not name (served by AGENT_ENGINE) has its texts too.
-    expect(routes.route('444')).toMatchObject({ kind: 'agent', engine: DEFAULT_ENGINE, texts: { slowDownText: 'Más despacio.' } });
-    expect(routes.route('constructor')).toMatchObject({ texts: {} });
+  it('gives each number the settings it changes, and none to the others (they keep the deployment\'s)', () => {
+    const settingsByNumber: Record<string, Partial<NumberSettings>> = {
+      '111': { apologyText: 'Lo siento.', welcomeText: '', optOutCommands: ['baja'] },
+      '444': { slowDownText: 'Más despacio.' },
+    };
+    const { routes } = routesWith({ defaultEngine: DEFAULT_ENGINE, enginesByNumber, settingsByNumber });
+    expect(routes.route('111')).toMatchObject({ kind: 'agent', settings: { apologyText: 'Lo siento.', welcomeText: '', optOutCommands: ['baja'] } });
+    expect(routes.route('222')).toMatchObject({ kind: 'agent', settings: {} });
+    // A number the map does not name (served by AGENT_ENGINE) has its settings too.
+    expect(routes.route('444')).toMatchObject({ kind: 'agent', engine: DEFAULT_ENGINE, settings: { slowDownText: 'Más despacio.' } });
+    expect(routes.route('constructor')).toMatchObject({ settings: {} });
+    // Without an agent a number still has its words and texts (a STOP must work on it too).
+    expect(routesWith({ settingsByNumber }).routes.settingsOf('111')).toEqual(settingsByNumber['111']);
+  });
+
+  it('applies a number\'s settings over the deployment\'s, an explicit absence included', () => {
+    const deployment = { optOutCommands: ['stop'], slowDownText: 'Slow down.', reengageTemplate: { name: 'come_back', language: 'en_US' } };
+    const { routes } = routesWith({ settingsByNumber: { '111': { optOutCommands: ['sair', 'parar'], reengageTemplate: undefined } } });
+    expect(settingsFor({ settings: deployment, numbers: routes }, '111')).toEqual({ optOutCommands: ['sair', 'parar'], slowDownText: 'Slow down.', reengageTemplate: undefined });
+    expect(settingsFor({ settings: deployment, numbers: routes }, '222')).toEqual(deployment);
   });
 
   it('lists every engine a message can reach once, the default included', () => {

@@ -8,6 +8,7 @@ import { readConversationStateAhead } from './conversationState.js';
 import type { CoreDeps, TurnInput } from './coreDeps.js';
 import { endsBurst } from './decideTurnAction.js';
 import { runTurn, settles, type AttemptInfo, type MessageOutcome } from './handleInboundMessage.js';
+import { settingsFor } from './numberRoutes.js';
 
 export type TurnDeps = CoreDeps & Pick<BurstDeps, 'bursts'>;
 
@@ -29,8 +30,9 @@ export async function processTurnDue(due: TurnDue, attempt: AttemptInfo, deps: T
   const { settings, ledger, bursts } = deps;
   const log = deps.log.child({ wamid: due.wamid, user: maskUserId(due.userId), phoneNumberId: due.phoneNumberId });
   const burst = { windowMs: settings.burstWindowMs, maxWaitMs: settings.burstMaxWaitMs };
+  const numberSettings = settingsFor(deps, due.phoneNumberId);
   const decide = (pending: BufferedMessage[]): BurstStep =>
-    nextTurn(pending, now(), burst, (message) => endsBurst(message, settings));
+    nextTurn(pending, now(), burst, (message) => endsBurst(message, numberSettings));
 
   // After a wait the buffer alone says whether this message still waits; its record is read again
   // only when it has left the buffer (another delivery took its turn).

@@ -10,6 +10,7 @@ import type { CoreDeps } from './coreDeps.js';
 import { decideAction } from './decideAction.js';
 import { handleInboundMessage, type AttemptInfo, type MessageOutcome } from './handleInboundMessage.js';
 import { isPaused } from './handoff.js';
+import { settingsFor } from './numberRoutes.js';
 
 export interface BurstDeps extends CoreDeps {
   bursts: BurstBuffer;
@@ -28,7 +29,7 @@ export async function receiveInbound(
   carried: Record<string, string> = {},
 ): Promise<MessageOutcome> {
   const { bursts, turns } = deps;
-  const joinsBurst = deps.settings.burstWindowMs > 0 && decideAction(message, deps.settings).kind !== 'ignore';
+  const joinsBurst = deps.settings.burstWindowMs > 0 && decideAction(message, settingsFor(deps, message.phoneNumberId)).kind !== 'ignore';
   if (!joinsBurst || !bursts || !turns) return handleInboundMessage(message, attempt, deps);
   return bufferMessage(message, attempt, { ...deps, bursts, turns }, carried);
 }
@@ -55,7 +56,7 @@ async function bufferMessage(message: InboundMessage, attempt: AttemptInfo, deps
   const due = { v: 1 as const, kind: 'turn-due' as const, wamid: message.wamid, userId: message.userId, phoneNumberId: message.phoneNumberId };
   // An opted-out user gets nothing, not even a read receipt; a STOP or START gets its confirmation in its turn.
   // While a person has the conversation the chat stays unread on the staff's phone: no receipt either.
-  const seen = result.added && decideConsent(message, optOut !== undefined, deps.settings) === 'proceed' && !isPaused(handoff, now());
+  const seen = result.added && decideConsent(message, optOut !== undefined, settingsFor(deps, message.phoneNumberId)) === 'proceed' && !isPaused(handoff, now());
   await Promise.all([deps.turns.publish(due, carried), seen && markRead(message, deps, log)]);
   log.info({ added: result.added }, 'message buffered: its turn runs when the burst is over');
   return { kind: 'buffered' };

@@ -16,7 +16,7 @@ const now = new Date('2026-12-05T12:00:00Z');
 function deps() {
   const templates: string[] = [];
   const whatsapp = {
-    sendTemplate: async ({ template }) => `wamid.template.${templates.push(template.name)}`,
+    sendTemplate: async ({ phoneNumberId, template }) => `wamid.template.${templates.push(`${phoneNumberId}:${template.name}/${template.language}`)}`,
   } as Pick<WhatsAppClient, 'sendTemplate'> as WhatsAppClient;
   const d: ReengagementDeps = {
     held: createMemoryHeldReplyStore(),
@@ -26,6 +26,7 @@ function deps() {
     whatsapp,
     log: createLogger('test', 'silent'),
     settings: { reengageTemplate: { name: 'come_back', language: 'es' }, heldReplyTtlMs: 72 * 3600_000 },
+    numbers: { settingsOf: () => ({}) },
     now: () => now,
   };
   return { d, templates };
@@ -38,7 +39,7 @@ describe('holdReplies', () => {
     const { d, templates } = deps();
     await holdReplies(user, replies, d);
     await holdReplies(user, replies, d);
-    expect(templates).toEqual(['come_back']);
+    expect(templates).toEqual(['pn1:come_back/es']);
     expect((await d.held.get(user.phoneNumberId, user.userId, now))?.replies.map((r) => r.text)).toEqual(['Tu pedido está listo']);
   });
 
@@ -50,6 +51,19 @@ describe('holdReplies', () => {
     expect((await d.held.get(user.phoneNumberId, user.userId, now))?.replies).toHaveLength(1);
     await d.handoffs!.resume(user, now);
     await holdReplies(user, [{ ...replies[0]!, id: 'wamid.in.2#0' }], d);
-    expect(templates).toEqual(['come_back']);
+    expect(templates).toEqual(['pn1:come_back/es']);
+  });
+
+  it('sends each business number\'s own template, or none where that number switched it off', async () => {
+    const { d, templates } = deps();
+    d.numbers = {
+      settingsOf: (phoneNumberId) =>
+        ({ pnBR: { reengageTemplate: { name: 'volte_sempre', language: 'pt_BR' } }, pnOff: { reengageTemplate: undefined } })[phoneNumberId] ?? {},
+    };
+    await holdReplies({ ...user, phoneNumberId: 'pnBR' }, replies, d);
+    await holdReplies({ ...user, phoneNumberId: 'pnOff' }, replies, d);
+    await holdReplies(user, replies, d);
+    expect(templates).toEqual(['pnBR:volte_sempre/pt_BR', 'pn1:come_back/es']);
+    expect((await d.held.get('pnOff', user.userId, now))?.replies).toHaveLength(1);
   });
 });

@@ -6,6 +6,7 @@ import type { OptOutStore } from '../store/optOutStore.js';
 import type { OutboundMessageStore } from '../store/outboundMessageStore.js';
 import type { Recipient, TemplateRef, WhatsAppClient } from '../whatsapp/graphClient.js';
 import { isPaused } from './handoff.js';
+import { settingsFor, type NumberRoutes } from './numberRoutes.js';
 
 export interface ReengagementSettings {
   /** The approved template that invites the user back; without it replies are held and nothing is sent. */
@@ -20,6 +21,8 @@ export interface ReengagementDeps {
   whatsapp: WhatsAppClient;
   log: Logger;
   settings: ReengagementSettings;
+  /** A business number may have its own template (TEXTS_BY_NUMBER). */
+  numbers: Pick<NumberRoutes<unknown>, 'settingsOf'>;
   now: () => Date;
   /** While a person has the conversation the bot invites nobody back: the reply waits without a template. */
   handoffs?: HandoffStore;
@@ -57,9 +60,9 @@ export async function holdReplies(user: UserOfNumber, replies: HeldReply[], deps
     log.info('a person has the conversation: no re-engagement template');
     return;
   }
-  const template = settings.reengageTemplate;
+  const template = settingsFor(deps, user.phoneNumberId).reengageTemplate;
   if (!template) {
-    log.warn('REENGAGE_TEMPLATE is not set: the reply is held but nothing invites the user back');
+    log.warn('no REENGAGE_TEMPLATE for this business number: the reply is held but nothing invites the user back');
     return;
   }
   let wamid: string;

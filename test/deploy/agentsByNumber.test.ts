@@ -35,7 +35,7 @@ const agentEngineByNumber = {
   // A number may name agent_engine itself: it needs no grant of its own.
   '444444444444444': DEFAULT_ENGINE,
 };
-const textsByNumber = { '111111111111111': { APOLOGY_TEXT: 'Lo siento, inténtalo más tarde.', WELCOME_TEXT: '' } };
+const textsByNumber = { '111111111111111': { APOLOGY_TEXT: 'Lo siento, inténtalo más tarde.', WELCOME_TEXT: '', OPT_OUT_COMMANDS: 'Baja, darme de baja' } };
 
 let tf: Terraform;
 let defaults: Record<string, Json>;
@@ -60,7 +60,9 @@ describe('the map and the texts reach the functions', () => {
     const config = loadConfig(workerConfigSchema, { ...worker.env, WHATSAPP_ACCESS_TOKEN: 'secret-value' });
     expect(config.AGENT_ENGINE_BY_NUMBER).toEqual(agentEngineByNumber);
     expect(config.AGENT_ENGINE).toBe(DEFAULT_ENGINE);
-    expect(config.TEXTS_BY_NUMBER).toEqual({ '111111111111111': { apologyText: 'Lo siento, inténtalo más tarde.', welcomeText: '' } });
+    expect(config.TEXTS_BY_NUMBER).toEqual({
+      '111111111111111': { apologyText: 'Lo siento, inténtalo más tarde.', welcomeText: '', optOutCommands: ['baja', 'darme de baja'] },
+    });
   });
 
   it('gives the webhook the map (its admin routes delete sessions on the number\'s agent)', () => {
@@ -164,7 +166,7 @@ describe.skipIf(!hasTerraform)('agent_engine_by_number and texts_by_number in th
     }
   });
 
-  it('accepts the texts of every documented name, WELCOME_TEXT empty included', () => {
+  it('accepts every documented name, WELCOME_TEXT and REENGAGE_TEMPLATE empty included', () => {
     const texts = {
       '111': {
         APOLOGY_TEXT: 'a',
@@ -176,6 +178,11 @@ describe.skipIf(!hasTerraform)('agent_engine_by_number and texts_by_number in th
         WELCOME_TEXT: '',
         OPT_OUT_CONFIRM_TEXT: 'g',
         OPT_IN_CONFIRM_TEXT: 'h',
+        RESET_COMMANDS: '/recomeçar',
+        OPT_OUT_COMMANDS: 'sair,parar',
+        OPT_IN_COMMANDS: 'voltar',
+        REENGAGE_TEMPLATE: '',
+        REENGAGE_TEMPLATE_LANGUAGE: 'pt_BR',
       },
     };
     expect(evaluate({ texts_by_number: texts }, 'var.texts_by_number')).toEqual({ value: texts });
@@ -187,7 +194,9 @@ describe.skipIf(!hasTerraform)('agent_engine_by_number and texts_by_number in th
     ['an engine without its location', { agent_engine_by_number: { '111': 'projects/p/reasoningEngines/1', '222': SALES_EN } }, /Bad entries: 111 = "projects\/p\/reasoningEngines\/1"\./],
     ['texts under a phone number', { texts_by_number: { '+1 555': { APOLOGY_TEXT: 'x' } } }, /texts_by_number keys must be phone_number_id values .* Bad keys: "\+1 555"/],
     ['a misspelt text', { texts_by_number: { '111': { APOLOGIE_TEXT: 'x' } } }, /texts_by_number may set only .* Unknown: 111\.APOLOGIE_TEXT/],
-    ['an empty apology', { texts_by_number: { '111': { APOLOGY_TEXT: '  ' } } }, /every text but WELCOME_TEXT must say something\. Empty: 111\.APOLOGY_TEXT/],
+    ['an empty apology', { texts_by_number: { '111': { APOLOGY_TEXT: '  ' } } }, /every text and word list but WELCOME_TEXT and REENGAGE_TEMPLATE must say something\. Empty: 111\.APOLOGY_TEXT/],
+    ['an opt-out list of no words', { texts_by_number: { '111': { OPT_OUT_COMMANDS: ' , ' } } }, /must say something\. Empty: 111\.OPT_OUT_COMMANDS/],
+    ['a template language that is not a code', { texts_by_number: { '111': { REENGAGE_TEMPLATE_LANGUAGE: 'Portuguese' } } }, /REENGAGE_TEMPLATE_LANGUAGE must be a language code like es or en_US\. Bad: 111\.REENGAGE_TEMPLATE_LANGUAGE/],
   ])('refuses %s at plan time, naming the entry', (_case, vars, message) => {
     const { error } = evaluate(vars, 'var.agent_engine_by_number');
     expect(error).toMatch(/Invalid value for variable/);

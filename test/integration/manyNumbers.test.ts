@@ -23,7 +23,9 @@ describeWithEmulators('many numbers, many agents (emulators, local agent, sandbo
   beforeAll(async () => {
     stack = await startTestStack({
       AGENT_ENGINE_BY_NUMBER: JSON.stringify({ [SUPPORT]: SUPPORT_ENGINE, [SALES]: SALES_ENGINE }),
-      TEXTS_BY_NUMBER: JSON.stringify({ [SUPPORT]: { WELCOME_TEXT: '¡Hola! Soy el asistente de soporte.' } }),
+      TEXTS_BY_NUMBER: JSON.stringify({
+        [SUPPORT]: { WELCOME_TEXT: '¡Hola! Soy el asistente de soporte.', OPT_OUT_COMMANDS: 'salir', OPT_OUT_CONFIRM_TEXT: 'No te escribiremos más.' },
+      }),
       WELCOME_TEXT: 'Welcome to sales!',
     });
     db = new Firestore({ projectId: stack.projectId });
@@ -79,5 +81,27 @@ describeWithEmulators('many numbers, many agents (emulators, local agent, sandbo
     const [reply] = await sandbox.waitFor(() => sandbox.sent().length > before && sandbox.sent().slice(before), 30_000);
     expect([reply!.phoneNumberId, reply!.text]).toEqual(['333333333333333', 'Welcome to sales!\n\nEcho #1: hello']);
     expect(stack.agent!.calls.at(-1)?.engine).toBe(stack.agent!.engine);
+  });
+
+  it('a number\'s own opt-out word stops that number only; on the other number it is a message for the agent', async () => {
+    const sandbox = stack.sandbox!;
+    const carla = { phone: '5491155550003', name: 'Carla' };
+    const before = sandbox.sent().length;
+    const newReplies = async (count: number) => sandbox.waitFor(() => sandbox.sent().length >= before + count && replies().slice(before), 30_000);
+    expect((await postWebhook(stack, textWebhook(carla, ' SALIR', { phoneNumberId: SUPPORT }))).status).toBe(200);
+    await newReplies(1);
+    expect((await postWebhook(stack, textWebhook(carla, 'salir', { phoneNumberId: SALES }))).status).toBe(200);
+    await newReplies(2);
+    // After the opt-out, support says nothing more; a later sales message proves the silent one was processed first.
+    expect((await postWebhook(stack, textWebhook(carla, '¿hola?', { phoneNumberId: SUPPORT }))).status).toBe(200);
+    expect((await postWebhook(stack, textWebhook(carla, 'gracias', { phoneNumberId: SALES }))).status).toBe(200);
+    expect(await newReplies(3)).toEqual([
+      [SUPPORT, 'No te escribiremos más.'],
+      [SALES, 'Welcome to sales!\n\nEcho #1 (sales): salir'],
+      [SALES, 'Echo #2 (sales): gracias'],
+    ]);
+    const optOut = await db.collection('opt_outs').doc(`${SUPPORT}:${carla.phone}`).get();
+    expect(optOut.data()).toMatchObject({ command: 'SALIR' });
+    expect((await db.collection('opt_outs').doc(`${SALES}:${carla.phone}`).get()).exists).toBe(false);
   });
 });
