@@ -85,6 +85,25 @@ locals {
       y_axis = "messages per 10 minutes"
       series = [{ legend = "waiting", metric = google_logging_metric.messages_waiting_for_staff.name }]
     },
+    {
+      title  = "Replies out by business number, per minute"
+      plot   = "STACKED_BAR"
+      y_axis = "replies per minute"
+      series = [{ legend = "$${metric.labels.phone_number_id}", metric = google_logging_metric.replies_out.name, group_by = "phone_number_id" }]
+    },
+    {
+      title  = "Reply latency p95 by business number (answered messages)"
+      plot   = "LINE"
+      period = "300s"
+      y_axis = "ms"
+      series = [{
+        legend   = "$${metric.labels.phone_number_id}"
+        metric   = google_logging_metric.reply_latency.name
+        where    = "metric.label.outcome=\"answered\""
+        reducer  = "REDUCE_PERCENTILE_95"
+        group_by = "phone_number_id"
+      }]
+    },
     # New charts go here.
   ]
 
@@ -113,6 +132,9 @@ locals {
 resource "google_monitoring_dashboard" "bridge" {
   dashboard_json = jsonencode({
     displayName = local.dashboard_name
+    # A pinned filter in the toolbar: pick one business number and every chart whose metric has
+    # the label (messages in, replies out, reply latency) shows that number alone; unset, all.
+    dashboardFilters = [{ labelKey = "phone_number_id", filterType = "METRIC_LABEL" }]
     gridLayout = {
       columns = "2"
       widgets = local.dashboard_widgets

@@ -76,6 +76,12 @@ function latencyMetric(): string {
   return matches[0]?.[0] ?? '';
 }
 
+/** The label keys a log-based metric declares (and extracts). */
+const labelsOf = (label: string) =>
+  list(body(logMetrics().get(label)?.metric_descriptor)?.labels)
+    .filter(isObject)
+    .map((descriptor) => descriptor.key);
+
 /** `metric.type="logging.googleapis.com/user/${google_logging_metric.LABEL.name}"` */
 const userMetricReference = (label: string) => `logging.googleapis.com/user/\${google_logging_metric.${label}.name}`;
 
@@ -151,6 +157,18 @@ describe('the dashboard', () => {
     expect(chartsOf(metricFor('message kept for staff: the bot is paused')).length).toBeGreaterThan(0);
   });
 
+  it('lets an operator narrow it to one business number, and compares the numbers side by side', () => {
+    // The pinned filter is a toolbar choice over the label: every metric of a message's path carries it.
+    const json = String([...resourcesOf('google_monitoring_dashboard').values()][0]?.dashboard_json);
+    expect(json).toMatch(/dashboardFilters\s*=\s*\[\{\s*labelKey\s*=\s*"phone_number_id",\s*filterType\s*=\s*"METRIC_LABEL"\s*\}\]/);
+    for (const label of [metricFor('inbound message queued'), metricFor('reply sent'), latencyMetric()]) {
+      expect(labelsOf(label), label).toContain('phone_number_id');
+    }
+    expect(chartsOf(metricFor('reply sent')).some(({ series }) => series.group_by === 'phone_number_id')).toBe(true);
+    const latencyByNumber = chartsOf(latencyMetric()).filter(({ series }) => series.group_by === 'phone_number_id');
+    expect(latencyByNumber.map(({ series }) => series.reducer)).toEqual(['REDUCE_PERCENTILE_95']);
+  });
+
   it('charts the dead-letter backlog and webhook signature failures', () => {
     const filters = charts().flatMap((chart) => seriesOf(chart).map((series) => String(series.filter)));
     expect(
@@ -186,6 +204,19 @@ describe('log-based metrics', () => {
       if (label) expect(defined.has(label), `google_logging_metric.${label}`).toBe(true);
       else expect(names.has(reference), `a google_logging_metric named ${reference}`).toBe(true);
     }
+  });
+
+  it('groups and narrows each chart only by labels its metric defines', () => {
+    const checked = charts()
+      .flatMap(seriesOf)
+      .filter((series) => series.metric !== undefined)
+      .map((series) => {
+        const label = /^\$\{google_logging_metric\.([a-z0-9_]+)\.name\}$/.exec(String(series.metric))?.[1] ?? '';
+        const used = [series.group_by, ...[...String(series.where ?? '').matchAll(/metric\.label\.([a-z_]+)/g)].map((m) => m[1])].filter((l) => l !== undefined);
+        for (const key of used) expect(labelsOf(label), `${label} has the label ${String(key)}`).toContain(key);
+        return used.length;
+      });
+    expect(checked.reduce((sum, n) => sum + n, 0)).toBeGreaterThan(5);
   });
 
   it('makes the reply latency a distribution of replyLatencyMs with exponential buckets from under 1 s past the agent timeout', () => {
