@@ -5,36 +5,38 @@
 //
 // `sequential` counts the RPCs that start while none of the same request's RPCs is in flight:
 // the Firestore round trips a delivery waits for one after the other. RPCs started in parallel
-// (Promise.all) count once. The request is told apart by the `domain` functions-framework runs
-// each HTTP request in (process.domain); RPCs outside any domain are counted in `unattributed`.
+// (Promise.all) count once. The request is told apart by the context bench/requestContext.js
+// opens for each HTTP request; RPCs outside any request are counted in `unattributed`.
 //
 // The client is patched when the worker itself first loads it, not loaded here: loading it at the
 // preload would take its load time out of the worker's start and first message (phase 3's first
 // reply after a start).
 import { writeFileSync } from 'node:fs';
 import module from 'node:module';
+import { trackRequests } from './requestContext.js';
 
 if (process.env.FUNCTION_TARGET === 'worker' && process.env.BENCH_FIRESTORE_COUNTS) {
   const counts = { rpcs: {}, documentsRead: 0, documentsWritten: 0, queries: 0, sequential: 0, unattributed: 0, ms: {} };
   const inFlight = new WeakMap();
+  const currentRequest = trackRequests();
   const note = (method, request) => {
     counts.rpcs[method] = (counts.rpcs[method] ?? 0) + 1;
     if (method === 'batchGetDocuments') counts.documentsRead += request?.documents?.length ?? 0;
     if (method === 'commit') counts.documentsWritten += request?.writes?.length ?? 0;
     if (method === 'runQuery' || method === 'runAggregationQuery') counts.queries += 1;
-    const domain = process.domain;
-    if (!domain) counts.unattributed += 1;
+    const pushRequest = currentRequest();
+    if (!pushRequest) counts.unattributed += 1;
     else {
-      const running = inFlight.get(domain) ?? 0;
+      const running = inFlight.get(pushRequest) ?? 0;
       if (running === 0) counts.sequential += 1;
-      inFlight.set(domain, running + 1);
+      inFlight.set(pushRequest, running + 1);
     }
     const started = performance.now();
     let finished = false;
     return () => {
       if (finished) return;
       finished = true;
-      if (domain) inFlight.set(domain, inFlight.get(domain) - 1);
+      if (pushRequest) inFlight.set(pushRequest, inFlight.get(pushRequest) - 1);
       (counts.ms[method] ??= []).push(Math.round((performance.now() - started) * 10) / 10);
     };
   };

@@ -37,7 +37,7 @@ export interface FirestoreCounts {
   queries: number;
   /** RPCs started while none of the same request's RPCs was in flight (see countFirestore.js). */
   sequential: number;
-  /** RPCs made outside any request's domain (not placed in `sequential`). */
+  /** RPCs made outside any push request (not placed in `sequential`). */
   unattributed: number;
   /** Duration of each RPC by method, ms (the preload's raw list; per run: p50 only). */
   ms: Record<string, number[]>;

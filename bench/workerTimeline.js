@@ -3,7 +3,7 @@
 // (phase 3). It records when the process started and began listening, when each HTTP request
 // (a push) arrived, and the start and duration of each gRPC call the worker makes (Firestore and
 // the agent alike, at @grpc/grpc-js's Client, patched when the worker first loads it), marked by
-// whether it ran inside a request (functions-framework runs each request in a `domain`) or
+// whether it ran inside a request (the context bench/requestContext.js opens for each) or
 // outside one (the start-up warm-up). One JSON line per event, appended as it happens to
 // $BENCH_WORKER_TIMELINE-<pid>.jsonl (no signal: SIGUSR2 belongs to the counting and profiling
 // preloads), for the first MAX_EVENTS events only: the first-reply messages come first.
@@ -11,6 +11,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import module from 'node:module';
+import { trackRequests } from './requestContext.js';
 
 const MAX_EVENTS = 1000;
 
@@ -24,6 +25,7 @@ if (process.env.FUNCTION_TARGET === 'worker' && process.env.BENCH_WORKER_TIMELIN
     appendFileSync(file, `${JSON.stringify(event)}\n`);
   };
 
+  const currentRequest = trackRequests();
   let listening = false;
   const { emit } = http.Server.prototype;
   http.Server.prototype.emit = function (event, ...args) {
@@ -40,7 +42,7 @@ if (process.env.FUNCTION_TARGET === 'worker' && process.env.BENCH_WORKER_TIMELIN
       const original = Client.prototype[name];
       Client.prototype[name] = function (path, ...rest) {
         const at = Date.now();
-        const inRequest = Boolean(process.domain);
+        const inRequest = currentRequest() !== undefined;
         const call = original.call(this, path, ...rest);
         call.once('status', () => record({ kind: 'rpc', method: path.slice(path.lastIndexOf('/') + 1), at, ms: Date.now() - at, inRequest }));
         return call;

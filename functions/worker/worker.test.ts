@@ -37,9 +37,12 @@ describe('createWorkerHandler under functions-framework, without emulators', () 
   let statusStoreDown = false;
   const ledger = createMemoryInboundLedger();
   const outbound = createMemoryOutboundMessageStore();
+  /** Whether a request's domain was active when the agent was asked, per query. */
+  const agentQueriedInDomain: boolean[] = [];
   const agent: AgentClient = {
     createSession: async () => 'session-1',
     async query(turn) {
+      agentQueriedInDomain.push(Boolean((process as { domain?: unknown }).domain));
       if (agentDown) throw new RetryableError('agent unavailable', 'agent_unavailable', { system: 'agent' });
       return [{ kind: 'text', text: `Echo: ${turn.text}` }];
     },
@@ -145,6 +148,14 @@ describe('createWorkerHandler under functions-framework, without emulators', () 
   it('answers a valid push with 204 once the reply went out', async () => {
     expect(await push(envelope(inbound('hola')))).toMatchObject({ status: 204 });
     expect(sends).toEqual(['Echo: hola']);
+  });
+
+  it('processes a push outside the request domain functions-framework runs it in, and still answers a failure', async () => {
+    agentQueriedInDomain.length = 0;
+    expect(await push(envelope(inbound('fuera del dominio')))).toMatchObject({ status: 204 });
+    agentDown = true;
+    expect(await push(envelope(inbound('fuera y caído')))).toEqual({ status: 503, text: 'retry' });
+    expect(agentQueriedInDomain).toEqual([false, false]);
   });
 
   it('refuses a push without a token, or with a token Google does not verify, with 401 and does nothing', async () => {
