@@ -1,3 +1,4 @@
+import { PermanentError } from '../errors.js';
 import { renderReply } from '../whatsapp/rendering/renderReply.js';
 import type { ReplyChunk } from '../whatsapp/rendering/replyChunk.js';
 import { resetConversation, writeConversation } from './agentSession.js';
@@ -115,9 +116,26 @@ function render(ctx: TurnContext, parts: AgentAnswer['parts']): ReplyChunk[] {
   return rendered.chunks;
 }
 
-/** The reply an earlier attempt stored; records from before rendered replies hold plain text, split as it was then. */
+/**
+ * The reply an earlier attempt stored; records from before rendered replies hold plain text, split
+ * as it was then. A stored reply this version cannot read (another deploy wrote it) is answered
+ * anew when none of it went out; once part of it was sent, the rest cannot be sent without the risk
+ * of sending a message twice, so the turn fails for good (acknowledged once, with the apology).
+ */
 function storedReply(ctx: TurnContext): ReplyChunk[] | undefined {
-  const { record, deps } = ctx;
+  const { record, deps, log } = ctx;
+  if (record.unreadableReply !== undefined) {
+    const fields = { issue: record.unreadableReply, sentChunks: record.sentChunks.length };
+    if (record.sentChunks.length > 0) {
+      throw new PermanentError(
+        `the stored reply does not match this version's schema (${record.unreadableReply}) and ${record.sentChunks.length} of its messages were already sent`,
+        'stored_reply_unreadable',
+        { fields },
+      );
+    }
+    log.error(fields, 'the stored reply does not match this version\'s schema; none of it was sent: answering anew');
+    return undefined;
+  }
   if (record.replyChunks) return record.replyChunks;
   if (record.replyText === undefined) return undefined;
   return renderReply(textParts(record.replyText), { maxTextChars: deps.settings.maxReplyChars }).chunks;

@@ -28,9 +28,10 @@ export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
       return db.runTransaction(async (tx) => {
         const ref = doc(request.wamid);
         const snapshot = await tx.get(ref);
-        const existing = snapshot.exists ? fromFirestore(snapshot.data()!) : undefined;
+        const stored = snapshot.exists ? snapshot.data()! : undefined;
+        const existing = stored ? fromFirestore(stored) : undefined;
         const result = decideClaim(existing, request);
-        if (result.outcome === 'claimed' || result.outcome === 'busy') tx.set(ref, toDocument(result.record));
+        if (result.outcome === 'claimed' || result.outcome === 'busy') tx.set(ref, toStoredRecord(result.record, stored));
         return result;
       });
     },
@@ -74,9 +75,31 @@ export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
   };
 }
 
+const storedReplySchema = z.array(replyChunkSchema);
+
+/**
+ * The stored reply is read back through its schema: it is sent as it reads. One written by
+ * another version of the bridge (an older or newer deploy) that this one cannot read is left out
+ * and named in `unreadableReply`, so the claim still succeeds and the core decides what to do,
+ * instead of every delivery throwing until the message dead-letters with no reason given.
+ */
 function fromFirestore(data: DocumentData): InboundRecord {
   const record = fromDocument<Partial<InboundRecord>>(data);
-  // The stored reply is read back through its schema: it is sent as it reads.
-  const replyChunks = record.replyChunks === undefined ? undefined : z.array(replyChunkSchema).parse(record.replyChunks);
-  return { ...record, replyChunks, sentChunks: record.sentChunks ?? [] } as InboundRecord;
+  const base = { ...record, sentChunks: record.sentChunks ?? [] } as InboundRecord;
+  if (record.replyChunks === undefined) return base;
+  const parsed = storedReplySchema.safeParse(record.replyChunks);
+  if (parsed.success) return { ...base, replyChunks: parsed.data };
+  const issues = parsed.error.issues.slice(0, 3).map((issue) => `${['replyChunks', ...issue.path].join('.')}: ${issue.message}`);
+  return { ...base, replyChunks: undefined, unreadableReply: issues.join('; ') };
+}
+
+/**
+ * The record as the claim writes it back. `unreadableReply` is only this version's reading; the
+ * stored reply it could not read is kept as it was, so a version that can read it (after a
+ * rollback, on a replay) still finds it.
+ */
+function toStoredRecord(record: InboundRecord, stored: DocumentData | undefined): DocumentData {
+  const { unreadableReply, ...rest } = record;
+  const keep = unreadableReply !== undefined && record.replyChunks === undefined && stored?.replyChunks !== undefined;
+  return { ...toDocument(rest), ...(keep ? { replyChunks: stored.replyChunks } : {}) };
 }

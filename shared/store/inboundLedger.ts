@@ -30,6 +30,11 @@ export interface InboundRecord {
   leaseUntil?: Date;
   /** The rendered reply, stored before sending: each chunk is sent once, by its index. */
   replyChunks?: ReplyChunk[];
+  /**
+   * Set when the stored reply does not match this version's schema (written by another deploy):
+   * what did not match. `replyChunks` is then unset; the store keeps the stored reply as it was.
+   */
+  unreadableReply?: string;
   /** The reply of records written before replies were rendered: plain text, split when sent. */
   replyText?: string;
   /** How long the agent took to produce the reply; unset for a fixed reply. Kept for the reply-latency log line of a later attempt. */
