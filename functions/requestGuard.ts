@@ -1,6 +1,13 @@
 import { subscribe } from 'node:diagnostics_channel';
-import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from '../shared/log/logger.js';
+
+/**
+ * Not `import { STATUS_CODES } from 'node:http'`: an ES import of node:http builds its ES module
+ * facade, which reads every export, and the lazy ones load Node's internal copy of undici (about
+ * 50 ms of CPU at cold start, bench/README). The framework has already required node:http.
+ */
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
 export interface RequestGuardOptions {
   log: Logger;
