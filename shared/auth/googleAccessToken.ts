@@ -1,4 +1,5 @@
-import { request } from 'undici';
+import { requestText } from '../http/requestText.js';
+import { Pool } from '../http/undiciPool.js';
 
 const METADATA_TOKEN_URL =
   'http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token';
@@ -18,18 +19,20 @@ export function googleAccessToken(
   const now = options.now ?? Date.now;
   let cached: { token: string; renewAt: number } | undefined;
   let pending: Promise<string> | undefined;
+  let metadataServer: Pool | undefined;
 
   async function fetchToken(): Promise<{ token: string; expiresInMs: number }> {
     if (onGoogleCloud) {
-      const response = await request(options.metadataUrl ?? METADATA_TOKEN_URL, {
-        headers: { 'metadata-flavor': 'Google' },
-        signal: AbortSignal.timeout(5000),
-      });
-      if (response.statusCode !== 200) {
-        await response.body.dump();
-        throw new Error(`metadata server answered ${response.statusCode} for an access token`);
-      }
-      const body = (await response.body.json()) as { access_token: string; expires_in: number };
+      const url = new URL(options.metadataUrl ?? METADATA_TOKEN_URL);
+      metadataServer ??= new Pool(url.origin, { connections: 1 });
+      const { statusCode, text } = await requestText(
+        metadataServer,
+        { path: url.pathname + url.search, method: 'GET', headers: { 'metadata-flavor': 'Google' } },
+        performance.now() + 5000,
+        'the access token request to the metadata server',
+      );
+      if (statusCode !== 200) throw new Error(`metadata server answered ${statusCode} for an access token`);
+      const body = JSON.parse(text) as { access_token: string; expires_in: number };
       return { token: body.access_token, expiresInMs: body.expires_in * 1000 };
     }
     const { GoogleAuth } = await import('google-auth-library');

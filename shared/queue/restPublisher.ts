@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool } from '../http/undiciPool.js';
 import { echoAttributes, echoUserId } from '../whatsapp/messageEcho.js';
 import type { StatusMessage } from '../whatsapp/statusMessage.js';
 import { googleAccessToken } from '../auth/googleAccessToken.js';

@@ -28,7 +28,7 @@ function webhookStartupOutputs(metafile: Metafile): string[] {
 }
 
 describe("the webhook's start-up path in the deployed bundle", () => {
-  it('holds no classic zod (zod/mini only), no zod locale but English, and imports neither Firestore nor aiplatform', async () => {
+  it('holds no classic zod (zod/mini only), no zod locale but English, undici\'s pool but not its index, and imports neither Firestore nor aiplatform', async () => {
     const { metafile } = await bundleFunctions({ write: false, metafile: true });
     const startup = webhookStartupOutputs(metafile);
     const inputs = startup.flatMap((file) => Object.keys(metafile.outputs[file]!.inputs));
@@ -42,5 +42,18 @@ describe("the webhook's start-up path in the deployed bundle", () => {
     // An `import { z } from 'zod'` anywhere in the bundle keeps zod's 64 locales alive, in the chunk the webhook shares.
     expect(inputs.filter((input) => /node_modules\/zod\/v4\/locales\/(?!en\.js$)/.test(input)), 'no zod locale but English').toEqual([]);
     expect(externals.filter((name) => /firestore|aiplatform/.test(name))).toEqual([]);
+    // The publisher's Pool comes from its own file (shared/http/undiciPool.ts); undici's index would load all of undici.
+    expect(inputs, "undici's pool is bundled").toContain('node_modules/undici/lib/dispatcher/pool.js');
+    expect(inputs.filter((input) => /node_modules\/undici\/(index\.js|lib\/web\/fetch\/index\.js|lib\/mock\/)/.test(input)), "undici's index, fetch and mocks are not").toEqual([]);
+  });
+
+  it('takes nothing from node:http by an ES import, whose module facade loads Node\'s internal undici (about 50 ms at start)', async () => {
+    const { metafile } = await bundleFunctions({ write: false, metafile: true });
+    const esImports = webhookStartupOutputs(metafile).flatMap((file) =>
+      metafile.outputs[file]!.imports.filter((imported) => imported.external && imported.kind === 'import-statement').map((imported) => imported.path),
+    );
+
+    expect(esImports, 'the start-up path does import built-ins').toContain('node:crypto');
+    expect(esImports.filter((name) => /^(node:)?http$/.test(name))).toEqual([]);
   });
 });
