@@ -88,7 +88,7 @@ resource "google_cloudfunctions2_function" "worker" {
     # Not public: only the push service account holds roles/run.invoker (below).
     ingress_settings               = var.worker_ingress
     all_traffic_on_latest_revision = true
-    # One delivery: agent stream (AGENT_TIMEOUT_MS) + Graph API replies. Below the ack deadline.
+    # One delivery: a burst's wait, media, the agent stream and the reply (timeBudget.tf). Below the ack deadline.
     timeout_seconds                  = var.worker_timeout_seconds
     available_memory                 = var.worker_memory
     available_cpu                    = "1"
@@ -115,8 +115,8 @@ resource "google_cloudfunctions2_function" "worker" {
       error_message = "worker_extra_env may not set ${join(", ", setintersection(keys(var.worker_extra_env), local.worker_owned_env))}: Terraform sets these itself (delivery settings must stay in step with the subscription), or they are test switches."
     }
     precondition {
-      condition     = var.agent_timeout_seconds < var.worker_timeout_seconds
-      error_message = "agent_timeout_seconds must be below worker_timeout_seconds, leaving time to send the reply."
+      condition     = local.worker_time_budget_problem == null
+      error_message = coalesce(local.worker_time_budget_problem, "The worker's time budget fits.")
     }
     precondition {
       condition     = local.processing_lease_seconds > var.worker_timeout_seconds

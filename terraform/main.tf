@@ -52,6 +52,7 @@ locals {
     MAX_DELIVERY_ATTEMPTS      = tostring(var.max_delivery_attempts)
     PROCESSING_LEASE_SECONDS   = tostring(local.processing_lease_seconds)
     AGENT_TIMEOUT_MS           = tostring(local.agent_timeout_ms)
+    WORKER_TIMEOUT_SECONDS     = tostring(var.worker_timeout_seconds)
     PUSH_AUDIENCE              = local.worker_url
     PUSH_SERVICE_ACCOUNT       = google_service_account.push.email
     SESSION_TTL_HOURS          = tostring(var.session_ttl_hours)

@@ -98,10 +98,6 @@ resource "google_pubsub_subscription" "push" {
       condition     = var.burst_max_wait_ms >= var.burst_window_ms || var.burst_window_ms == 0
       error_message = "burst_max_wait_ms must be at least burst_window_ms."
     }
-    precondition {
-      condition     = var.burst_max_wait_ms < (var.worker_timeout_seconds - var.agent_timeout_seconds) * 1000
-      error_message = "burst_max_wait_ms must leave the agent its whole agent_timeout_seconds within worker_timeout_seconds."
-    }
   }
 
   depends_on = [

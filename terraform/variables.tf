@@ -243,7 +243,7 @@ variable "webhook_max_instances" {
 }
 
 variable "worker_timeout_seconds" {
-  description = "Worker request timeout: one delivery (agent stream + replies) must finish in it. Below ack_deadline_seconds; PROCESSING_LEASE_SECONDS is set 30 s above it."
+  description = "Worker request timeout: one delivery must finish in it. Below ack_deadline_seconds, above the worker's time budget (a burst's wait + media lookup and copy + the agent + the first reply, timeBudget.tf); PROCESSING_LEASE_SECONDS is set 30 s above it."
   type        = number
   default     = 300
 
@@ -331,7 +331,7 @@ variable "worker_ingress" {
 }
 
 variable "agent_timeout_seconds" {
-  description = "Deadline of one agent call (AGENT_TIMEOUT_MS). Must leave time, within worker_timeout_seconds, to send the reply."
+  description = "Deadline of one agent call (AGENT_TIMEOUT_MS). Must leave time, within worker_timeout_seconds, for a burst's wait, the media and the reply (timeBudget.tf)."
   type        = number
   default     = 240
 
@@ -484,7 +484,7 @@ variable "webhook_extra_env" {
 }
 
 variable "worker_extra_env" {
-  description = "Additional plain environment variables for the worker, e.g. APOLOGY_TEXT, UNSUPPORTED_TEXT, SLOW_DOWN_TEXT, MAX_REPLY_CHARS, GRAPH_TIMEOUT_MS, VERTEX_API_ENDPOINT. May not set any variable Terraform sets for the worker, plain or secret (a precondition in functions.tf lists them), nor test switches such as emulator hosts."
+  description = "Additional plain environment variables for the worker, e.g. APOLOGY_TEXT, UNSUPPORTED_TEXT, SLOW_DOWN_TEXT, MAX_REPLY_CHARS, GRAPH_TIMEOUT_MS, MEDIA_COPY_TIMEOUT_MS, VERTEX_API_ENDPOINT. May not set any variable Terraform sets for the worker, plain or secret (a precondition in functions.tf lists them), nor test switches such as emulator hosts."
   type        = map(string)
   default     = {}
 

@@ -53,9 +53,6 @@ export function warnIfPushUnchecked(config: Partial<Pick<WorkerConfig, 'PUSH_AUD
   );
 }
 
-/** Longest a media object's copy into Cloud Storage may take (it streams the Graph download through). */
-const MEDIA_UPLOAD_TIMEOUT_MS = 60_000;
-
 /**
  * Media for the agent: copied into MEDIA_BUCKET and passed by gs:// URI; without a bucket, inline
  * (config allows that only with MEDIA_INLINE=true when the agent accepts media).
@@ -64,7 +61,7 @@ function mediaForAgent(config: WorkerConfig, whatsapp: WhatsAppClient & MediaSou
   if (config.MEDIA_BUCKET) {
     const bucket = createCloudStorageBucket({
       bucket: config.MEDIA_BUCKET,
-      timeoutMs: MEDIA_UPLOAD_TIMEOUT_MS,
+      timeoutMs: config.MEDIA_COPY_TIMEOUT_MS,
       emulatorHost: config.STORAGE_EMULATOR_HOST,
     });
     return createStoredMedia({ media: whatsapp, bucket });

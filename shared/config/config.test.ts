@@ -121,6 +121,22 @@ describe('loadConfig: worker', () => {
     expect(capBelowWindow.message).toMatch(/at least BURST_WINDOW_MS \(3000\)/);
   });
 
+  it("refuses to start when one delivery's time budget does not fit in the worker's timeout, naming every setting in it", () => {
+    const media = { ...workerEnv, AGENT_ACCEPTS_MEDIA: 'true', MEDIA_BUCKET: 'b' };
+    // The defaults fit, media and bursts on: 8 + 15 + 15 + 240 + 15 = 293 s of 300.
+    expect(loadConfig(workerConfigSchema, media)).toMatchObject({ WORKER_TIMEOUT_SECONDS: 300, MEDIA_COPY_TIMEOUT_MS: 15_000 });
+
+    const slowGraph = errorOf(() => loadConfig(workerConfigSchema, { ...media, GRAPH_TIMEOUT_MS: '20000' }));
+    expect(namedIn(slowGraph)).toEqual(['WORKER_TIMEOUT_SECONDS']);
+    expect(slowGraph.message).toContain(
+      'WORKER_TIMEOUT_SECONDS: 300 s is less than one delivery\'s time budget (BURST_MAX_WAIT_MS 8000 ms + media lookup max(GRAPH_TIMEOUT_MS, MEDIA_COPY_TIMEOUT_MS) 20000 ms + media copy MEDIA_COPY_TIMEOUT_MS 15000 ms + AGENT_TIMEOUT_MS 240000 ms + first reply GRAPH_TIMEOUT_MS 20000 ms = 303000 ms)',
+    );
+    // Without media and bursts the same timeouts fit; a longer timeout makes room for them.
+    expect(loadConfig(workerConfigSchema, { ...workerEnv, GRAPH_TIMEOUT_MS: '20000', BURST_WINDOW_MS: '0' }).GRAPH_TIMEOUT_MS).toBe(20_000);
+    expect(loadConfig(workerConfigSchema, { ...media, GRAPH_TIMEOUT_MS: '20000', WORKER_TIMEOUT_SECONDS: '310' }).GRAPH_TIMEOUT_MS).toBe(20_000);
+    expect(namedIn(errorOf(() => loadConfig(workerConfigSchema, { ...workerEnv, AGENT_TIMEOUT_MS: '300000' })))).toEqual(['WORKER_TIMEOUT_SECONDS']);
+  });
+
   it('names every missing variable at once', () => {
     expect(namedIn(errorOf(() => loadConfig(workerConfigSchema, {})))).toEqual([
       'AGENT_ENGINE',

@@ -1,5 +1,6 @@
 import * as z from '../zodMini.js';
 import { MAX_HANDOFF_MINUTES } from '../core/handoff.js';
+import { describeTimeBudget, workerTimeBudget } from './workerTimeBudget.js';
 import { AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE, agentEngineByNumber, commandWords, TEMPLATE_LANGUAGE, textsByNumber } from './numberSettings.js';
 
 const booleanFlag = z.pipe(
@@ -106,6 +107,8 @@ export const workerConfigSchema = z
     TEXTS_BY_NUMBER: textsByNumber,
     VERTEX_API_ENDPOINT: z.optional(z.string()),
     AGENT_TIMEOUT_MS: positiveInt(240_000),
+    /** The worker function's own timeout as deployed (Terraform sets it): one delivery's time budget must fit in it. */
+    WORKER_TIMEOUT_SECONDS: positiveInt(300),
     /** How long one delivery owns a message; longer than the worker's own timeout. */
     PROCESSING_LEASE_SECONDS: positiveInt(330),
     MAX_DELIVERY_ATTEMPTS: intBetween(5, 100, 5),
@@ -127,6 +130,8 @@ export const workerConfigSchema = z
     STORAGE_EMULATOR_HOST: optionalString,
     /** Media as base64 inline_data instead of a bucket: for agents that decode it themselves (README). */
     MEDIA_INLINE: booleanFlag,
+    /** Deadline of each Cloud Storage call of a media copy (the lookup, the upload the Graph download streams into). */
+    MEDIA_COPY_TIMEOUT_MS: positiveInt(15_000),
     /** Inline mode only: each attachment travels inside the agent request. */
     MAX_MEDIA_BYTES: positiveInt(5 * 1024 * 1024),
     RESET_COMMANDS: z.pipe(z._default(z.string(), '/reset,reiniciar'), z.transform(commandWords)),
@@ -173,6 +178,14 @@ export const workerConfigSchema = z
         }
         if (env.BURST_WINDOW_MS > 0 && env.BURST_MAX_WAIT_MS < env.BURST_WINDOW_MS) {
           ctx.addIssue({ code: 'custom', path: ['BURST_MAX_WAIT_MS'], message: `must be at least BURST_WINDOW_MS (${env.BURST_WINDOW_MS})` });
+        }
+        const budget = workerTimeBudget(env);
+        if (budget.totalMs >= env.WORKER_TIMEOUT_SECONDS * 1000) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['WORKER_TIMEOUT_SECONDS'],
+            message: `${env.WORKER_TIMEOUT_SECONDS} s is less than one delivery's time budget (${describeTimeBudget(budget)}): lower those timeouts or raise the worker's timeout (Terraform: worker_timeout_seconds)`,
+          });
         }
       },
       { when: () => true },

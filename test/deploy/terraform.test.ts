@@ -343,6 +343,8 @@ describe('delivery settings', () => {
         const timeout = evaluator.number(worker.service.timeout_seconds);
         expect(Number(worker.env.PROCESSING_LEASE_SECONDS)).toBeGreaterThan(timeout);
         expect(Number(worker.env.AGENT_TIMEOUT_MS)).toBeLessThan(timeout * 1000);
+        // The worker checks its time budget against the timeout it really runs under.
+        expect(Number(worker.env.WORKER_TIMEOUT_SECONDS)).toBe(timeout);
       });
 
       it('PUSH_AUDIENCE is the audience of the push OIDC token', () => {
@@ -365,6 +367,12 @@ describe('delivery settings', () => {
       expect(ack).toBeLessThanOrEqual(600);
     });
   }
+
+  it("guards the worker's time budget < its timeout with a precondition for any tfvars (timeBudget.test.ts evaluates it)", () => {
+    const worker = functionFor(tf, new Evaluator(tf, varsFor('variable defaults')), 'worker');
+    const preconditions = bodies(sub(worker.block, 'lifecycle')?.precondition);
+    expect(preconditions.map((p) => String(p.condition))).toContainEqual(expect.stringMatching(/^\$\{local\.worker_time_budget_problem == null\}$|^local\.worker_time_budget_problem == null$/));
+  });
 
   it('guards ack deadline > worker timeout with a precondition for any tfvars', () => {
     const { block } = pushSubscriptions(new Evaluator(tf, varsFor('variable defaults'))).inbound;
