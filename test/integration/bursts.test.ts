@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
-import { newWamid, reactionWebhook, textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
+import { mediaWebhook, newWamid, reactionWebhook, textWebhook, type WebhookSender } from '../../local/webhookBodies.js';
 import { agentCallsFor, makeUsers, openLedger, sleep, textsTo, until } from '../reliability/helpers.js';
 import { describeWithEmulators, postWebhook, startTestStack } from './testStack.js';
 
@@ -18,6 +18,7 @@ describeWithEmulators('bursts: quick messages become one agent turn (emulators)'
       BURST_MAX_WAIT_MS: String(MAX_WAIT_MS),
       RESET_CONFIRM_TEXT,
       USER_RATE_LIMIT_PER_MINUTE: '1000',
+      AGENT_ACCEPTS_MEDIA: 'true',
     });
     // A first message warms the worker (clients, connections), so the tests see its steady pace.
     const [warm] = makeUsers('warmup', 1);
@@ -149,6 +150,34 @@ describeWithEmulators('bursts: quick messages become one agent turn (emulators)'
     await sleep(WINDOW_MS + 1500);
     expect(agentCallsFor(stack.agent!, user!.phone).map((call) => call.text)).toEqual(['uno\ndos\ntres']);
     expect(textsTo(stack.sandbox!, user!.phone)).toEqual(['Echo #1: uno\ndos\ntres']);
+  });
+
+  it('a file the model cannot open inside a burst: described in its place, nothing attached, one answer', async () => {
+    const [user] = makeUsers('docx', 1);
+    const docxType = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+    const mediaId = stack.sandbox!.addMedia(Buffer.alloc(2048, 7), docxType);
+    await send(user!, ['hola'], 0);
+    await sleep(150);
+    const media = { id: mediaId, mimeType: docxType, sha256: 'unused', filename: 'pedido.docx' };
+    expect((await postWebhook(stack, mediaWebhook(user!, 'document', media, { wamid: newWamid() }))).status).toBe(200);
+    await sleep(150);
+    await send(user!, ['¿lo ves?'], 0);
+    const sentTo = () => stack.sandbox!.sent().filter((m) => m.to === `+${user!.phone}`).map((m) => [m.type, m.text]);
+    // The local agent answers the word "document" with its menu: a text, then the PDF.
+    await stack.sandbox!.waitFor(() => sentTo().length >= 2, 60_000);
+    await sleep(WINDOW_MS + 500);
+
+    const calls = agentCallsFor(stack.agent!, user!.phone);
+    expect(calls.map((call) => call.input.message)).toEqual([
+      [
+        'hola',
+        '[The user sent a document: pedido.docx]',
+        `[The user attached a file "pedido.docx" (${docxType}, 2.0 KB) that cannot be opened here: its content is not available to you. Images, audio, video, PDF and plain-text files can be read.]`,
+        '¿lo ves?',
+      ].join('\n'),
+    ]);
+    expect(sentTo()).toEqual([['text', 'Here is our menu.'], ['document', 'Menu']]);
+    expect(stack.sandbox!.requests.some((r) => r.path.includes(mediaId) && r.path.startsWith('/whatsapp_business/attachments/'))).toBe(false);
   });
 
   it('a reaction inside a burst neither splits it nor gets an answer', async () => {

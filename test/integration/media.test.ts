@@ -106,9 +106,12 @@ describeWithEmulators('media the agent can see, through Cloud Storage', () => {
     );
     expect(call!.files).toEqual([]);
     expect(call!.failedWith).toBeUndefined();
-    // The agent answered (the local agent offers its menu, a PDF, to the word "document"): one reply, no apology.
+    // The agent answered (the local agent offers its menu, a text then the PDF, to the word "document"); no apology.
     expect(reply.text).toBe('Here is our menu.');
-    expect(stack.sandbox!.sent().filter((m) => m.to === '+447700900207')).toHaveLength(1);
+    const sentTo = () => stack.sandbox!.sent().filter((m) => m.to === '+447700900207').map((m) => [m.type, m.text]);
+    await stack.sandbox!.waitFor(() => sentTo().length >= 2, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(sentTo()).toEqual([['text', 'Here is our menu.'], ['document', 'Menu']]);
     expect(downloadsOf(mediaId)).toBe(0);
     expect(uploads()).toBe(0);
     expect(stack.storage!.objects(bucket())).toEqual([]);
