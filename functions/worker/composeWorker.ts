@@ -9,6 +9,7 @@ import type { MediaForAgent } from '../../shared/media/agentMedia.js';
 import { createCloudStorageBucket } from '../../shared/media/cloudStorageBucket.js';
 import { createInlineMedia } from '../../shared/media/inlineMedia.js';
 import { createStoredMedia } from '../../shared/media/storedMedia.js';
+import { resolveFirestoreFallbackOnce } from '../../shared/store/firestoreFallbackResolution.js';
 import { createGraphClient, type MediaSource, type WhatsAppClient } from '../../shared/whatsapp/graphClient.js';
 import { answerFailuresPlainly } from '../answerFailuresPlainly.js';
 import { lazy } from '../lazy.js';
@@ -76,6 +77,8 @@ function mediaForAgent(config: WorkerConfig, whatsapp: WhatsAppClient & MediaSou
 }
 
 async function composeAdapters(config: WorkerConfig, log: Logger): Promise<WorkerAdapters> {
+  // Before Firestore and google-gax load (see the function).
+  resolveFirestoreFallbackOnce();
   // Firestore first: a message's path starts with it, and its warm-up's first RPCs can be on the
   // wire while aiplatform, the slowest part to load (synchronous: it blocks the thread), loads.
   const [
