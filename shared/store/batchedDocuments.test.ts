@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
 import { describeWithEmulators } from '../../test/integration/testStack.js';
-import { readDocument, writeDocument } from './batchedDocuments.js';
+import { readDocument, sentChunkGroup, writeDocument, writeDocumentInGroup } from './batchedDocuments.js';
+import { createFirestoreInboundLedger } from './firestoreInboundLedger.js';
+import { createFirestoreOutboundMessageStore } from './firestoreOutboundMessageStore.js';
 
 /** The documents each BatchGetDocuments RPC of `db` asked for, at the client's request funnel (as bench/countFirestore.js). */
 function recordBatchGets(db: Firestore): string[][] {
@@ -163,5 +165,64 @@ describeWithEmulators('writeDocument: bookkeeping writes started together go out
     await writeDocument(db, (batch) => batch.update(db.doc('windows/u5'), { at: 6 }));
     expect(commits).toEqual([['set windows/u5'], ['update windows/u5']]);
     expect((await db.doc('windows/u5').get()).get('at')).toBe(6);
+  });
+});
+
+describeWithEmulators('writeDocumentInGroup: the writes of one group go out as one Commit, apart from everything else (emulator)', () => {
+  let db: Firestore;
+  let commits: string[][];
+  beforeAll(async () => {
+    const emulators = inject('emulators');
+    if ('skipReason' in emulators) return;
+    process.env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
+    db = new Firestore({ projectId: `test-${randomUUID().slice(0, 8)}` });
+    commits = recordCommits(db);
+  });
+  beforeEach(() => {
+    commits?.splice(0);
+  });
+  afterAll(async () => {
+    await db?.terminate();
+  });
+
+  it('commits each group’s writes together, and never with another group’s or the ungrouped bookkeeping', async () => {
+    await Promise.all([
+      writeDocumentInGroup(db, 'a', (batch) => batch.set(db.doc('inbound/a'), { n: 1 })),
+      writeDocument(db, (batch) => batch.set(db.doc('windows/w'), { n: 2 })),
+      writeDocumentInGroup(db, 'b', (batch) => batch.set(db.doc('inbound/b'), { n: 3 })),
+      writeDocumentInGroup(db, 'a', (batch) => batch.set(db.doc('outbound/a'), { n: 4 })),
+    ]);
+    expect(commits.map((commit) => commit.join(', ')).sort()).toEqual(['set inbound/a, set outbound/a', 'set inbound/b', 'set windows/w']);
+  });
+
+  it('fails a group’s writes together, leaving the other groups written', async () => {
+    const outcomes = await Promise.allSettled([
+      writeDocumentInGroup(db, 'c', (batch) => batch.update(db.doc('inbound/gone'), { n: 1 })),
+      writeDocumentInGroup(db, 'c', (batch) => batch.set(db.doc('outbound/c'), { n: 2 })),
+      writeDocumentInGroup(db, 'd', (batch) => batch.set(db.doc('outbound/d'), { n: 3 })),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
+    expect([(await db.doc('outbound/c').get()).exists, (await db.doc('outbound/d').get()).get('n')]).toEqual([false, 3]);
+  });
+
+  it('records a sent reply chunk in the ledger and the outbound store in one Commit, as sendReply starts them', async () => {
+    const ledger = createFirestoreInboundLedger(db);
+    const outbound = createFirestoreOutboundMessageStore(db, 3600_000);
+    const now = new Date();
+    await ledger.claim({ wamid: 'wamid.in.1', userId: 'u1', now, leaseMs: 60_000, retentionMs: 3600_000 });
+    commits.splice(0);
+    await Promise.all([
+      ledger.recordChunkSent('wamid.in.1', { index: 0, graphMessageId: 'wamid.out.1' }, true),
+      outbound.recordSent({ wamid: 'wamid.out.1', phoneNumberId: 'pn1', userId: 'u1', kind: 'reply', inReplyTo: 'wamid.in.1', chunkIndex: 0, text: 'hola' }, now),
+      // A proactive message (no turn) is not part of it.
+      outbound.recordSent({ wamid: 'wamid.out.2', phoneNumberId: 'pn1', userId: 'u1', kind: 'proactive', text: 'aviso' }, now),
+    ]);
+    expect(commits.map((commit) => commit.join(', ')).sort()).toEqual([
+      'update inbound_messages/wamid.in.1, update outbound_messages/wamid.out.1',
+      'update outbound_messages/wamid.out.2',
+    ]);
+    expect(await ledger.get('wamid.in.1')).toMatchObject({ state: 'answered', sentChunks: [{ index: 0, graphMessageId: 'wamid.out.1' }] });
+    expect(await outbound.get('wamid.out.1')).toMatchObject({ kind: 'reply', inReplyTo: 'wamid.in.1', text: 'hola' });
+    expect(sentChunkGroup('wamid.in.1')).not.toBe(sentChunkGroup('wamid.in.2'));
   });
 });

@@ -18,18 +18,26 @@ interface Waiting<Item, Result> {
  * settled promise still join. `run` settles every call of its group.
  */
 function sameTickBatches<Item, Result>(max: number, run: (db: Firestore, batch: Waiting<Item, Result>[]) => Promise<void>) {
-  const queues = new Map<Firestore, Waiting<Item, Result>[]>();
-  const flush = (db: Firestore) => {
-    const queue = queues.get(db) ?? [];
-    queues.delete(db);
+  // Per client, per group: calls of different groups never share a batch.
+  const queues = new Map<Firestore, Map<string, Waiting<Item, Result>[]>>();
+  const flush = (db: Firestore, group: string) => {
+    const groups = queues.get(db);
+    const queue = groups?.get(group) ?? [];
+    groups?.delete(group);
+    if (groups?.size === 0) queues.delete(db);
     for (let start = 0; start < queue.length; start += max) void run(db, queue.slice(start, start + max));
   };
-  return (db: Firestore, item: Item): Promise<Result> => {
-    let queue = queues.get(db);
+  return (db: Firestore, item: Item, group = ''): Promise<Result> => {
+    let groups = queues.get(db);
+    if (!groups) {
+      groups = new Map();
+      queues.set(db, groups);
+    }
+    let queue = groups.get(group);
     if (!queue) {
       queue = [];
-      queues.set(db, queue);
-      void Promise.resolve().then(() => process.nextTick(() => flush(db)));
+      groups.set(group, queue);
+      void Promise.resolve().then(() => process.nextTick(() => flush(db, group)));
     }
     const waiting = queue;
     return new Promise((resolve, reject) => waiting.push({ item, resolve, reject }));
@@ -88,4 +96,19 @@ const batchWrite = sameTickBatches<Write, void>(MAX_WRITES_PER_BATCH, async (db,
  */
 export function writeDocument(db: Firestore, write: Write): Promise<void> {
   return batchWrite(db, write);
+}
+
+/**
+ * A write that goes out in one Commit with the writes of the same `group` a step starts together,
+ * and never with anything else: for records that belong together and must not fail because of
+ * another step's write. A sent chunk's ledger record and its outbound record share the group
+ * `sentChunkGroup(turn)`: one RPC instead of two, written or failed together.
+ */
+export function writeDocumentInGroup(db: Firestore, group: string, write: Write): Promise<void> {
+  return batchWrite(db, write, `group:${group}`);
+}
+
+/** The group of the writes that record a chunk of a turn's reply as sent (the ledger's and the outbound store's). */
+export function sentChunkGroup(turnId: string): string {
+  return `sent chunk of ${turnId}`;
 }

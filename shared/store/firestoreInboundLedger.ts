@@ -1,6 +1,7 @@
 import { FieldValue, type DocumentData, type Firestore } from '@google-cloud/firestore';
 import * as z from 'zod';
 import { replyChunkSchema } from '../whatsapp/rendering/replyChunk.js';
+import { sentChunkGroup, writeDocumentInGroup } from './batchedDocuments.js';
 import { fromDocument, toDocument } from './firestoreDocument.js';
 import { decideClaim, type InboundLedger, type InboundRecord } from './inboundLedger.js';
 
@@ -39,13 +40,16 @@ export function createFirestoreInboundLedger(db: Firestore): InboundLedger {
       await doc(wamid).update({ replyChunks, agentMs, updatedAt: now() });
     },
     async recordChunkSent(wamid, chunk, answered) {
-      await doc(wamid).update({
-        sentChunks: FieldValue.arrayUnion(chunk),
-        // A flat copy of the ids, so a quoted reply can be found with array-contains.
-        ...(chunk.graphMessageId ? { sentMessageIds: FieldValue.arrayUnion(chunk.graphMessageId) } : {}),
-        updatedAt: now(),
-        ...(answered ? { state: 'answered', leaseUntil: FieldValue.delete() } : {}),
-      });
+      // In one commit with the chunk's outbound record, which the caller starts alongside.
+      await writeDocumentInGroup(db, sentChunkGroup(wamid), (batch) =>
+        batch.update(doc(wamid), {
+          sentChunks: FieldValue.arrayUnion(chunk),
+          // A flat copy of the ids, so a quoted reply can be found with array-contains.
+          ...(chunk.graphMessageId ? { sentMessageIds: FieldValue.arrayUnion(chunk.graphMessageId) } : {}),
+          updatedAt: now(),
+          ...(answered ? { state: 'answered', leaseUntil: FieldValue.delete() } : {}),
+        }),
+      );
     },
     async markAnswered(wamid) {
       await doc(wamid).update({ state: 'answered', leaseUntil: FieldValue.delete(), updatedAt: now() });

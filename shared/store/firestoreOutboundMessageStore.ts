@@ -1,6 +1,6 @@
 import type { DocumentData, Firestore } from '@google-cloud/firestore';
 import { advanceStatus, type StatusReport } from '../core/deliveryStatus.js';
-import { readDocument } from './batchedDocuments.js';
+import { readDocument, sentChunkGroup, writeDocumentInGroup } from './batchedDocuments.js';
 import { fromDocument, toDocument } from './firestoreDocument.js';
 import type { OutboundMessageStore, OutboundRecord } from './outboundMessageStore.js';
 
@@ -14,10 +14,16 @@ export function createFirestoreOutboundMessageStore(db: Firestore, retentionMs: 
 
   return {
     async recordSent(message, now) {
-      // A merge, not a create: the first status webhook can overtake this write.
-      await doc(message.wamid).set(toDocument({ ...message, createdAt: now, updatedAt: now, expiresAt: expiry(now) }), {
-        merge: true,
-      });
+      // A merge, not a create: the first status webhook can overtake this write, and a chunk sent
+      // again after a failed record is recorded under its new wamid.
+      const data = toDocument({ ...message, createdAt: now, updatedAt: now, expiresAt: expiry(now) });
+      const ref = doc(message.wamid);
+      if (message.inReplyTo === undefined) {
+        await ref.set(data, { merge: true });
+        return;
+      }
+      // A reply's chunk: in one commit with the ledger's record of it, which the caller starts alongside.
+      await writeDocumentInGroup(db, sentChunkGroup(message.inReplyTo), (batch) => batch.set(ref, data, { merge: true }));
     },
     async applyStatus(report, now) {
       const ref = doc(report.wamid);
