@@ -604,7 +604,7 @@ function firestoreSection(p: PipelineResult): string[] {
     '| **1.** claim `inbound_messages/{wamid}`: `create()`, which fails if the record exists (only a redelivery or a replay runs the transaction) | | 1 | 1 | idempotency: a redelivery must not call the agent again |',
     "| **1.** in the same round trip, the conversation (`readConversationState`): `opt_outs`, `held_replies`, `handoffs`, `whatsapp_sessions`, `rate_limits`, each `{phoneNumberId}:{userId}` | 5 | | (with the claim) | STOP, replies held while the 24-hour window was closed, a person's take-over, the agent session, the per-minute count |",
     '| **2.** after the agent: store the rendered reply, the rate-limit count, the session (touched, or created for a new user), the user\'s 24-hour window (`conversation_windows`), and read `handoffs` again | 1 | 4 | 1 | a retry after a failed send must not ask the agent again; a person who took over while the agent worked gets the conversation |',
-    '| **3.** after Graph accepted the chunk: record it sent and the message answered, and the outbound message (`outbound_messages/{wamid}`, for status callbacks) | | 2 | 1 | a retry must not resend a chunk |',
+    '| **3.** after Graph accepted the chunk: record it sent and the message answered, and the outbound message (`outbound_messages/{wamid}`, for status callbacks), in one Commit | | 2 | 1 | a retry must not resend a chunk |',
     `| **total** | **6** | **7** | **3** | measured: ${per(b.firestore.documentsRead)} / ${per(b.firestore.documentsWritten)}, ${per(b.firestore.sequential)} in sequence |`,
     '',
   ];
