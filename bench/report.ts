@@ -257,8 +257,8 @@ export function renderReport(results: BenchResults, previous?: BenchResults): { 
 function contextLine(results: BenchResults): string {
   const busy = results.machineBusy === undefined ? '' : `, machine ${(results.machineBusy * 100).toFixed(0)}% busy during the run (all tenants)`;
   const load = results.loadAverage ? `, load average ${results.loadAverage.map((l) => l.toFixed(1)).join(' ')}` : '';
-  const production = `; the pipeline and bursts phases run each function with Terraform's NODE_OPTIONS (webhook ${PRODUCTION_NODE_OPTIONS.webhook}, worker ${PRODUCTION_NODE_OPTIONS.worker})`;
-  const nodeOptions = results.functionNodeOptions ? `; BENCH_FUNCTION_NODE_OPTIONS=${results.functionNodeOptions} after them (a flag's last value wins), and alone in phases 1 and 2` : '';
+  const production = `; every phase runs each function with Terraform's NODE_OPTIONS (webhook ${PRODUCTION_NODE_OPTIONS.webhook}, worker ${PRODUCTION_NODE_OPTIONS.worker}), the bare handler of phases 1 and 2 with the webhook's`;
+  const nodeOptions = results.functionNodeOptions ? `; BENCH_FUNCTION_NODE_OPTIONS=${results.functionNodeOptions} after them (a flag's last value wins)` : '';
   return `Node ${results.node}, ${results.cpus} CPUs${busy}${load}, ${results.date}${production}${nodeOptions}`;
 }
 

@@ -21,6 +21,7 @@ import { measurePipeline } from './pipeline.js';
 import { saturateAgainstStandIn, startPubSubStandIn } from './standIn.js';
 import { emulatorJvmPid, machineTicks } from './procStats.js';
 import { renderReport, type BenchResults } from './report.js';
+import { PRODUCTION_NODE_OPTIONS, withProductionNodeOptions } from '../local/productionRuntime.js';
 
 const num = (name: string, fallback: number) => Number(process.env[name]) || fallback;
 const settings = {
@@ -94,14 +95,15 @@ async function main(): Promise<number> {
       WHATSAPP_VERIFY_TOKEN: 'bench-verify-token',
       WHATSAPP_APP_SECRET: APP_SECRET,
       PUBSUB_TOPIC: topic,
-      ...(functionNodeOptions ? { NODE_OPTIONS: functionNodeOptions } : {}),
+      NODE_OPTIONS: withProductionNodeOptions('webhook', functionNodeOptions || undefined),
     };
     const webhookSpec: FunctionSpec = { name: 'webhook', target: 'webhook', source: 'dist/functions/index.js', env: webhookEnv };
     const bareSpec: FunctionSpec = {
       name: 'bare',
       target: 'bare',
       source: 'bench/bareHandler.js',
-      env: { NODE_ENV: 'production', GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: '' },
+      // The same runtime as the webhook (Terraform's heap cap), so the ratio is the code's alone.
+      env: { NODE_ENV: 'production', GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: '', NODE_OPTIONS: PRODUCTION_NODE_OPTIONS.webhook },
     };
 
     let tag = 0;
