@@ -14,8 +14,8 @@ export function createFirestoreOutboundMessageStore(db: Firestore, retentionMs: 
 
   return {
     async recordSent(message, now) {
-      // A merge, not a create: the first status webhook can overtake this write, and a chunk sent
-      // again after a failed record is recorded under its new wamid.
+      // A merge, not a create: the first status webhook can overtake this write, and the write done
+      // twice (a commit retried after its answer was lost) changes nothing.
       const data = toDocument({ ...message, createdAt: now, updatedAt: now, expiresAt: expiry(now) });
       const ref = doc(message.wamid);
       if (message.inReplyTo === undefined) {
