@@ -76,7 +76,8 @@ export async function handleInboundMessage(message: InboundMessage, attempt: Att
  * Runs a claimed turn to an outcome: answered (records progress before and after every side
  * effect), failed for good, failed for now (retry), or failed on the last attempt (with an
  * apology to the user). The turn goes to the agent of the business number the user wrote to, with
- * that number's settings (TEXTS_BY_NUMBER); a number with no agent fails the turn for good, without a word to the user.
+ * that number's settings (TEXTS_BY_NUMBER); a number with no agent fails the turn for good,
+ * without a word to the user.
  */
 export async function runTurn(
   turn: TurnInput,
