@@ -956,6 +956,24 @@ describe('processPush: several business numbers, each with its agent and texts (
     expect(h.sends.map((send) => [send.phoneNumberId, send.text])).toEqual([[SUPPORT, 'Lo siento.']]);
   });
 
+  it('a number with no agent (used only for proactive messages) still records and confirms STOP and START', async () => {
+    const h = twoNumbers();
+    const NOTIFY = '333333333333333';
+    const user = 'AR.1234567890';
+    expect(await h.deliver(h.text(' Stop ', { phoneNumberId: NOTIFY }))).toEqual({ ack: true, outcome: 'answered' });
+    expect(await h.deps.optOuts.get(NOTIFY, user)).toMatchObject({ command: 'Stop' });
+    // Anything else on that number still fails for want of an agent, silently.
+    expect(await h.deliver(h.text('hello?', { phoneNumberId: NOTIFY }))).toEqual({ ack: true, outcome: 'failed' });
+    expect(await h.deliver(h.text('start', { phoneNumberId: NOTIFY }))).toEqual({ ack: true, outcome: 'answered' });
+    expect(await h.deps.optOuts.get(NOTIFY, user)).toBeUndefined();
+    expect(h.calls).toEqual([]);
+    expect(h.sessionsMade).toEqual([]);
+    expect(h.sends.map((send) => [send.phoneNumberId, send.text])).toEqual([
+      [NOTIFY, 'You are unsubscribed'],
+      [NOTIFY, h.deps.settings.optInConfirmText],
+    ]);
+  });
+
   it('a number with no agent: acknowledged, recorded failed with the reason, an error logged with the number, nothing sent, never retried', async () => {
     const h = twoNumbers();
     const lines = h.captureLog();

@@ -1,11 +1,14 @@
+import type { AgentClient } from '../agent/agentClient.js';
 import { isPermanent, PermanentError, reasonOf } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { maskUserId } from '../log/maskUserId.js';
 import type { InboundRecord, InboundState } from '../store/inboundLedger.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
 import { answerTurn } from './answerTurn.js';
+import { consentCommandOf } from './consentCommands.js';
 import { readConversationState, readConversationStateAhead, type ConversationState } from './conversationState.js';
 import type { CoreDeps, TurnContext, TurnInput } from './coreDeps.js';
+import { settingsFor } from './numberRoutes.js';
 import { sendApology } from './sendReply.js';
 
 /** What the core needs to know about the attempt it is given; the transport knows how to count. */
@@ -77,7 +80,8 @@ export async function handleInboundMessage(message: InboundMessage, attempt: Att
  * effect), failed for good, failed for now (retry), or failed on the last attempt (with an
  * apology to the user). The turn goes to the agent of the business number the user wrote to, with
  * that number's settings (TEXTS_BY_NUMBER); a number with no agent fails the turn for good,
- * without a word to the user.
+ * without a word to the user, unless the turn is a STOP or a START, which needs no agent and is
+ * recorded and confirmed on every number (one used only for proactive messages too).
  */
 export async function runTurn(
   turn: TurnInput,
@@ -91,18 +95,24 @@ export async function runTurn(
   if (!message) throw new Error(`turn ${turn.id} has no message`);
   const { number, isLast } = attempt.whichAttempt(record.attempts);
   const route = deps.numbers.route(message.phoneNumberId);
-  if (route.kind === 'no-agent') {
+  const settings = settingsFor(deps, message.phoneNumberId);
+  let agent: AgentClient;
+  if (route.kind === 'agent') agent = route.agent;
+  else {
     const error = new PermanentError(route.reason, 'no_agent_for_number', { fields: { phoneNumberId: message.phoneNumberId } });
-    await deps.ledger.markFailed(turn.id, error.reason, { exhausted: false, apologySent: false });
-    return { kind: 'failed', reason: error.reason, error, attempt: number };
+    if (consentCommandOf(message, settings) === undefined) {
+      await deps.ledger.markFailed(turn.id, error.reason, { exhausted: false, apologySent: false });
+      return { kind: 'failed', reason: error.reason, error, attempt: number };
+    }
+    agent = refusingAgent(error);
   }
   const ctx: TurnContext = {
     turn,
     message,
     attempt: number,
     record,
-    agent: route.agent,
-    deps: { ...deps, settings: { ...deps.settings, ...route.settings } },
+    agent,
+    deps: { ...deps, settings },
     log,
     now: deps.now ?? (() => new Date()),
     optedOut: false,
@@ -125,4 +135,10 @@ export async function runTurn(
     await deps.ledger.markFailed(turn.id, reason, { exhausted: true, apologySent });
     return { kind: 'exhausted', reason, error, attempt: number };
   }
+}
+
+/** The agent of a number that has none, for a turn that never asks one (a STOP or a START): any call fails for good. */
+function refusingAgent(error: PermanentError): AgentClient {
+  const refuse = () => Promise.reject(error);
+  return { createSession: refuse, query: refuse, deleteSession: refuse };
 }

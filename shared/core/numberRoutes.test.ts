@@ -59,7 +59,7 @@ describe('createNumberRoutes', () => {
     // A number the map does not name (served by AGENT_ENGINE) has its settings too.
     expect(routes.route('444')).toMatchObject({ kind: 'agent', engine: DEFAULT_ENGINE, settings: { slowDownText: 'Más despacio.' } });
     expect(routes.route('constructor')).toMatchObject({ settings: {} });
-    // Without an agent a number still has its settings (its words decide read receipts and burst ends there; its turns fail: no_agent_for_number).
+    // Without an agent a number still has its settings: its STOP and START are recorded and confirmed in its words; its other turns fail (no_agent_for_number).
     expect(routesWith({ settingsByNumber }).routes.settingsOf('111')).toEqual(settingsByNumber['111']);
   });
 
