@@ -39,6 +39,7 @@ export function composeWorker(config: WorkerConfig): HttpFunction {
   const deps = lazy(() => composeAdapters(config, log));
   deps().catch((error: unknown) => log.error({ err: error }, 'worker failed to start'));
   warnIfPushUnchecked(config, log);
+  warnIfLeaseTooShort(config, log);
   const verifyPush = config.PUSH_AUDIENCE
     ? createPushTokenVerifier(config.PUSH_AUDIENCE, config.PUSH_SERVICE_ACCOUNT)
     : undefined;
@@ -51,6 +52,19 @@ export function warnIfPushUnchecked(config: Partial<Pick<WorkerConfig, 'PUSH_AUD
   log.warn(
     { setting: 'PUSH_AUDIENCE' },
     'PUSH_AUDIENCE is not set: the worker accepts push requests WITHOUT checking their OIDC token; anyone who can reach its URL can make it answer. Set PUSH_AUDIENCE to the push subscription audience.',
+  );
+}
+
+/**
+ * A delivery's lease must outlast the worker's timeout, or a redelivery of a message still being
+ * answered finds the lease expired and answers it a second time. Terraform refuses such settings;
+ * this warns a deployment made without it (the reliability tests shorten the lease on purpose).
+ */
+export function warnIfLeaseTooShort(config: Pick<WorkerConfig, 'PROCESSING_LEASE_SECONDS' | 'WORKER_TIMEOUT_SECONDS'>, log: Logger): void {
+  if (config.PROCESSING_LEASE_SECONDS > config.WORKER_TIMEOUT_SECONDS) return;
+  log.warn(
+    { setting: 'PROCESSING_LEASE_SECONDS', leaseSeconds: config.PROCESSING_LEASE_SECONDS, workerTimeoutSeconds: config.WORKER_TIMEOUT_SECONDS },
+    `PROCESSING_LEASE_SECONDS (${config.PROCESSING_LEASE_SECONDS}) is not above WORKER_TIMEOUT_SECONDS (${config.WORKER_TIMEOUT_SECONDS}): a message still being answered when its lease ends can be answered twice. Set the lease above the worker's timeout (Terraform does: PROCESSING_LEASE_SECONDS = timeout + 30).`,
   );
 }
 
