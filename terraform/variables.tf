@@ -51,7 +51,7 @@ variable "agent_engine_by_number" {
 }
 
 variable "texts_by_number" {
-  description = "Per business number, what it says and understands differently from the worker's settings (e.g. a Brazilian number answering in Portuguese and opting out on SAIR): { \"<phone_number_id>\" = { APOLOGY_TEXT = \"…\", OPT_OUT_COMMANDS = \"sair,parar\" } }. Names: APOLOGY_TEXT, UNSUPPORTED_TEXT, MEDIA_UNSUPPORTED_TEXT, MEDIA_TOO_LARGE_TEXT, SLOW_DOWN_TEXT, RESET_CONFIRM_TEXT, WELCOME_TEXT (\"\" = no welcome on that number), OPT_OUT_CONFIRM_TEXT, OPT_IN_CONFIRM_TEXT; the comma-separated word lists RESET_COMMANDS, OPT_OUT_COMMANDS, OPT_IN_COMMANDS (they replace the deployment's on that number); REENGAGE_TEMPLATE (\"\" = none on that number) and REENGAGE_TEMPLATE_LANGUAGE. Passed to the worker as TEXTS_BY_NUMBER."
+  description = "Per business number, what it says and understands differently from the worker's settings (e.g. a Brazilian number answering in Portuguese and opting out on SAIR): { \"<phone_number_id>\" = { APOLOGY_TEXT = \"…\", OPT_OUT_COMMANDS = \"sair,parar\" } }. Names: APOLOGY_TEXT, UNSUPPORTED_TEXT, MEDIA_UNSUPPORTED_TEXT, MEDIA_TOO_LARGE_TEXT, SLOW_DOWN_TEXT, RESET_CONFIRM_TEXT, WELCOME_TEXT (\"\" = no welcome on that number), OPT_OUT_CONFIRM_TEXT, OPT_IN_CONFIRM_TEXT; the comma-separated word lists RESET_COMMANDS (\"\" = none on that number), OPT_OUT_COMMANDS, OPT_IN_COMMANDS (they replace the deployment's on that number); REENGAGE_TEMPLATE (\"\" = none on that number) and REENGAGE_TEMPLATE_LANGUAGE. Passed to the worker as TEXTS_BY_NUMBER."
   type        = map(map(string))
   default     = {}
 
@@ -68,8 +68,8 @@ variable "texts_by_number" {
   }
 
   validation {
-    condition     = alltrue(flatten([for number, texts in var.texts_by_number : [for name, text in texts : contains(["WELCOME_TEXT", "REENGAGE_TEMPLATE"], name) || trimspace(replace(text, ",", "")) != ""]]))
-    error_message = "texts_by_number: every text and word list but WELCOME_TEXT and REENGAGE_TEMPLATE must say something. Empty: ${join(", ", flatten([for number, texts in var.texts_by_number : [for name, text in texts : "${number}.${name}" if !contains(["WELCOME_TEXT", "REENGAGE_TEMPLATE"], name) && trimspace(replace(text, ",", "")) == ""]]))}."
+    condition     = alltrue(flatten([for number, texts in var.texts_by_number : [for name, text in texts : contains(["WELCOME_TEXT", "REENGAGE_TEMPLATE", "RESET_COMMANDS"], name) || trimspace(replace(text, ",", "")) != ""]]))
+    error_message = "texts_by_number: every text and word list but WELCOME_TEXT, REENGAGE_TEMPLATE and RESET_COMMANDS must say something. Empty: ${join(", ", flatten([for number, texts in var.texts_by_number : [for name, text in texts : "${number}.${name}" if !contains(["WELCOME_TEXT", "REENGAGE_TEMPLATE", "RESET_COMMANDS"], name) && trimspace(replace(text, ",", "")) == ""]]))}."
   }
 
   validation {

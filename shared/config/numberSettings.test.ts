@@ -134,6 +134,12 @@ describe('TEXTS_BY_NUMBER', () => {
     expect(config.TEXTS_BY_NUMBER['111']).toEqual({ optOutCommands: ['sair', 'parar'], optInCommands: ['voltar'], resetCommands: ['/recomeçar'] });
   });
 
+  it('lets a number switch its reset words off, never its opt-out or opt-in words', () => {
+    const config = loadConfig(workerConfigSchema, { ...workerEnv, TEXTS_BY_NUMBER: JSON.stringify({ '111': { RESET_COMMANDS: '' } }) });
+    expect(config.TEXTS_BY_NUMBER['111']).toEqual({ resetCommands: [] });
+    expect(configError({ TEXTS_BY_NUMBER: '{"111": {"OPT_IN_COMMANDS": ""}}' })).toMatch(/entry "111": OPT_IN_COMMANDS must name at least one comma-separated word/);
+  });
+
   it('reads a number\'s re-engagement template as given: a name, a language, or "" for none', () => {
     const config = loadConfig(workerConfigSchema, {
       ...workerEnv,

@@ -93,7 +93,8 @@ export const agentEngineByNumber = byNumber<string>((value) =>
  * `TEXTS_BY_NUMBER`: `{"<phone_number_id>": {"APOLOGY_TEXT": "…", "OPT_OUT_COMMANDS": "sair,parar", …}}`,
  * the same names as the deployment-wide variables; a number leaves out what it does not change.
  * `WELCOME_TEXT: ""` switches the welcome off for that number, `REENGAGE_TEMPLATE: ""` its
- * re-engagement template; every other text, and every word list, must say something.
+ * re-engagement template, `RESET_COMMANDS: ""` its reset words; every other text and word list
+ * must say something.
  */
 export const textsByNumber = byNumber<NumberEntry>((value) => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -111,7 +112,8 @@ export const textsByNumber = byNumber<NumberEntry>((value) => {
       entry.reengageTemplateLanguage = text;
     } else if (Object.hasOwn(WORDS_SETTING_OF, name)) {
       const words = commandWords(text);
-      if (words.length === 0) return { problem: `${name} must name at least one comma-separated word` };
+      // A number may switch its reset words off, as RESET_COMMANDS="" does for the deployment; never its opt-out or opt-in.
+      if (words.length === 0 && name !== 'RESET_COMMANDS') return { problem: `${name} must name at least one comma-separated word` };
       entry[WORDS_SETTING_OF[name as keyof typeof WORDS_SETTING_OF]] = words;
     } else {
       if (name !== 'WELCOME_TEXT' && !text.trim()) return { problem: `${name} must not be empty` };

@@ -194,7 +194,7 @@ describe.skipIf(!hasTerraform)('agent_engine_by_number and texts_by_number in th
     ['an engine without its location', { agent_engine_by_number: { '111': 'projects/p/reasoningEngines/1', '222': SALES_EN } }, /Bad entries: 111 = "projects\/p\/reasoningEngines\/1"\./],
     ['texts under a phone number', { texts_by_number: { '+1 555': { APOLOGY_TEXT: 'x' } } }, /texts_by_number keys must be phone_number_id values .* Bad keys: "\+1 555"/],
     ['a misspelt text', { texts_by_number: { '111': { APOLOGIE_TEXT: 'x' } } }, /texts_by_number may set only .* Unknown: 111\.APOLOGIE_TEXT/],
-    ['an empty apology', { texts_by_number: { '111': { APOLOGY_TEXT: '  ' } } }, /every text and word list but WELCOME_TEXT and REENGAGE_TEMPLATE must say something\. Empty: 111\.APOLOGY_TEXT/],
+    ['an empty apology', { texts_by_number: { '111': { APOLOGY_TEXT: '  ' } } }, /every text and word list but WELCOME_TEXT, REENGAGE_TEMPLATE and RESET_COMMANDS must say something\. Empty: 111\.APOLOGY_TEXT/],
     ['an opt-out list of no words', { texts_by_number: { '111': { OPT_OUT_COMMANDS: ' , ' } } }, /must say something\. Empty: 111\.OPT_OUT_COMMANDS/],
     ['a template language that is not a code', { texts_by_number: { '111': { REENGAGE_TEMPLATE_LANGUAGE: 'Portuguese' } } }, /REENGAGE_TEMPLATE_LANGUAGE must be a language code like es or en_US\. Bad: 111\.REENGAGE_TEMPLATE_LANGUAGE/],
   ])('refuses %s at plan time, naming the entry', (_case, vars, message) => {
