@@ -54,11 +54,12 @@ describe('createNumberRoutes', () => {
       '444': { slowDownText: 'Más despacio.' },
     };
     const { routes } = routesWith({ defaultEngine: DEFAULT_ENGINE, enginesByNumber, settingsByNumber });
-    expect(routes.route('111')).toMatchObject({ kind: 'agent', settings: { apologyText: 'Lo siento.', welcomeText: '', optOutCommands: ['baja'] } });
-    expect(routes.route('222')).toMatchObject({ kind: 'agent', settings: {} });
+    expect(routes.settingsOf('111')).toEqual({ apologyText: 'Lo siento.', welcomeText: '', optOutCommands: ['baja'] });
+    expect(routes.settingsOf('222')).toEqual({});
     // A number the map does not name (served by AGENT_ENGINE) has its settings too.
-    expect(routes.route('444')).toMatchObject({ kind: 'agent', engine: DEFAULT_ENGINE, settings: { slowDownText: 'Más despacio.' } });
-    expect(routes.route('constructor')).toMatchObject({ settings: {} });
+    expect(routes.route('444')).toMatchObject({ kind: 'agent', engine: DEFAULT_ENGINE });
+    expect(routes.settingsOf('444')).toEqual({ slowDownText: 'Más despacio.' });
+    expect(routes.settingsOf('constructor')).toEqual({});
     // Without an agent a number still has its settings: its STOP and START are recorded and confirmed in its words; its other turns fail (no_agent_for_number).
     expect(routesWith({ settingsByNumber }).routes.settingsOf('111')).toEqual(settingsByNumber['111']);
   });

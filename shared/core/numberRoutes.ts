@@ -33,9 +33,9 @@ export function settingsFor<S extends object>(deps: { settings: S; numbers: Pick
   return { ...deps.settings, ...deps.numbers.settingsOf(phoneNumberId) };
 }
 
-/** Where one business number's messages go; `settings` holds what the number says and understands differently. */
+/** Where one business number's messages go. */
 export type NumberRoute<Agent> =
-  | { kind: 'agent'; phoneNumberId: string; engine: string; agent: Agent; settings: Partial<NumberSettings> }
+  | { kind: 'agent'; phoneNumberId: string; engine: string; agent: Agent }
   /** Neither AGENT_ENGINE_BY_NUMBER nor AGENT_ENGINE names an agent: the message fails (acknowledged, never retried). */
   | { kind: 'no-agent'; phoneNumberId: string; reason: string };
 
@@ -83,7 +83,7 @@ export function createNumberRoutes<Agent>(options: NumberRoutesOptions<Agent>): 
           reason: `no agent for business number ${phoneNumberId}: it is not in AGENT_ENGINE_BY_NUMBER and AGENT_ENGINE is not set`,
         };
       }
-      return { kind: 'agent', phoneNumberId, engine, agent: options.agentFor(engine), settings: settingsOf(phoneNumberId) };
+      return { kind: 'agent', phoneNumberId, engine, agent: options.agentFor(engine) };
     },
   };
 }
