@@ -33,22 +33,36 @@ function recordCommits(db: Firestore): string[][] {
   return commits;
 }
 
-describeWithEmulators('readDocument: single-document reads started together go out as one BatchGetDocuments (emulator)', () => {
-  let db: Firestore;
-  let batches: string[][];
+/**
+ * A Firestore client of the describe block's own (its own project on the emulator): `setUp` gets
+ * it once and returns the record of RPCs to empty before each test; the client closes after the block.
+ */
+function useRecordedFirestore(setUp: (db: Firestore) => Promise<string[][]>): void {
+  let db: Firestore | undefined;
+  let recorded: string[][] | undefined;
   beforeAll(async () => {
     const emulators = inject('emulators');
     if ('skipReason' in emulators) return;
     process.env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
     db = new Firestore({ projectId: `test-${randomUUID().slice(0, 8)}` });
-    batches = recordBatchGets(db);
-    await Promise.all([db.doc('sessions/u1').set({ n: 1 }), db.doc('opt_outs/u1').set({ n: 2 }), db.doc('handoffs/u2').set({ n: 3 })]);
+    recorded = await setUp(db);
   });
   beforeEach(() => {
-    batches?.splice(0);
+    recorded?.splice(0);
   });
   afterAll(async () => {
     await db?.terminate();
+  });
+}
+
+describeWithEmulators('readDocument: single-document reads started together go out as one BatchGetDocuments (emulator)', () => {
+  let db: Firestore;
+  let batches: string[][];
+  useRecordedFirestore(async (client) => {
+    db = client;
+    batches = recordBatchGets(db);
+    await Promise.all([db.doc('sessions/u1').set({ n: 1 }), db.doc('opt_outs/u1').set({ n: 2 }), db.doc('handoffs/u2').set({ n: 3 })]);
+    return batches;
   });
 
   it('reads three documents of three collections in one RPC, each caller getting its own snapshot, missing ones as not existing', async () => {
@@ -115,19 +129,11 @@ describeWithEmulators('readDocument: single-document reads started together go o
 describeWithEmulators('writeDocument: bookkeeping writes started together go out as one Commit (emulator)', () => {
   let db: Firestore;
   let commits: string[][];
-  beforeAll(async () => {
-    const emulators = inject('emulators');
-    if ('skipReason' in emulators) return;
-    process.env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
-    db = new Firestore({ projectId: `test-${randomUUID().slice(0, 8)}` });
+  useRecordedFirestore(async (client) => {
+    db = client;
     await db.doc('sessions/u1').set({ count: 1 });
     commits = recordCommits(db);
-  });
-  beforeEach(() => {
-    commits?.splice(0);
-  });
-  afterAll(async () => {
-    await db?.terminate();
+    return commits;
   });
 
   it('commits a set and an update of two stores in one RPC, each caller resolved', async () => {
@@ -171,18 +177,10 @@ describeWithEmulators('writeDocument: bookkeeping writes started together go out
 describeWithEmulators('writeDocumentInGroup: the writes of one group go out as one Commit, apart from everything else (emulator)', () => {
   let db: Firestore;
   let commits: string[][];
-  beforeAll(async () => {
-    const emulators = inject('emulators');
-    if ('skipReason' in emulators) return;
-    process.env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
-    db = new Firestore({ projectId: `test-${randomUUID().slice(0, 8)}` });
+  useRecordedFirestore(async (client) => {
+    db = client;
     commits = recordCommits(db);
-  });
-  beforeEach(() => {
-    commits?.splice(0);
-  });
-  afterAll(async () => {
-    await db?.terminate();
+    return commits;
   });
 
   it('commits each group’s writes together, and never with another group’s or the ungrouped bookkeeping', async () => {
