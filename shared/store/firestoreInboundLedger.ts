@@ -104,6 +104,5 @@ function fromFirestore(data: DocumentData): InboundRecord {
  */
 function toStoredRecord(record: InboundRecord, stored: DocumentData | undefined): DocumentData {
   const { unreadableReply, ...rest } = record;
-  const keep = unreadableReply !== undefined && record.replyChunks === undefined && stored?.replyChunks !== undefined;
-  return { ...toDocument(rest), ...(keep ? { replyChunks: stored.replyChunks } : {}) };
+  return { ...toDocument(rest), ...(unreadableReply !== undefined && stored ? { replyChunks: stored.replyChunks } : {}) };
 }
