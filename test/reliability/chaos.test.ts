@@ -48,6 +48,10 @@ function useChaosStack(graphSeed: number, env: Record<string, string> = {}) {
       // its attempts stalls the whole subscription there. With 10 attempts at ~15% failure each,
       // exhaustion has odds of about 1e-8 per message, so the run measures retries, not that stall.
       MAX_DELIVERY_ATTEMPTS: '10',
+      // The second number has words and a template of its own (none of them in the run's texts): per-number settings on.
+      TEXTS_BY_NUMBER: JSON.stringify({
+        [SECOND_NUMBER]: { OPT_OUT_COMMANDS: 'sair,parar', OPT_IN_COMMANDS: 'voltar', RESET_COMMANDS: '/recomeçar', REENGAGE_TEMPLATE_LANGUAGE: 'pt_BR' },
+      }),
       LOG_LEVEL: 'info',
       ...env,
     });
