@@ -38,6 +38,11 @@ describe('renderButtons: how many options make which message', () => {
     if (interactive.type === 'list') expect(interactive.action.sections[0]?.rows).toHaveLength(count);
   });
 
+  it.each(['#', '<br>', '```'])('a body the Markdown conversion empties (%j) goes as written, never empty', (text) => {
+    expect(interactiveOf(render({ text, options: ['!'] }).messages).body).toEqual({ text });
+    expect(interactiveOf(render({ text, options: names(5) }).messages).body).toEqual({ text });
+  });
+
   it('renders reply buttons exactly as the Graph API takes them', () => {
     const { messages } = render({
       text: 'Shall I **book** it?',

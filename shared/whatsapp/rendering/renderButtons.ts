@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { markdownToWhatsApp } from '../formatting/markdownToWhatsApp.js';
+import { interactiveBody } from './interactiveBody.js';
 import type { OutboundMessage } from '../outboundMessage.js';
 import { makeOptionIds } from './makeOptionIds.js';
 import { makeTitlesUnique } from './makeTitlesUnique.js';
@@ -45,7 +45,7 @@ export function renderButtons(args: Record<string, unknown>, options: RenderOpti
   }
   const frame = {
     ...(header ? { header: { type: 'text' as const, text: shortenText(header, LIMITS.headerText) } } : {}),
-    body: { text: shortenText(markdownToWhatsApp(text), LIMITS.interactiveBody) },
+    body: interactiveBody(text),
     ...(footer ? { footer: { text: shortenText(footer, LIMITS.footerText) } } : {}),
   };
   const message: OutboundMessage =

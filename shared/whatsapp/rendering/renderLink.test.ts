@@ -30,6 +30,10 @@ describe('renderLink', () => {
     expect(render({ text: 'b'.repeat(1025), url, label: 'Go' }).messages).toEqual([cta(`${'b'.repeat(1023)}…`, 'Go')]);
   });
 
+  it.each(['#', '<br>', '```'])('a body the Markdown conversion empties (%j) goes as written, never empty', (text) => {
+    expect(render({ text, url, label: 'Go' }).messages).toEqual([cta(text, 'Go')]);
+  });
+
   it('uses a default label when none is given, and says so', () => {
     expect(render({ text: 'Pay', url })).toEqual({ messages: [cta('Pay', DEFAULT_LINK_LABEL)], problems: ['label is missing'] });
   });

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { markdownToWhatsApp } from '../formatting/markdownToWhatsApp.js';
+import { interactiveBody } from './interactiveBody.js';
 import { readToolArg } from './readToolArg.js';
 import { renderText } from './renderText.js';
 import { shortenText } from './shortenText.js';
@@ -31,7 +31,7 @@ export function renderLink(args: Record<string, unknown>, options: RenderOptions
         type: 'interactive',
         interactive: {
           type: 'cta_url',
-          body: { text: shortenText(markdownToWhatsApp(text), LIMITS.interactiveBody) },
+          body: interactiveBody(text),
           action: { name: 'cta_url', parameters: { display_text: shortenText(label, LIMITS.ctaDisplayText), url } },
         },
       },
