@@ -11,6 +11,7 @@ import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { signedBodies, type SignedBody } from './bodies.js';
 import { openPool, postWebhook } from './load.js';
 import { cpuMs, memoryMiB } from './procStats.js';
+import { measureWorkerFloor, type WorkerFloor } from './workerFloorRun.js';
 import { measureWorkerAtConcurrency, type WorkerMemoryRun } from './workerMemory.js';
 import { percentile, summarise, type Summary } from './stats.js';
 
@@ -88,6 +89,8 @@ export interface PipelineResult {
   peakRss: { webhook: number; worker: number };
   /** Run C: the worker at Terraform's worker_concurrency, pushes straight from the bench. */
   workerAtConcurrency: WorkerMemoryRun;
+  /** A message's calls alone through the worker's clients (bench/workerFloor.ts), at run B's rate: the floor under the worker's CPU per message. Absent in runs before it existed. */
+  workerFloor?: WorkerFloor;
   /**
    * POST → reply of the stack's first message (a new user) and of the next new user's, by step;
    * `restart`: the same right after both functions restart on the now warm emulators.
@@ -191,6 +194,11 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
     const peakRss = { webhook: memoryMiB(stack.webhook.child.pid!).peakRss, worker: memoryMiB(stack.worker.child.pid!).peakRss };
     await pool.close();
 
+    const floorMessages = Math.min(options.messages, 300);
+    options.log(`  worker floor: a message's calls alone through the worker's clients, ${floorMessages} messages at ${rate}/s`);
+    const workerFloor = await measureWorkerFloor(stack, { messages: floorMessages, users: options.users, rate, ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}) });
+    options.log(`    ${workerFloor.cpuMsPerMessage.toFixed(1)} ms CPU per message, ${workerFloor.firestoreCpuMsPerMessage.toFixed(1)} ms for the Firestore calls alone (the worker: ${latencyRun.cpuMsPerMessage.worker.toFixed(1)} ms in run B)`);
+
     const memoryRun = { concurrency: WORKER_CONCURRENCY, messages: 10 * WORKER_CONCURRENCY, agentLatencyMs: 1000, firstUser: 800_000 };
     options.log(`  run C (memory): ${memoryRun.messages} pushes straight to the worker, ${memoryRun.concurrency} in flight (worker_concurrency), the agent answering in ${memoryRun.agentLatencyMs} ms`);
     const workerAtConcurrency = await measureWorkerAtConcurrency(stack, memoryRun);
@@ -205,6 +213,7 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
       emulatorPushConcurrency: await pushConcurrency(options.projectId),
       peakRss,
       workerAtConcurrency,
+      workerFloor,
     };
   } finally {
     rmSync(countsFile, { force: true });
