@@ -5,7 +5,7 @@ import type { LocalStack } from '../../local/stack.js';
 import { listDeadLetters } from '../../scripts/dlq/deadLetters.js';
 import { INBOUND_COLLECTION } from '../../shared/store/firestoreInboundLedger.js';
 import { startWhatsAppSandbox, type WhatsAppSandbox } from '../../local/sandbox/whatsappSandbox.js';
-import { DEFAULT_PHONE_NUMBER_ID, newWamid, textWebhook } from '../../local/webhookBodies.js';
+import { DEFAULT_PHONE_NUMBER_ID, mediaWebhook, newWamid, textWebhook } from '../../local/webhookBodies.js';
 import { describeWithEmulators, postWebhook, startTestStack } from '../integration/testStack.js';
 import { echoed, makeUsers, sleep, startFaultyGraph, tally, until, type FaultyGraph } from './helpers.js';
 
@@ -14,6 +14,9 @@ const MESSAGES_PER_USER = 10;
 const GRAPH_SEND_FAILURE_RATE = 0.1;
 const AGENT_FAILURE_RATE = 0.05;
 const DUPLICATE_RATE = 0.15;
+/** Messages sent as a zip with the text as its caption: the agent gets the caption and a note in the file's place. */
+const ATTACHMENT_RATE = 0.1;
+const ZIP = Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(1000, 1)]);
 const APOLOGY_TEXT = 'Sorry, chaos got the better of me. Please try again.';
 const ACCESS_TOKEN = 'chaos-access-token';
 /** A second business number, served by AGENT_ENGINE as any number outside AGENT_ENGINE_BY_NUMBER. */
@@ -65,7 +68,8 @@ function useChaosStack(graphSeed: number, env: Record<string, string> = {}) {
 }
 
 describeWithEmulators('reliability: chaos run', () => {
-  const chaos = useChaosStack(seed ^ 0x9e3779b9);
+  // Media on: the zips go through the media path (Meta's metadata through the faulty Graph), which describes them to the agent.
+  const chaos = useChaosStack(seed ^ 0x9e3779b9, { AGENT_ACCEPTS_MEDIA: 'true' });
 
   it(`${USERS} users × ${MESSAGES_PER_USER} messages to two business numbers with duplicates, Graph 5xx and agent UNAVAILABLE: once each, in order`, async () => {
     const { sandbox, graph, stack } = chaos;
@@ -84,9 +88,11 @@ describeWithEmulators('reliability: chaos run', () => {
         // Users write to both numbers: two conversations each, answered from the number written to.
         phoneNumberId: random() < 0.5 ? DEFAULT_PHONE_NUMBER_ID : SECOND_NUMBER,
         duplicate: random() < DUPLICATE_RATE ? (random() < 0.5 ? ('concurrent' as const) : ('later' as const)) : undefined,
+        attachment: random() < ATTACHMENT_RATE,
       })),
     );
     const all = plan.flat();
+    const attachments = all.filter((message) => message.attachment);
     let deliveries = 0;
     const statuses: number[] = [];
     const deliver = async (body: unknown) => {
@@ -99,7 +105,10 @@ describeWithEmulators('reliability: chaos run', () => {
       plan.map(async (messages) => {
         const later: unknown[] = [];
         for (const message of messages) {
-          const body = textWebhook(message.user, message.text, { wamid: message.wamid, phoneNumberId: message.phoneNumberId });
+          const options = { wamid: message.wamid, phoneNumberId: message.phoneNumberId };
+          const body = message.attachment
+            ? mediaWebhook(message.user, 'document', { id: sandbox.addMedia(ZIP, 'application/zip'), mimeType: 'application/zip', sha256: 'chaos', filename: 'photos.zip', caption: message.text }, options)
+            : textWebhook(message.user, message.text, options);
           if (message.duplicate === 'concurrent') await Promise.all([deliver(body), deliver(body)]);
           else await deliver(body);
           // A "later" duplicate is re-delivered after the user's next message, as Meta does after a timeout.
@@ -139,10 +148,15 @@ describeWithEmulators('reliability: chaos run', () => {
       await db.terminate();
     }
 
-    const successfulCalls = tally(agent.calls.filter((call) => call.failedWith === undefined).map((call) => call.text));
+    // An attachment's turn reaches the agent as its caption, then the note in the file's place: each is known by its first line.
+    const firstLine = (text: string | undefined) => text?.split('\n')[0];
+    const successfulCalls = tally(agent.calls.filter((call) => call.failedWith === undefined).map((call) => firstLine(call.text)));
+    const describedAttachments = new Set(
+      agent.calls.filter((call) => call.text.includes('\n[The user attached a file "photos.zip" (application/zip')).map((call) => firstLine(call.text)),
+    );
     const failedAgentCalls = agent.calls.filter((call) => call.failedWith === grpc.status.UNAVAILABLE).length;
-    const replyCounts = tally(sandbox.sent().map((message) => echoed(message.text ?? '') ?? message.text ?? ''));
-    const repliedFrom = new Map(sandbox.sent().map((message) => [echoed(message.text ?? ''), message.phoneNumberId]));
+    const replyCounts = tally(sandbox.sent().map((message) => firstLine(echoed(message.text ?? '')) ?? message.text ?? ''));
+    const repliedFrom = new Map(sandbox.sent().map((message) => [firstLine(echoed(message.text ?? '')), message.phoneNumberId]));
     const answered = all.filter((message) => records.get(message.wamid)?.state === 'answered');
     const apologised = all.filter((message) => records.get(message.wamid)?.state === 'failed');
     const unresolved = all.filter((message) => !['answered', 'failed'].includes(records.get(message.wamid)?.state));
@@ -154,6 +168,7 @@ describeWithEmulators('reliability: chaos run', () => {
       if (replies !== 1) problems.push(`${message.text}: ${replies} replies`);
       if (calls !== 1) problems.push(`${message.text}: ${calls} successful agent calls`);
       if (repliedFrom.get(message.text) !== message.phoneNumberId) problems.push(`${message.text}: answered from ${repliedFrom.get(message.text)}`);
+      if (message.attachment && !describedAttachments.has(message.text)) problems.push(`${message.text}: its zip was not described to the agent`);
     }
     const deadLetters = apologised.length > 0
       ? await listDeadLetters({
@@ -174,7 +189,7 @@ describeWithEmulators('reliability: chaos run', () => {
     for (const [u, messages] of plan.entries()) {
       const order = new Map(messages.map((message, i) => [message.text, i]));
       const got = repliesTo(users[u]!.phone)
-        .map((reply) => echoed(reply.text ?? ''))
+        .map((reply) => firstLine(echoed(reply.text ?? '')))
         .filter((text): text is string => text !== undefined)
         .map((text) => order.get(text) ?? -1);
       if (got.every((index, i) => index >= 0 && (i === 0 || index > got[i - 1]!))) usersInOrder += 1;
@@ -187,7 +202,7 @@ describeWithEmulators('reliability: chaos run', () => {
       [
         `chaos (seed ${seed}): ${all.length} messages from ${users.length} users to 2 business numbers ` +
           `(${all.filter((message) => message.phoneNumberId === SECOND_NUMBER).length} to the second), ${deliveries} webhook deliveries ` +
-          `(${duplicatesPlanned} duplicated), ${statuses.filter((s) => s === 200).length}×200, posted in ${postedMs} ms, resolved in ${drainedMs} ms`,
+          `(${duplicatesPlanned} duplicated, ${attachments.length} with a zip attached), ${statuses.filter((s) => s === 200).length}×200, posted in ${postedMs} ms, resolved in ${drainedMs} ms`,
         `  faults: Graph sends failed ${graph.injected}/${graph.injected + sandbox.sent().length} ` +
           `(${((100 * graph.injected) / (graph.injected + sandbox.sent().length)).toFixed(1)}%), ` +
           `agent UNAVAILABLE ${failedAgentCalls}/${agent.calls.length} (${((100 * failedAgentCalls) / agent.calls.length).toFixed(1)}%)`,
@@ -201,6 +216,7 @@ describeWithEmulators('reliability: chaos run', () => {
 
     expect(all.length).toBeGreaterThanOrEqual(500);
     expect(duplicatesPlanned).toBeGreaterThan(0);
+    expect(attachments.length).toBeGreaterThan(0);
     expect(statuses.every((status) => status === 200)).toBe(true);
     expect(graph.injected).toBeGreaterThan(0);
     expect(failedAgentCalls).toBeGreaterThan(0);

@@ -80,7 +80,8 @@ export async function until<T>(pick: () => Promise<T | undefined | false> | T | 
 
 /**
  * A Graph API front for the sandbox that fails a random share of message sends with a Graph
- * server error (HTTP 500, code 2, retryable), forwarding everything else untouched. The sandbox's
+ * server error (HTTP 500, code 2, retryable), forwarding everything else (media download URLs in
+ * its answers name the front, as Graph's own origin, so the worker trusts them). The sandbox's
  * own failNext is a FIFO of "next N calls fail"; a per-call probability needs a front like this.
  */
 export interface FaultyGraph {
@@ -121,8 +122,18 @@ export async function startFaultyGraph(targetUrl: string, random: () => number =
       const upstream = httpRequest(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
         (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
+          if (!/json/.test(answer.headers['content-type'] ?? '')) {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+            return;
+          }
+          // The sandbox's media download URLs name its own origin: the front serves them, as Graph's.
+          const parts: Buffer[] = [];
+          answer.on('data', (part: Buffer) => parts.push(part));
+          answer.on('end', () => {
+            const text = Buffer.concat(parts).toString('utf8').replaceAll(target.origin, front.url);
+            res.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'content-length': String(Buffer.byteLength(text)) }).end(text);
+          });
         },
       );
       upstream.on('error', (error) => res.writeHead(502).end(String(error)));
