@@ -24,13 +24,11 @@ const optionalString = z.pipe(
   z.transform((value: string | undefined) => (value ? value : undefined)),
 );
 
+/** Comma-separated command words; empty switches the command off (RESET_COMMANDS=""). */
+const commandList = (fallback: string) => z.pipe(z._default(z.string(), fallback), z.transform(commandWords));
+/** Command words that can never be switched off (opt-out and opt-in). */
 const wordList = (fallback: string) =>
-  z
-    .pipe(
-      z._default(z.string(), fallback),
-      z.transform(commandWords),
-    )
-    .check(z.refine((words) => words.length > 0, 'expected at least one comma-separated word'));
+  commandList(fallback).check(z.refine((words) => words.length > 0, 'expected at least one comma-separated word'));
 
 /** What the webhook's admin routes need to send proactive messages; without a token they answer 501. */
 const graph = {
@@ -134,7 +132,7 @@ export const workerConfigSchema = z
     MEDIA_COPY_TIMEOUT_MS: positiveInt(15_000),
     /** Inline mode only: each attachment travels inside the agent request. */
     MAX_MEDIA_BYTES: positiveInt(5 * 1024 * 1024),
-    RESET_COMMANDS: z.pipe(z._default(z.string(), '/reset,reiniciar'), z.transform(commandWords)),
+    RESET_COMMANDS: commandList('/reset,reiniciar'),
     RESET_CONFIRM_TEXT: text('Done! I have started a new conversation.'),
     /** Sent with the first answer to a user who has no session yet; off when empty. */
     WELCOME_TEXT: optionalString,
