@@ -93,7 +93,8 @@ describeWithEmulators('one trace per message, webhook to reply', () => {
     expect(latency).toHaveLength(1);
     const { replyLatencyMs, agentMs, outcome } = latency[0]! as Entry & { replyLatencyMs: number; agentMs: number; outcome: string };
     expect(outcome).toBe('answered');
-    expect(agentMs).toBeGreaterThanOrEqual(AGENT_LATENCY_MS);
+    // The fake agent's timer may fire 1 ms early by Date.now() (libuv's cached whole-ms loop clock).
+    expect(agentMs).toBeGreaterThanOrEqual(AGENT_LATENCY_MS - 1);
     // The first attempt's Graph failure and Pub/Sub's backoff are part of what the user waited for.
     expect(replyLatencyMs).toBeGreaterThan(agentMs);
     expect(replyLatencyMs).toBeLessThanOrEqual(elapsedMs);
