@@ -164,12 +164,12 @@ describe('createRestPublisher', () => {
   });
 
   it('counts the wait behind the same user’s earlier publish in the deadline', async () => {
-    const fake = await fakePubSub(() => ({ status: 200, delayMs: 400 }));
+    const fake = await fakePubSub(() => ({ status: 200, delayMs: 600 }));
     cleanups.push(fake.close);
-    const publisher = createRestPublisher({ projectId: 'p', topic: 't', timeoutMs: 600, emulatorHost: fake.host });
+    const publisher = createRestPublisher({ projectId: 'p', topic: 't', timeoutMs: 900, emulatorHost: fake.host });
     cleanups.push(() => publisher.close());
-    // w2 leaves once w1 is answered (~400 ms) and would be answered at ~800 ms: inside 600 ms of
-    // its own sending, but past 600 ms from the call.
+    // w2 leaves once w1 is answered (~600 ms) and would be answered at ~1200 ms: inside 900 ms of
+    // its own sending, but past 900 ms from the call.
     const [first, second] = await Promise.allSettled([publisher.publish(message('u1', 'w1')), publisher.publish(message('u1', 'w2'))]);
     expect(first.status).toBe('fulfilled');
     expect(second).toMatchObject({ status: 'rejected', reason: { name: 'TimeoutError' } });
