@@ -663,6 +663,20 @@ describe('processPush: the delivery state machine, from a decoded push to the re
     expect(h.sends.map((s) => s.text)).toEqual(['You are unsubscribed']);
   });
 
+  it('STOP whose stored confirmation this version cannot read (another deploy wrote it) is confirmed on the retry, once', async () => {
+    const h = harness();
+    const stop = h.text('BAJA');
+    h.failSends(new RetryableError('down', 'graph_http_503'));
+    expect(await h.deliver(stop)).toEqual({ ack: false, outcome: 'retry' });
+    const { replyChunks: _stored, ...left } = h.ledger.records.get(stop.wamid)!;
+    h.ledger.records.set(stop.wamid, { ...left, unreadableReply: 'replyChunks.0.kind: unknown' });
+    expect(await h.deliver(stop)).toEqual({ ack: true, outcome: 'answered' });
+    expect(await h.deliver(stop)).toEqual({ ack: true, outcome: 'duplicate' });
+    expect(h.sends.map((s) => s.text)).toEqual(['You are unsubscribed']);
+    expect(await h.optOuts.get(stop.phoneNumberId, stop.userId)).toMatchObject({ command: 'BAJA' });
+    expect(h.agentCalls).toHaveLength(0);
+  });
+
   it('STOP drops held replies and blocks the template', async () => {
     const h = harness({ reengageTemplate: { name: 'welcome_back', language: 'es' } });
     h.failSends(graphError(400, { error: { code: 131047 } }));

@@ -38,19 +38,23 @@ export async function answerTurn(ctx: TurnContext, conversation: ConversationSta
     return 'ignored';
   }
   let chunks = storedReply(ctx);
-  // A retry of the STOP that was recorded on an earlier attempt still owes its confirmation.
-  const owesOptOutConfirmation = chunks !== undefined && consentCommandOf(message, settings) === 'opt-out';
+  // A retry of the STOP that was recorded on an earlier attempt still owes its confirmation, even
+  // when this version cannot read the one that attempt stored.
+  const earlierAttemptStored = chunks !== undefined || record.unreadableReply !== undefined;
+  const owesOptOutConfirmation = earlierAttemptStored && consentCommandOf(message, settings) === 'opt-out';
   if (consent === 'silent' && !owesOptOutConfirmation) {
     await settle(ledger.markAnswered(turn.id));
     log.info('the user has opted out: nothing sent');
     return 'ignored';
   }
   if (chunks === undefined) {
-    if (consent === 'opt-out' || consent === 'opt-in') {
-      chunks = render(ctx, textParts(await recordConsent(ctx, consent)));
+    if (consent === 'opt-out' || consent === 'opt-in' || owesOptOutConfirmation) {
+      // The STOP an earlier attempt recorded is confirmed anew, not recorded again.
+      const confirmation = consent === 'opt-out' || consent === 'opt-in' ? await recordConsent(ctx, consent) : settings.optOutConfirmText;
+      chunks = render(ctx, textParts(confirmation));
       await settle(ledger.saveReply(turn.id, chunks));
       record.replyChunks = chunks;
-      ctx.optedOut = consent === 'opt-out';
+      ctx.optedOut = consent !== 'opt-in';
     } else {
       if (hold) await deliverHeld(ctx, hold);
       const action = decideTurnAction(turn.messages, settings);
