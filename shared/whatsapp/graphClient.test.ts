@@ -135,6 +135,11 @@ describe('createGraphClient against the Graph API sandbox', () => {
       const failure = redirected.downloadMedia('1', 1024);
       await expect(failure).rejects.toBeInstanceOf(PermanentError);
       await expect(failure).rejects.toMatchObject({ reason: 'media_url_untrusted' });
+      // The metadata alone is harmless (a file only described to the agent needs no download);
+      // the refusal comes where the token would go.
+      const info = await redirected.mediaInfo('1');
+      expect(info).toMatchObject({ mimeType: 'image/png', url: expect.stringMatching(/\/steal$/) });
+      await expect(redirected.openMedia(info, 1024)).rejects.toMatchObject({ reason: 'media_url_untrusted' });
       expect(reached).toEqual([]);
     } finally {
       await Promise.all([elsewhere, graph].map((server) => new Promise((resolve) => server.close(resolve))));

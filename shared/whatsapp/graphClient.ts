@@ -80,9 +80,9 @@ export interface WhatsAppClient {
 
 /** Inbound media as a stream, for copying it elsewhere without holding it in memory. */
 export interface MediaSource {
-  /** Looks up a media object's download URL, type and size; refuses a URL off Meta's hosts. */
+  /** Looks up a media object's download URL, type and size. */
   mediaInfo(mediaId: string): Promise<MediaInfo>;
-  /** Starts the download; the caller must consume or destroy the body. */
+  /** Starts the download, refusing a URL off Meta's hosts (the token goes with it); the caller must consume or destroy the body. */
   openMedia(info: MediaInfo, maxBytes: number): Promise<MediaDownload>;
 }
 
@@ -145,11 +145,6 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient &
     if (!meta?.url) throw new RetryableError(`no download URL for media ${mediaId}`, 'graph_media_no_url', {
       system: 'whatsapp',
     });
-    if (!isMetaMediaUrl(meta.url, base)) {
-      throw new PermanentError(`media ${mediaId} names a download URL off Meta's hosts; the token was not sent`, 'media_url_untrusted', {
-        fields: { mediaHost: hostOf(meta.url) },
-      });
-    }
     return {
       mediaId,
       url: meta.url,
@@ -159,6 +154,11 @@ export function createGraphClient(options: GraphClientOptions): WhatsAppClient &
   }
 
   async function openMedia(info: MediaInfo, maxBytes: number): Promise<MediaDownload> {
+    if (!isMetaMediaUrl(info.url, base)) {
+      throw new PermanentError(`media ${info.mediaId} names a download URL off Meta's hosts; the token was not sent`, 'media_url_untrusted', {
+        fields: { mediaHost: hostOf(info.url) },
+      });
+    }
     if (info.fileSize !== undefined && info.fileSize > maxBytes) throw mediaTooLarge(info.mediaId, maxBytes, info.fileSize);
     let response;
     try {
