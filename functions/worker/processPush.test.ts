@@ -25,6 +25,7 @@ import { graphError } from '../../shared/whatsapp/graphErrors.js';
 import type { InboundContent, InboundMessage } from '../../shared/whatsapp/inboundMessage.js';
 import { pause } from '../../shared/core/handoff.js';
 import { readableText, textMessage, type OutboundMessage } from '../../shared/whatsapp/outboundMessage.js';
+import { recordStaffEcho } from '../../shared/core/conversationHandoff.js';
 import { processPush, type PushDeps } from './processPush.js';
 import { oneAgentForEveryNumber } from '../../test/fakes/numberRoutes.js';
 import { createNumberRoutes } from '../../shared/core/numberRoutes.js';
@@ -1008,5 +1009,130 @@ describe('processPush: several business numbers, each with its agent and texts (
     // Pub/Sub delivers it again: a settled duplicate, nothing more.
     expect(await h.deliver(m, { deliveryAttempt: 2 })).toEqual({ ack: true, outcome: 'duplicate' });
     expect(h.sends).toEqual([]);
+  });
+});
+
+describe('processPush: a STOP or START whose writes fail part-way is confirmed once, and takes effect', () => {
+  const firestoreDown = () => new RetryableError('firestore unavailable', 'firestore_unavailable');
+  /** The next `times` calls of `method` fail, then it works again. */
+  function failing<T extends object, K extends keyof T>(target: T, method: K, times = 1) {
+    const original = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
+    (target as Record<K, unknown>)[method] = async (...args: unknown[]) => {
+      if (times-- > 0) throw firestoreDown();
+      return original(...args);
+    };
+  }
+
+  it('STOP whose confirmation could not be stored: the retry records it and confirms it, once', async () => {
+    const h = harness();
+    const stop = h.text('stop');
+    failing(h.ledger, 'saveReply');
+    expect(await h.deliver(stop)).toEqual({ ack: false, outcome: 'retry' });
+    expect(await h.deliver(stop)).toEqual({ ack: true, outcome: 'answered' });
+    expect(await h.deliver(stop)).toEqual({ ack: true, outcome: 'duplicate' });
+    expect(h.sends.map((s) => s.text)).toEqual(['You are unsubscribed']);
+    expect(await h.optOuts.get(stop.phoneNumberId, stop.userId)).toMatchObject({ command: 'stop' });
+  });
+
+  it('STOP whose opt-out could not be recorded once its confirmation was stored: the retry records it, then confirms it', async () => {
+    const h = harness();
+    const stop = h.text('stop');
+    failing(h.optOuts, 'optOut');
+    expect(await h.deliver(stop)).toEqual({ ack: false, outcome: 'retry' });
+    expect(h.sends).toEqual([]);
+    expect(await h.deliver(stop)).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sends.map((s) => s.text)).toEqual(['You are unsubscribed']);
+    expect(await h.optOuts.get(stop.phoneNumberId, stop.userId)).toBeDefined();
+  });
+
+  it('START whose confirmation could not be stored: the retry confirms it and does not ask the agent', async () => {
+    const h = harness();
+    expect(await h.deliver(h.text('stop'))).toEqual({ ack: true, outcome: 'answered' });
+    const start = h.text('start');
+    failing(h.ledger, 'saveReply');
+    expect(await h.deliver(start)).toEqual({ ack: false, outcome: 'retry' });
+    expect(await h.deliver(start)).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.agentCalls).toEqual([]);
+    expect(h.sends.map((s) => s.text)).toEqual(['You are unsubscribed', 'Welcome back']);
+    expect(await h.optOuts.get(start.phoneNumberId, start.userId)).toBeUndefined();
+  });
+
+  it('START whose opt-in could not be recorded once its confirmation was stored: the retry lifts the opt-out, then confirms it', async () => {
+    const h = harness();
+    expect(await h.deliver(h.text('stop'))).toEqual({ ack: true, outcome: 'answered' });
+    const start = h.text('start');
+    failing(h.optOuts, 'optIn');
+    expect(await h.deliver(start)).toEqual({ ack: false, outcome: 'retry' });
+    expect(await h.optOuts.get(start.phoneNumberId, start.userId)).toBeDefined();
+    expect(await h.deliver(start)).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.agentCalls).toEqual([]);
+    expect(h.sends.map((s) => s.text)).toEqual(['You are unsubscribed', 'Welcome back']);
+    expect(await h.optOuts.get(start.phoneNumberId, start.userId)).toBeUndefined();
+  });
+
+  it('a dead-lettered STOP replayed after the user opted back in takes effect again before it says so', async () => {
+    const h = harness();
+    const stop = h.text('stop');
+    const down = () => new RetryableError('down', 'graph_http_503');
+    h.failSends(down(), down(), down(), down(), down());
+    for (let attempt = 1; attempt <= 5; attempt++) await h.deliver(stop, { deliveryAttempt: attempt });
+    expect(h.ledger.records.get(stop.wamid)).toMatchObject({ state: 'failed', exhausted: true });
+    h.advance(60_000);
+    expect(await h.deliver(h.text('start'))).toEqual({ ack: true, outcome: 'answered' });
+    expect(await h.optOuts.get(stop.phoneNumberId, stop.userId)).toBeUndefined();
+
+    await h.deliver(stop, { attributes: { replayId: 'replay-1' } });
+    expect(h.sends.map((s) => s.text)).toEqual(['Welcome back', 'You are unsubscribed']);
+    expect(await h.optOuts.get(stop.phoneNumberId, stop.userId)).toBeDefined();
+  });
+});
+
+describe('processPush: no apology where the bot must be silent, even when the hand-off write fails', () => {
+  const key = { phoneNumberId: '123456789012345', userId: 'AR.1234567890' };
+  async function pausedWithFailingTranscript(h: ReturnType<typeof harness>) {
+    const now = h.deps.now!();
+    await h.deps.handoffs.pause(key, (current) => pause(current, { by: 'admin', minutes: 30 }, now, { timeoutMs: 3_600_000 }), now);
+    h.deps.handoffs.recordWhilePaused = async () => {
+      throw new RetryableError('firestore unavailable', 'firestore_unavailable');
+    };
+  }
+
+  it('a paused conversation: every attempt fails, the last one sends nothing', async () => {
+    const h = harness();
+    await pausedWithFailingTranscript(h);
+    const m = h.text('¿hola?');
+    for (let attempt = 1; attempt <= 5; attempt++) await h.deliver(m, { deliveryAttempt: attempt });
+    expect(h.ledger.records.get(m.wamid)).toMatchObject({ state: 'failed', exhausted: true });
+    expect(h.sends).toEqual([]);
+  });
+
+  it('an opted-out user in a paused conversation: nothing after the STOP\'s confirmation', async () => {
+    const h = harness();
+    expect(await h.deliver(h.text('stop'))).toEqual({ ack: true, outcome: 'answered' });
+    await pausedWithFailingTranscript(h);
+    const m = h.text('hello?');
+    for (let attempt = 1; attempt <= 5; attempt++) await h.deliver(m, { deliveryAttempt: attempt });
+    expect(h.ledger.records.get(m.wamid)).toMatchObject({ state: 'failed', exhausted: true });
+    expect(h.sends.map((s) => s.text)).toEqual(['You are unsubscribed']);
+  });
+});
+
+describe('processPush: staff answering from the Business app on one of the user\'s two numbers', () => {
+  it('pauses the bot on that number, though the user last wrote to the other', async () => {
+    const h = harness();
+    const [A, B] = ['123456789012345', '999999999999999'];
+    expect(await h.deliver(h.text('hola A', { phoneNumberId: A }))).toEqual({ ack: true, outcome: 'answered' });
+    h.advance(60_000);
+    expect(await h.deliver(h.text('hola B', { phoneNumberId: B }))).toEqual({ ack: true, outcome: 'answered' });
+    h.advance(60_000);
+    // Meta's echo names the user by phone number only.
+    const echo = { v: 1 as const, kind: 'echo' as const, wamid: 'wamid.echo.1', phoneNumberId: A, to: '5491155550001', timestamp: Math.floor(h.deps.now!().getTime() / 1000), content: { kind: 'text' as const, text: 'Hola, soy Marta' } };
+    const paused = await recordStaffEcho(echo, { handoffs: h.deps.handoffs, windows: h.windows, outbound: h.outbound, settings: { timeoutMs: 3_600_000 }, log: h.deps.log, now: h.deps.now! });
+    expect(paused).toMatchObject({ phoneNumberId: A, userId: 'AR.1234567890' });
+    const before = h.sends.length;
+    h.advance(60_000);
+    expect(await h.deliver(h.text('gracias Marta', { phoneNumberId: A }))).toEqual({ ack: true, outcome: 'ignored' });
+    expect(await h.deliver(h.text('y en B?', { phoneNumberId: B }))).toEqual({ ack: true, outcome: 'answered' });
+    expect(h.sends.slice(before).map((s) => s.text)).toEqual(['Echo: y en B?']);
   });
 });

@@ -25,21 +25,25 @@ export async function answerTurn(ctx: TurnContext, conversation: ConversationSta
   const { turn, message, record, deps, log } = ctx;
   const { ledger, settings } = deps;
   const { hold } = conversation;
-  const handoff = await checkHandoff(conversationOf(message), turn.messages, conversation.handoff, handoffDeps(deps, log));
+  // Known before anything can fail, so a last attempt's apology never reaches an opted-out user or
+  // a conversation a person has.
   ctx.optedOut = conversation.optOut !== undefined;
+  ctx.paused = isPaused(conversation.handoff, ctx.now());
+  const handoff = await checkHandoff(conversationOf(message), turn.messages, conversation.handoff, handoffDeps(deps, log));
+  ctx.paused = handoff.kind === 'paused';
   const consent = decideConsent(message, ctx.optedOut, settings);
   // Every outcome stores its result with the user's window noted alongside: one round trip.
   const settle = (...writes: Promise<unknown>[]) => Promise.all([...writes, noteConversationWindow(ctx)]);
   if (handoff.kind === 'paused') {
-    ctx.paused = true;
     // STOP and START still take effect, silently: staff see the words on their phone.
     if (consent === 'opt-out' || consent === 'opt-in') await recordConsent(ctx, consent);
     await settle(ledger.markAnswered(turn.id));
     return 'ignored';
   }
   let chunks = storedReply(ctx);
-  // A retry of the STOP that was recorded on an earlier attempt still owes its confirmation, even
-  // when this version cannot read the one that attempt stored.
+  // A STOP's confirmation is stored before the opt-out is recorded, so a retry that finds the user
+  // opted out knows its confirmation is owed. When this version cannot read what an earlier attempt
+  // stored, the STOP is confirmed anew all the same.
   const earlierAttemptStored = chunks !== undefined || record.unreadableReply !== undefined;
   const owesOptOutConfirmation = earlierAttemptStored && consentCommandOf(message, settings) === 'opt-out';
   if (consent === 'silent' && !owesOptOutConfirmation) {
@@ -49,20 +53,20 @@ export async function answerTurn(ctx: TurnContext, conversation: ConversationSta
   }
   if (chunks === undefined) {
     if (consent === 'opt-out' || consent === 'opt-in' || owesOptOutConfirmation) {
-      // The STOP an earlier attempt recorded is confirmed anew, not recorded again.
-      const confirmation = consent === 'opt-out' || consent === 'opt-in' ? await recordConsent(ctx, consent) : settings.optOutConfirmText;
-      chunks = render(ctx, textParts(confirmation));
+      chunks = render(ctx, textParts(consent === 'opt-in' ? settings.optInConfirmText : settings.optOutConfirmText));
       await settle(ledger.saveReply(turn.id, chunks));
       record.replyChunks = chunks;
-      ctx.optedOut = consent !== 'opt-in';
+      if (consent === 'opt-out' || consent === 'opt-in') await takeConsent(ctx, consent);
     } else {
-      if (hold) await deliverHeld(ctx, hold);
       const action = decideTurnAction(turn.messages, settings);
       if (action.kind === 'ignore') {
         await settle(ledger.markAnswered(turn.id));
         log.info({ reason: action.reason }, 'nothing to answer');
         return 'ignored';
       }
+      // Only a turn that answers delivers held replies: with bursts on, a reaction's turn runs
+      // beside the conversation's buffered turns, and must not race them for the same replies.
+      if (hold) await deliverHeld(ctx, hold);
       showTyping(ctx);
       const answer = await answerFor(ctx, action, conversation, handoff);
       // Rendered before it is stored, so a retry sends exactly these messages, ids and all.
@@ -85,6 +89,9 @@ export async function answerTurn(ctx: TurnContext, conversation: ConversationSta
     }
   } else {
     log.info({ sentChunks: record.sentChunks.length }, 'resuming with the stored reply');
+    // The STOP or START whose confirmation an earlier attempt stored takes effect before it is sent
+    // (that attempt may have failed before recording it, or a replay meets a later START).
+    if (consent === 'opt-out' || consent === 'opt-in') await takeConsent(ctx, consent);
     // A retry after the reply was stored: the agent had the pause's transcript, whatever happened next.
     await settle(record.agentMs === undefined ? Promise.resolve() : transcriptDelivered(conversationOf(message), handoff, handoffDeps(deps, log)));
     if (hold && consent === 'proceed') await deliverHeld(ctx, hold);
@@ -103,6 +110,11 @@ async function answerFor(ctx: TurnContext, action: Exclude<TurnAction, { kind: '
     return { parts: textParts(ctx.deps.settings.resetConfirmText), agentAnswered: false, writes: { session } };
   }
   return askAgent(ctx, action.parts, conversation, handoff.kind === 'proceed' ? handoff.transcript : undefined);
+}
+
+async function takeConsent(ctx: TurnContext, consent: 'opt-out' | 'opt-in'): Promise<void> {
+  await recordConsent(ctx, consent);
+  ctx.optedOut = consent === 'opt-out';
 }
 
 async function tookOverMeanwhile(ctx: TurnContext): Promise<boolean> {

@@ -14,14 +14,14 @@ export function reengagementDeps(ctx: TurnContext): ReengagementDeps {
   return { ...ctx.deps, log: ctx.log, now: ctx.now };
 }
 
-/** Records the user's STOP or START and returns its one confirmation; no agent turn. */
-export async function recordConsent(ctx: TurnContext, consent: 'opt-out' | 'opt-in'): Promise<string> {
+/** Records the user's STOP or START; no agent turn. */
+export async function recordConsent(ctx: TurnContext, consent: 'opt-out' | 'opt-in'): Promise<void> {
   const { message, deps, log } = ctx;
   const { phoneNumberId, userId, phone } = message;
   if (consent === 'opt-in') {
     await deps.optOuts.optIn(phoneNumberId, userId);
     log.info('the user opted back in');
-    return deps.settings.optInConfirmText;
+    return;
   }
   const command = message.content.kind === 'text' || message.content.kind === 'button' ? message.content.text.trim() : '';
   await Promise.all([
@@ -29,7 +29,6 @@ export async function recordConsent(ctx: TurnContext, consent: 'opt-out' | 'opt-
     deps.held.discard(phoneNumberId, userId),
   ]);
   log.info('the user opted out: nothing more will be sent until they opt back in');
-  return deps.settings.optOutConfirmText;
 }
 
 /** The user's message opens (or keeps open) the 24-hour window for this business number. */
