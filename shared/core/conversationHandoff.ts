@@ -76,7 +76,7 @@ export interface EchoDeps extends HandoffDeps {
  * Staff wrote to the user from the WhatsApp Business app: a take-over, or activity that keeps
  * the pause alive; their words join the transcript (once per echo, however often Meta sends it).
  * An echo names the user by number; the conversation's own key (a BSUID) is found through the
- * user's conversation window when Meta sends no BSUID. An echo of a message the bridge itself
+ * user's conversation window with that business number when Meta sends no BSUID. An echo of a message the bridge itself
  * sent is ignored: were Meta ever to echo those, the bot must not silence itself after each reply.
  */
 export async function recordStaffEcho(echo: MessageEcho, deps: EchoDeps): Promise<HandoffRecord | undefined> {
@@ -85,8 +85,8 @@ export async function recordStaffEcho(echo: MessageEcho, deps: EchoDeps): Promis
     deps.log.info({ wamid: echo.wamid, kind: sentByBridge.kind }, 'echo of a message the bridge sent: ignored');
     return undefined;
   }
-  const window = echo.toUserId ? undefined : await deps.windows.latest(echo.to);
-  const userId = window?.phoneNumberId === echo.phoneNumberId ? window.userId : echoUserId(echo);
+  const window = echo.toUserId ? undefined : await deps.windows.latest(echo.to, echo.phoneNumberId);
+  const userId = window?.userId ?? echoUserId(echo);
   const key: HandoffKey = { phoneNumberId: echo.phoneNumberId, userId, phone: echo.to };
   const now = deps.now();
   const entry: TranscriptEntry = { from: 'staff', text: describeInbound(echo.content), at: new Date(echo.timestamp * 1000), id: echo.wamid };

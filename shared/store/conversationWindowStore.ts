@@ -16,6 +16,6 @@ export interface ConversationWindowStore {
   /** One write per inbound message. */
   noteUserMessage(window: ConversationWindow): Promise<void>;
   get(phoneNumberId: string, userId: string): Promise<ConversationWindow | undefined>;
-  /** The number the user wrote to most recently, found by BSUID or phone number. */
-  latest(userIdOrPhone: string): Promise<ConversationWindow | undefined>;
+  /** The number the user wrote to most recently, found by BSUID or phone number; of `phoneNumberId`'s windows only, when given. */
+  latest(userIdOrPhone: string, phoneNumberId?: string): Promise<ConversationWindow | undefined>;
 }

@@ -22,13 +22,15 @@ export function createFirestoreConversationWindowStore(db: Firestore): Conversat
       const snapshot = await readDocument(doc(phoneNumberId, userId));
       return snapshot.exists ? toWindow(snapshot.data()!) : undefined;
     },
-    async latest(userIdOrPhone) {
-      // Single-field equality queries: served by Firestore's automatic indexes, no composite index.
+    async latest(userIdOrPhone, phoneNumberId) {
+      // Single-field equality queries: served by Firestore's automatic indexes, no composite index
+      // (a user has a window per business number: a few documents to filter).
       const [byUser, byPhone] = await Promise.all([
         collection.where('userId', '==', userIdOrPhone).get(),
         collection.where('phone', '==', userIdOrPhone).get(),
       ]);
-      return newest([...byUser.docs, ...byPhone.docs].map((d) => toWindow(d.data())));
+      const windows = [...byUser.docs, ...byPhone.docs].map((d) => toWindow(d.data()));
+      return newest(phoneNumberId === undefined ? windows : windows.filter((w) => w.phoneNumberId === phoneNumberId));
     },
   };
 }

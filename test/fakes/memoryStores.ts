@@ -205,9 +205,10 @@ export function createMemoryConversationWindowStore(): ConversationWindowStore &
     async get(phoneNumberId, userId) {
       return structuredClone(records.get(userKey(phoneNumberId, userId)));
     },
-    async latest(userIdOrPhone) {
+    async latest(userIdOrPhone, phoneNumberId) {
       return [...records.values()]
         .filter((w) => w.userId === userIdOrPhone || w.phone === userIdOrPhone)
+        .filter((w) => phoneNumberId === undefined || w.phoneNumberId === phoneNumberId)
         .sort((a, b) => b.lastUserMessageAt.getTime() - a.lastUserMessageAt.getTime())[0];
     },
   };
