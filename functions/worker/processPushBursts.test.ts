@@ -341,3 +341,45 @@ describe('bursts while a person has the conversation (hand-off)', () => {
     expect((await h.deps.handoffs.get({ phoneNumberId: 'pn1', userId: 'AR.1' }, h.deps.now!()))?.entries.map((e) => e.text)).toEqual(['hola', '¿alguien?']);
   });
 });
+
+const seedHold = async (h: ReturnType<typeof harness>, text: string) => {
+  const now = h.deps.now!();
+  await h.deps.held.hold({ phoneNumberId: 'pn1', userId: 'AR.1', replies: [{ id: `wamid.old#0`, text, heldAt: now }], now, ttlMs: 72 * 3600_000 });
+};
+
+const reaction = (h: ReturnType<typeof harness>, to: string): InboundMessage => ({
+  ...h.text('x'),
+  content: { kind: 'reaction', reactedWamid: to, emoji: '👍' },
+});
+
+describe('processPush with bursts: a reaction runs at once, beside its conversation\'s buffered turns, and leaves held replies to them', () => {
+  it('a held reply is sent once even when a reaction comes while the burst turn delivers it', async () => {
+    const h = harness();
+    await seedHold(h, 'held answer');
+    const hi = h.text('hola');
+    expect(await h.receive(hi)).toEqual({ ack: true, outcome: 'buffered' });
+    const sendText = h.deps.whatsapp.sendText.bind(h.deps.whatsapp);
+    let reacted = false;
+    h.deps.whatsapp.sendText = async (message) => {
+      const wamid = await sendText(message);
+      if (!reacted && message.text === 'held answer') {
+        reacted = true;
+        // The user reacts to the held answer as it arrives: the inbound push runs while the turn is still delivering.
+        await h.receive(reaction(h, wamid));
+      }
+      return wamid;
+    };
+    await h.drain();
+    expect(texts(h.sends)).toEqual(['held answer', 'Echo: hola']);
+  });
+
+  it('a STOP buffered before a reaction takes effect before the reaction: the held reply is not sent after STOP', async () => {
+    const h = harness();
+    await seedHold(h, 'held answer');
+    expect(await h.receive(h.text('stop'))).toEqual({ ack: true, outcome: 'buffered' });
+    h.advance(300);
+    await h.receive(reaction(h, 'wamid.template.1'));
+    await h.drain();
+    expect(texts(h.sends)).toEqual(['You are unsubscribed']);
+  });
+});
