@@ -153,6 +153,29 @@ describe('createRestPublisher', () => {
     await expect(publisher.publish(message('u1', 'w2'))).resolves.toBe('1');
   });
 
+  it('fails, unsent, what waits behind a failed publish of the same user, so Meta’s retry of the callback keeps the order', async () => {
+    const wamidOf = (received: Received) => received.body.messages[0]!.attributes.wamid;
+    let failed = false;
+    // w1's first publish fails (a transient 503); everything else is accepted.
+    const fake = await fakePubSub((received) => {
+      const fail = !failed && wamidOf(received) === 'w1';
+      failed ||= fail;
+      return { status: fail ? 503 : 200, delayMs: 50 };
+    });
+    cleanups.push(fake.close);
+    const publisher = createRestPublisher({ projectId: 'p', topic: 't', timeoutMs: 5000, emulatorHost: fake.host });
+    cleanups.push(() => publisher.close());
+    // One callback with two messages of u1 and one of u2, published as the webhook does (all at once).
+    const callback = () => Promise.allSettled([message('u1', 'w1'), message('u1', 'w2'), message('u2', 'w3')].map((m) => publisher.publish(m)));
+    const first = await callback();
+    expect(first.map((result) => result.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
+    expect(first[1]).toMatchObject({ reason: { message: expect.stringMatching(/earlier publish of the same ordering key failed/) } });
+    // The webhook answered 503: Meta sends the whole callback again.
+    expect((await callback()).map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    // u1's publishes as Pub/Sub saw them: w2 never went out ahead of w1.
+    expect(fake.received.map(wamidOf).filter((wamid) => wamid !== 'w3')).toEqual(['w1', 'w1', 'w2']);
+  });
+
   it('gives up at the deadline', async () => {
     const fake = await fakePubSub(() => ({ status: 200, delayMs: 1000 }));
     cleanups.push(fake.close);

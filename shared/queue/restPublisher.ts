@@ -69,7 +69,10 @@ export function createRestTopic(options: RestPublisherOptions): RestTopic {
       const deadline = performance.now() + options.timeoutMs;
       const send = () => sendBatch([{ data: encode(data), orderingKey, attributes }], deadline).then(firstId);
       const previous = lastPublishOfKey.get(orderingKey);
-      const published = previous ? previous.then(send, send) : send();
+      // What waits behind a failed publish fails too, unsent, as the official client pauses the
+      // key: the webhook answers Meta 503 and the whole callback comes again, so a later message
+      // of the user never reaches Pub/Sub ahead of an earlier one. Once the queue drains, the key starts afresh.
+      const published = previous ? previous.then(send, (error: unknown) => Promise.reject(behindFailedPublish(error))) : send();
       lastPublishOfKey.set(orderingKey, published);
       const forget = () => {
         if (lastPublishOfKey.get(orderingKey) === published) lastPublishOfKey.delete(orderingKey);
@@ -93,6 +96,9 @@ export function createRestTopic(options: RestPublisherOptions): RestTopic {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+
+const behindFailedPublish = (cause: unknown) =>
+  new Error('not published: an earlier publish of the same ordering key failed', { cause });
 const firstId = (messageIds: string[]) => messageIds[0]!;
 
 /** The webhook's publisher: inbound messages ordered per user, statuses unordered. */
