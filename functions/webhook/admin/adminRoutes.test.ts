@@ -316,6 +316,17 @@ describe('createAdminRoutes', () => {
       }
     });
 
+    it('answers 404, not the list of every session, to a path under a user that names nothing', async () => {
+      for (const method of ['GET', 'DELETE']) {
+        for (const path of [`/whatsapp/sessions/${ana.phone}/optouts`, `/whatsapp/sessions/${ana.phone}//`, '/whatsapp/sessions//']) {
+          const answer = await call(handler, method, path);
+          expect(answer, `${method} ${path}`).toMatchObject({ status: 404, body: { error: 'not found' } });
+        }
+      }
+      expect(memory.listCalls).toEqual([]);
+      expect(memory.byId.size).toBe(2);
+    });
+
     it('answers 4xx, not a crash, to a malformed escape in the id', async () => {
       const answer = await call(handler, 'GET', '/whatsapp/sessions/%E0%A4%A');
       expect(answer.status).toBeGreaterThanOrEqual(400);

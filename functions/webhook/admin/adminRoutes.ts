@@ -48,6 +48,11 @@ export function createAdminRoutes(deps: AdminDeps) {
       return;
     }
     const id = /^\/whatsapp\/sessions\/([^/]+)\/?$/.exec(req.path)?.[1];
+    // A path under sessions that names neither the list, a user nor a user's hand-off or messages.
+    if (id === undefined && !/^\/whatsapp\/sessions\/?$/.test(req.path)) {
+      res.status(404).json({ error: 'not found' });
+      return;
+    }
 
     if (id === undefined && req.method === 'GET') {
       const limit = Number(req.query.limit ?? 50);
