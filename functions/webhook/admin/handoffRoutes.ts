@@ -56,6 +56,11 @@ export function createHandoffRoutes(deps: HandoffRouteDeps) {
   const { handoffs, log } = deps;
 
   async function pauseRoute(req: Request, res: Response, id: string): Promise<void> {
+    // No body means the defaults; a body that is not JSON is refused, not taken for none.
+    if ((req.rawBody?.length ?? 0) > 0 && req.body === undefined) {
+      res.status(400).json({ error: 'invalid_request', details: 'the body is not JSON' });
+      return;
+    }
     const body = pauseSchema.safeParse(req.body ?? {});
     if (!body.success) {
       res.status(400).json({ error: 'invalid_request', details: z.prettifyError(body.error) });
