@@ -1,4 +1,5 @@
 import type { DocumentData, Firestore } from '@google-cloud/firestore';
+import { isDocumentId } from './documentId.js';
 import { advanceStatus, type StatusReport } from '../core/deliveryStatus.js';
 import { readDocument, sentChunkGroup, writeDocumentInGroup } from './batchedDocuments.js';
 import { fromDocument, toDocument } from './firestoreDocument.js';
@@ -48,6 +49,8 @@ export function createFirestoreOutboundMessageStore(db: Firestore, retentionMs: 
       });
     },
     async get(wamid) {
+      // An id Firestore cannot hold (an operator's typo on the admin route) names no message.
+      if (!isDocumentId(encodeURIComponent(wamid))) return undefined;
       const snapshot = await readDocument(doc(wamid));
       return snapshot.exists ? fromFirestore(snapshot.data()!) : undefined;
     },

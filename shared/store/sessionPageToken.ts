@@ -1,18 +1,12 @@
 import * as z from 'zod';
+import { isDocumentId } from './documentId.js';
 
 /** Firestore's Timestamp range: 0001-01-01 to 9999-12-31 (UTC), in milliseconds. */
 const EARLIEST_MS = -62_135_596_800_000;
 const LATEST_MS = 253_402_300_799_999;
 
-/**
- * A document id as this store writes them (an encoded user id): no `/`, not `.` or `..`, not
- * `__…__`, at most 1500 bytes. Anything else makes Firestore throw rather than answer "no page".
- */
-const documentId = z
-  .string()
-  .min(1)
-  .refine((id) => !id.includes('/') && id !== '.' && id !== '..' && !/^__.*__$/.test(id))
-  .refine((id) => Buffer.byteLength(id) <= 1500);
+/** A document id Firestore can hold: anything else makes it throw rather than answer "no page". */
+const documentId = z.string().refine(isDocumentId);
 
 const cursorSchema = z.strictObject({
   at: z.number().int().min(EARLIEST_MS).max(LATEST_MS),
