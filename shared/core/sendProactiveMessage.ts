@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isPermanent, PermanentError, reasonOf, RetryableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { maskUserId } from '../log/maskUserId.js';
-import type { ConversationWindowStore } from '../store/conversationWindowStore.js';
+import type { ConversationWindow, ConversationWindowStore } from '../store/conversationWindowStore.js';
 import type { IdempotencyKeyStore } from '../store/idempotencyKeyStore.js';
 import type { OptOutStore } from '../store/optOutStore.js';
 import type { OutboundMessageStore } from '../store/outboundMessageStore.js';
@@ -54,26 +54,23 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
   const window = latest?.phoneNumberId === from ? latest : await deps.windows.get(from, latest?.userId ?? to);
   const userId = window?.userId ?? latest?.userId ?? to;
   const phone = window?.phone ?? latest?.phone ?? (/^\d+$/.test(to) ? to : undefined);
+  const conversation = { phoneNumberId: from, userId, phone };
   const log = deps.log.child({ user: maskUserId(userId), from });
-
-  const optOut = await deps.optOuts.get(from, userId);
-  const permission = sendPermission({ optedOut: optOut !== undefined, ...(window ? { lastUserMessageAt: window.lastUserMessageAt } : {}) }, deps.now());
-  if (permission === 'opted-out') {
-    log.info('proactive message refused: the user opted out');
-    return { status: 409, error: 'opted_out' };
-  }
-  if (request.text !== undefined && permission === 'template-only') {
-    return { status: 409, error: 'outside_window', details: 'free text needs a user message in the last 24 hours; send a template' };
-  }
 
   const key = request.idempotencyKey;
   if (key !== undefined) {
-    const claim = await deps.idempotency.claim(key, fingerprintOf(request, from), deps.now());
-    if (claim.outcome === 'done') return { status: 200, wamid: claim.wamid, conversation: { phoneNumberId: from, userId, phone } };
+    // A repeat is answered as the first request was, whatever changed since (the window, the number the user last wrote to).
+    const claim = await deps.idempotency.claim(key, fingerprintOf(request), deps.now());
+    if (claim.outcome === 'done') return { status: 200, wamid: claim.wamid, conversation };
     if (claim.outcome === 'in-progress') {
       return { status: 409, error: 'in_progress', details: 'a request with this Idempotency-Key is being sent (or its outcome is unknown)' };
     }
     if (claim.outcome === 'mismatch') return { status: 422, error: 'idempotency_key_reused', details: 'this key was used for a different message' };
+  }
+  const refused = await refusedBeforeSending(request, conversation, window, deps, log);
+  if (refused) {
+    if (key !== undefined) await deps.idempotency.release(key);
+    return refused;
   }
 
   const recipient: Recipient = { userId, phone };
@@ -88,10 +85,10 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
     );
   } catch (error) {
     // Meta refused it, so nothing went out: the same key may try again. A network failure may
-    // have been accepted, so its key stays claimed rather than risk a second message.
-    if (key !== undefined && !(error instanceof RetryableError && error.reason === 'graph_network')) {
-      await deps.idempotency.release(key);
-    }
+    // have been accepted, and an answer without a message id was, so their key stays claimed
+    // rather than risk a second message.
+    const outcomeUnknown = error instanceof RetryableError && (error.reason === 'graph_network' || error.reason === 'graph_no_id');
+    if (key !== undefined && !outcomeUnknown) await deps.idempotency.release(key);
     return refusal(error, log);
   }
   await Promise.all([
@@ -109,12 +106,40 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
     key !== undefined && deps.idempotency.complete(key, wamid),
   ]);
   log.info({ wamid, kind: request.template ? 'template' : 'text', sentBy: request.kind ?? 'proactive' }, 'proactive message sent');
-  return { status: 200, wamid, conversation: { phoneNumberId: from, userId, phone } };
+  return { status: 200, wamid, conversation };
 }
 
-function fingerprintOf(request: ProactiveRequest, from: string): string {
+/**
+ * Never to an opted-out user (looked up by phone too: a user named by phone whose window has
+ * expired may have opted out under their BSUID); free text only inside the 24-hour window.
+ */
+async function refusedBeforeSending(
+  request: ProactiveRequest,
+  { phoneNumberId, userId, phone }: { phoneNumberId: string; userId: string; phone?: string },
+  window: ConversationWindow | undefined,
+  deps: ProactiveDeps,
+  log: Logger,
+): Promise<ProactiveResult | undefined> {
+  const [byId, byPhone] = await Promise.all([
+    deps.optOuts.get(phoneNumberId, userId),
+    phone === undefined ? undefined : deps.optOuts.getByPhone(phoneNumberId, phone),
+  ]);
+  const optedOut = byId !== undefined || byPhone !== undefined;
+  const permission = sendPermission({ optedOut, ...(window ? { lastUserMessageAt: window.lastUserMessageAt } : {}) }, deps.now());
+  if (permission === 'opted-out') {
+    log.info('proactive message refused: the user opted out');
+    return { status: 409, error: 'opted_out' };
+  }
+  if (request.text !== undefined && permission === 'template-only') {
+    return { status: 409, error: 'outside_window', details: 'free text needs a user message in the last 24 hours; send a template' };
+  }
+  return undefined;
+}
+
+/** The request as sent: a repeat without `from` is the same message wherever the user wrote since. */
+function fingerprintOf(request: ProactiveRequest): string {
   const { idempotencyKey: _key, ...content } = request;
-  return createHash('sha256').update(JSON.stringify({ ...content, from })).digest('hex');
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
 
 async function withInlineRetry<T>(send: () => Promise<T>, deps: ProactiveDeps): Promise<T> {

@@ -13,6 +13,11 @@ export function createFirestoreOptOutStore(db: Firestore): OptOutStore {
       const snapshot = await readDocument(doc(phoneNumberId, userId));
       return snapshot.exists ? fromDocument<OptOutRecord>(snapshot.data()!) : undefined;
     },
+    async getByPhone(phoneNumberId, phone) {
+      // A single-field equality query (Firestore's automatic index): a user has an opt-out per number at most.
+      const snapshot = await collection.where('phone', '==', phone).get();
+      return snapshot.docs.map((d) => fromDocument<OptOutRecord>(d.data())).find((r) => r.phoneNumberId === phoneNumberId);
+    },
     async listForUser(userId) {
       const snapshot = await collection.where('userId', '==', userId).get();
       return snapshot.docs.map((d) => fromDocument<OptOutRecord>(d.data()));

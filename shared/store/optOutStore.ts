@@ -13,6 +13,8 @@ export interface OptOutRecord {
 
 export interface OptOutStore {
   get(phoneNumberId: string, userId: string): Promise<OptOutRecord | undefined>;
+  /** The opt-out of the user with this phone number, whichever id (BSUID or phone) it was recorded under. */
+  getByPhone(phoneNumberId: string, phone: string): Promise<OptOutRecord | undefined>;
   /** Every business number this user opted out of (for the admin view). */
   listForUser(userId: string): Promise<OptOutRecord[]>;
   optOut(record: OptOutRecord): Promise<void>;

@@ -14,6 +14,7 @@ import type { OptOutRecord, OptOutStore } from '../../shared/store/optOutStore.j
 import type { OutboundMessageStore, OutboundRecord } from '../../shared/store/outboundMessageStore.js';
 import { conversationId, conversationOf, type BufferedMessage } from '../../shared/core/burstTurns.js';
 import { bufferedRecord, startedTurnRecord, type BurstBuffer } from '../../shared/store/burstBuffer.js';
+import { IDEMPOTENCY_KEY_RETENTION_MS, type IdempotencyClaim, type IdempotencyKeyStore } from '../../shared/store/idempotencyKeyStore.js';
 import { decideClaim, type InboundLedger, type InboundRecord } from '../../shared/store/inboundLedger.js';
 import type { RateLimiter, RateWindow } from '../../shared/store/rateLimiter.js';
 import { InvalidPageTokenError, type SessionRecord, type SessionStore } from '../../shared/store/sessionStore.js';
@@ -147,6 +148,9 @@ export function createMemoryOptOutStore(): OptOutStore & { records: Map<string, 
     records,
     async get(phoneNumberId, userId) {
       return structuredClone(records.get(userKey(phoneNumberId, userId)));
+    },
+    async getByPhone(phoneNumberId, phone) {
+      return structuredClone([...records.values()].find((r) => r.phoneNumberId === phoneNumberId && r.phone === phone));
     },
     async listForUser(userId) {
       return [...records.values()].filter((r) => r.userId === userId);
@@ -291,6 +295,29 @@ export function createMemoryHandoffStore(): HandoffStore & { records: Map<string
     async listPausedForUsers(userIdsOrPhones, now) {
       const ids = new Set(userIdsOrPhones);
       return structuredClone(paused(now).filter((r) => ids.has(r.userId) || (r.phone !== undefined && ids.has(r.phone))));
+    },
+  };
+}
+
+/** The Firestore idempotency store's logic (one transaction = one synchronous step). */
+export function createMemoryIdempotencyKeyStore(): IdempotencyKeyStore {
+  const docs = new Map<string, { fingerprint: string; wamid?: string; expiresAt: Date }>();
+  return {
+    async claim(key, fingerprint, now): Promise<IdempotencyClaim> {
+      const doc = docs.get(key);
+      if (doc && doc.expiresAt > now) {
+        if (doc.fingerprint !== fingerprint) return { outcome: 'mismatch' };
+        return doc.wamid ? { outcome: 'done', wamid: doc.wamid } : { outcome: 'in-progress' };
+      }
+      docs.set(key, { fingerprint, expiresAt: new Date(now.getTime() + IDEMPOTENCY_KEY_RETENTION_MS) });
+      return { outcome: 'claimed' };
+    },
+    async complete(key, wamid) {
+      const doc = docs.get(key);
+      if (doc) doc.wamid = wamid;
+    },
+    async release(key) {
+      docs.delete(key);
     },
   };
 }
