@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
 import { describeWithEmulators } from '../../test/integration/testStack.js';
-import { readDocument, sentChunkGroup, writeDocument, writeDocumentInGroup } from './batchedDocuments.js';
+import { readDocument, sentChunkGroup, writeConversationDocument, writeDocumentInGroup } from './batchedDocuments.js';
 import { createFirestoreInboundLedger } from './firestoreInboundLedger.js';
 import { createFirestoreOutboundMessageStore } from './firestoreOutboundMessageStore.js';
 
@@ -126,7 +126,7 @@ describeWithEmulators('readDocument: single-document reads started together go o
   });
 });
 
-describeWithEmulators('writeDocument: bookkeeping writes started together go out as one Commit (emulator)', () => {
+describeWithEmulators('writeConversationDocument: a conversation\'s bookkeeping writes started together go out as one Commit (emulator)', () => {
   let db: Firestore;
   let commits: string[][];
   useRecordedFirestore(async (client) => {
@@ -135,11 +135,13 @@ describeWithEmulators('writeDocument: bookkeeping writes started together go out
     commits = recordCommits(db);
     return commits;
   });
+  const ana = { phoneNumberId: 'pn1', userId: 'ana' };
+  const bea = { phoneNumberId: 'pn1', userId: 'bea' };
 
   it('commits a set and an update of two stores in one RPC, each caller resolved', async () => {
     await Promise.all([
-      writeDocument(db, (batch) => batch.set(db.doc('windows/u1'), { at: 1 })),
-      writeDocument(db, (batch) => batch.update(db.doc('sessions/u1'), { count: 2 })),
+      writeConversationDocument(db, ana, (batch) => batch.set(db.doc('windows/u1'), { at: 1 })),
+      writeConversationDocument(db, ana, (batch) => batch.update(db.doc('sessions/u1'), { count: 2 })),
     ]);
     expect(commits).toEqual([['set windows/u1', 'update sessions/u1']]);
     expect([(await db.doc('windows/u1').get()).get('at'), (await db.doc('sessions/u1').get()).get('count')]).toEqual([1, 2]);
@@ -147,8 +149,8 @@ describeWithEmulators('writeDocument: bookkeeping writes started together go out
 
   it('fails every write of a commit together when one of them fails: nothing of it is written', async () => {
     const outcomes = await Promise.allSettled([
-      writeDocument(db, (batch) => batch.set(db.doc('windows/u2'), { at: 2 })),
-      writeDocument(db, (batch) => batch.update(db.doc('sessions/gone'), { count: 1 })),
+      writeConversationDocument(db, ana, (batch) => batch.set(db.doc('windows/u2'), { at: 2 })),
+      writeConversationDocument(db, ana, (batch) => batch.update(db.doc('sessions/gone'), { count: 1 })),
     ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
     expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: 5 }); // NOT_FOUND, the update's
@@ -156,10 +158,21 @@ describeWithEmulators('writeDocument: bookkeeping writes started together go out
     expect((await db.doc('windows/u2').get()).exists).toBe(false);
   });
 
+  it('never shares a commit with another conversation: one user\'s failing update leaves the other\'s writes written', async () => {
+    const outcomes = await Promise.allSettled([
+      writeConversationDocument(db, ana, (batch) => batch.update(db.doc('sessions/deleted-meanwhile'), { count: 1 })),
+      writeConversationDocument(db, bea, (batch) => batch.set(db.doc('sessions/bea'), { count: 1 })),
+      writeConversationDocument(db, bea, (batch) => batch.set(db.doc('windows/bea'), { at: 1 })),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
+    expect(commits.map((commit) => commit.join(', ')).sort()).toEqual(['set sessions/bea, set windows/bea', 'update sessions/deleted-meanwhile']);
+    expect((await db.doc('sessions/bea').get()).get('count')).toBe(1);
+  });
+
   it('fails only the write the client refuses before sending, and commits the others', async () => {
     const outcomes = await Promise.allSettled([
-      writeDocument(db, (batch) => batch.set(db.doc('windows/u3'), { at: 3 })),
-      writeDocument(db, (batch) => batch.set(db.doc('windows/u4'), { at: undefined })),
+      writeConversationDocument(db, ana, (batch) => batch.set(db.doc('windows/u3'), { at: 3 })),
+      writeConversationDocument(db, ana, (batch) => batch.set(db.doc('windows/u4'), { at: undefined })),
     ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected']);
     expect(commits).toEqual([['set windows/u3']]);
@@ -167,8 +180,8 @@ describeWithEmulators('writeDocument: bookkeeping writes started together go out
   });
 
   it('sends writes of steps one after the other as separate commits', async () => {
-    await writeDocument(db, (batch) => batch.set(db.doc('windows/u5'), { at: 5 }));
-    await writeDocument(db, (batch) => batch.update(db.doc('windows/u5'), { at: 6 }));
+    await writeConversationDocument(db, ana, (batch) => batch.set(db.doc('windows/u5'), { at: 5 }));
+    await writeConversationDocument(db, ana, (batch) => batch.update(db.doc('windows/u5'), { at: 6 }));
     expect(commits).toEqual([['set windows/u5'], ['update windows/u5']]);
     expect((await db.doc('windows/u5').get()).get('at')).toBe(6);
   });
@@ -183,10 +196,10 @@ describeWithEmulators('writeDocumentInGroup: the writes of one group go out as o
     return commits;
   });
 
-  it('commits each group’s writes together, and never with another group’s or the ungrouped bookkeeping', async () => {
+  it('commits each group’s writes together, and never with another group’s or a conversation\'s bookkeeping', async () => {
     await Promise.all([
       writeDocumentInGroup(db, 'a', (batch) => batch.set(db.doc('inbound/a'), { n: 1 })),
-      writeDocument(db, (batch) => batch.set(db.doc('windows/w'), { n: 2 })),
+      writeConversationDocument(db, { phoneNumberId: 'pn1', userId: 'a' }, (batch) => batch.set(db.doc('windows/w'), { n: 2 })),
       writeDocumentInGroup(db, 'b', (batch) => batch.set(db.doc('inbound/b'), { n: 3 })),
       writeDocumentInGroup(db, 'a', (batch) => batch.set(db.doc('outbound/a'), { n: 4 })),
     ]);

@@ -27,7 +27,7 @@ function sameTickBatches<Item, Result>(max: number, run: (db: Firestore, batch: 
     if (groups?.size === 0) queues.delete(db);
     for (let start = 0; start < queue.length; start += max) void run(db, queue.slice(start, start + max));
   };
-  return (db: Firestore, item: Item, group = ''): Promise<Result> => {
+  return (db: Firestore, item: Item, group = 'reads'): Promise<Result> => {
     let groups = queues.get(db);
     if (!groups) {
       groups = new Map();
@@ -89,13 +89,16 @@ const batchWrite = sameTickBatches<Write, void>(MAX_WRITES_PER_BATCH, async (db,
 });
 
 /**
- * A bookkeeping write (`batch => batch.set(ref, …)` or `.update`) that goes out in one Commit
- * with the other bookkeeping writes a step starts together, instead of one RPC each. The writes
- * of one commit succeed or fail together: a write whose failure must not take another write with
- * it (a stored reply, a ledger record) does not belong here. Not for transactions.
+ * A write of one conversation's bookkeeping (`batch => batch.set(ref, …)` or `.update`: its
+ * session, rate limit, window) that goes out in one Commit with the other writes of that
+ * conversation a step starts together, instead of one RPC each, and never with another
+ * conversation's: the writes of a commit succeed or fail together, and one user's failing write
+ * (an update of a session deleted meanwhile) must not take another user's with it. A write whose
+ * failure must not take the conversation's others with it (a stored reply, a ledger record) does
+ * not belong here. Not for transactions.
  */
-export function writeDocument(db: Firestore, write: Write): Promise<void> {
-  return batchWrite(db, write);
+export function writeConversationDocument(db: Firestore, conversation: { phoneNumberId: string; userId: string }, write: Write): Promise<void> {
+  return batchWrite(db, write, `conversation:${conversation.phoneNumberId}:${conversation.userId}`);
 }
 
 /**

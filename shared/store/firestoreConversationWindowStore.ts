@@ -1,5 +1,5 @@
 import type { DocumentData, Firestore } from '@google-cloud/firestore';
-import { readDocument, writeDocument } from './batchedDocuments.js';
+import { readDocument, writeConversationDocument } from './batchedDocuments.js';
 import { CONVERSATION_WINDOW_RETENTION_MS, type ConversationWindow, type ConversationWindowStore } from './conversationWindowStore.js';
 import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
 
@@ -16,7 +16,7 @@ export function createFirestoreConversationWindowStore(db: Firestore): Conversat
   return {
     async noteUserMessage(window) {
       const expiresAt = new Date(window.lastUserMessageAt.getTime() + CONVERSATION_WINDOW_RETENTION_MS);
-      await writeDocument(db, (batch) => batch.set(doc(window.phoneNumberId, window.userId), toDocument({ ...window, expiresAt })));
+      await writeConversationDocument(db, window, (batch) => batch.set(doc(window.phoneNumberId, window.userId), toDocument({ ...window, expiresAt })));
     },
     async get(phoneNumberId, userId) {
       const snapshot = await readDocument(doc(phoneNumberId, userId));

@@ -1,5 +1,5 @@
 import type { Firestore } from '@google-cloud/firestore';
-import { readDocument, writeDocument } from './batchedDocuments.js';
+import { readDocument, writeConversationDocument } from './batchedDocuments.js';
 import { userDocumentId } from './firestoreDocument.js';
 import { RATE_WINDOW_MS, type RateLimiter, type RateWindow } from './rateLimiter.js';
 
@@ -22,7 +22,7 @@ export function createFirestoreRateLimiter(db: Firestore): RateLimiter {
     },
     async put(conversation, window) {
       const expiresAt = new Date(window.windowStart + 2 * RATE_WINDOW_MS);
-      await writeDocument(db, (batch) => batch.set(doc(conversation), { ...window, expiresAt }));
+      await writeConversationDocument(db, conversation, (batch) => batch.set(doc(conversation), { ...window, expiresAt }));
     },
   };
 }

@@ -1,5 +1,5 @@
 import { FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
-import { readDocument, writeDocument } from './batchedDocuments.js';
+import { readDocument, writeConversationDocument } from './batchedDocuments.js';
 import { fromDocument, toDocument, userDocumentId } from './firestoreDocument.js';
 import { decodeSessionPageToken, encodeSessionPageToken } from './sessionPageToken.js';
 import { InvalidPageTokenError, type SessionRecord, type SessionStore } from './sessionStore.js';
@@ -26,10 +26,10 @@ export function createFirestoreSessionStore(db: Firestore): SessionStore {
       return [...byId.values()].sort((a, b) => b.lastMessageAt.getTime() - a.lastMessageAt.getTime());
     },
     async put(record) {
-      await writeDocument(db, (batch) => batch.set(doc(record), toDocument(record)));
+      await writeConversationDocument(db, record, (batch) => batch.set(doc(record), toDocument(record)));
     },
     async touch(conversation, at, expiresAt) {
-      await writeDocument(db, (batch) => batch.update(doc(conversation), { lastMessageAt: at, expiresAt, messageCount: FieldValue.increment(1) }));
+      await writeConversationDocument(db, conversation, (batch) => batch.update(doc(conversation), { lastMessageAt: at, expiresAt, messageCount: FieldValue.increment(1) }));
     },
     async delete(conversation) {
       try {
