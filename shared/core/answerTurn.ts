@@ -1,4 +1,4 @@
-import { PermanentError } from '../errors.js';
+import { PermanentError, RetryableError } from '../errors.js';
 import { renderReply } from '../whatsapp/rendering/renderReply.js';
 import type { ReplyChunk } from '../whatsapp/rendering/replyChunk.js';
 import { resetConversation, writeConversation } from './agentSession.js';
@@ -71,6 +71,10 @@ export async function answerTurn(ctx: TurnContext, conversation: ConversationSta
       const answer = await answerFor(ctx, action, conversation, handoff);
       // Rendered before it is stored, so a retry sends exactly these messages, ids and all.
       chunks = render(ctx, answer.parts);
+      // Only calls that could not be rendered and held no text: as for an empty reply, ask again.
+      if (answer.agentAnswered && chunks.length === 0) {
+        throw new RetryableError('the agent answered only with calls that render to nothing to send', 'agent_empty_reply', { system: 'agent' });
+      }
       // The agent may have taken minutes: staff who took over meanwhile have the conversation now.
       // The conversation's bookkeeping must not make a retry ask the agent again: it never fails the turn.
       const [tookOver] = await settle(

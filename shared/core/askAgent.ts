@@ -1,13 +1,13 @@
 import { SessionNotFoundError, type AgentTurn } from '../agent/agentClient.js';
 import { reasonOf } from '../errors.js';
-import type { AgentMedia, PreparedMedia } from '../media/agentMedia.js';
+import type { AgentMedia, MediaRef, PreparedMedia } from '../media/agentMedia.js';
 import type { AgentReplyPart } from '../agent/parseAgentEvents.js';
 import { countTurn, type RateWindow } from '../store/rateLimiter.js';
 import { sessionFor, startNewSession, type ConversationWrites } from './agentSession.js';
 import type { ConversationState } from './conversationState.js';
 import type { TurnContext } from './coreDeps.js';
 import type { AgentPart } from './decideTurnAction.js';
-import { describeUnreadableMedia } from './describeUnreadableMedia.js';
+import { describeTooLargeMedia, describeUnreadableMedia } from './describeUnreadableMedia.js';
 import { withQuotedReply } from './quotedReply.js';
 import { withResumeTranscript } from './resumeTranscript.js';
 import { showTyping } from './sendReply.js';
@@ -38,18 +38,14 @@ export async function askAgent(
   const limit = rateLimited(ctx, conversation.rateWindow);
   const writes: ConversationWrites = { rateWindow: limit.rateWindow };
   if (limit.reply !== undefined) return { parts: textParts(limit.reply), agentAnswered: false, writes };
-  let prepared: (PreparedMedia | undefined)[];
-  try {
-    prepared = await Promise.all(parts.map((part) => (part.media ? deps.media.prepare(part.media) : undefined)));
-  } catch (error) {
-    if (reasonOf(error) !== 'media_too_large') throw error;
-    // The user can do something about this one: say so, instead of an apology after five attempts.
-    log.warn({ err: error, reason: 'media_too_large' }, 'attachment over its size limit: not passed on, nothing stored');
-    return { parts: textParts(settings.mediaTooLargeText), agentAnswered: false, writes };
-  }
-  const media = prepared.filter((item): item is AgentMedia => item !== undefined && item.kind !== 'unreadable');
+  const prepared = await Promise.all(parts.map((part) => (part.media ? prepareUnlessTooLarge(ctx, part.media) : undefined)));
+  // The user can do something about an attachment over its limit: when the turn is nothing else, say
+  // so, instead of an apology after five attempts; otherwise the agent answers the rest, told of it.
+  if (prepared.every((item) => item === TOO_LARGE)) return { parts: textParts(settings.mediaTooLargeText), agentAnswered: false, writes };
+  const media = prepared.filter((item): item is AgentMedia => item !== undefined && item !== TOO_LARGE && item.kind !== 'unreadable');
   const partTexts = parts.map((part, index) => {
     const item = prepared[index];
+    if (item === TOO_LARGE) return `${part.text}\n${describeTooLargeMedia(part.media!.mediaType)}`;
     if (item?.kind !== 'unreadable') return part.text;
     log.info({ mimeType: item.mimeType, sizeBytes: item.sizeBytes }, 'attachment of a type the agent cannot read: described to it, not attached');
     return `${part.text}\n${describeUnreadableMedia(item)}`;
@@ -77,6 +73,18 @@ export async function askAgent(
     return { parts: isFirstContact && settings.welcomeText ? withWelcome(settings.welcomeText, reply) : reply, agentAnswered: true, writes };
   } finally {
     clearInterval(typing);
+  }
+}
+
+const TOO_LARGE = 'too large';
+
+async function prepareUnlessTooLarge(ctx: TurnContext, ref: MediaRef): Promise<PreparedMedia | typeof TOO_LARGE> {
+  try {
+    return await ctx.deps.media.prepare(ref);
+  } catch (error) {
+    if (reasonOf(error) !== 'media_too_large') throw error;
+    ctx.log.warn({ err: error, reason: 'media_too_large' }, 'attachment over its size limit: not passed on, nothing stored');
+    return TOO_LARGE;
   }
 }
 

@@ -11,6 +11,11 @@ export function describeUnreadableMedia(media: UnreadableMedia): string {
   return `[The user attached a file ${file} that cannot be opened here: its content is not available to you. Images, audio, video, PDF and plain-text files can be read.]`;
 }
 
+/** The note in the place of an attachment over its size limit, when the turn holds more than it. */
+export function describeTooLargeMedia(mediaType: string): string {
+  return `[That ${mediaType} is too large to open here: its content is not available to you. They can send a smaller file.]`;
+}
+
 function readableSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} bytes`;
   const units = ['KB', 'MB', 'GB'];
