@@ -1136,3 +1136,22 @@ describe('processPush: staff answering from the Business app on one of the user\
     expect(h.sends.slice(before).map((s) => s.text)).toEqual(['Echo: y en B?']);
   });
 });
+
+describe('processPush: a reply outside the window with nothing to hold as text', () => {
+  it('an image alone is neither held nor announced with a template; the next hold still gets its template', async () => {
+    const h = harness({ reengageTemplate: { name: 'welcome_back', language: 'es' } });
+    h.agent.query = async () => [{ kind: 'tool_call', name: 'whatsapp_media', args: { url: 'https://example.com/menu.jpg', type: 'image' } }];
+    const old = h.text('the menu?');
+    h.advance(25 * 3600_000);
+    expect(await h.deliver(old)).toEqual({ ack: true, outcome: 'held' });
+    expect(h.templates).toEqual([]);
+    expect(h.held.records.size).toBe(0);
+
+    h.agent.query = async (turn) => [{ kind: 'text', text: `Echo: ${turn.text}` }];
+    const late = h.text('and the prices?');
+    h.advance(25 * 3600_000);
+    expect(await h.deliver(late)).toEqual({ ack: true, outcome: 'held' });
+    expect([...h.held.records.values()].map((hold) => hold.replies.map((reply) => reply.text))).toEqual([['Echo: and the prices?']]);
+    expect(h.templates).toHaveLength(1);
+  });
+});

@@ -71,7 +71,8 @@ async function holdFrom(ctx: TurnContext, chunks: ReplyChunk[], from: number, wh
     return text ? [{ id: `${ctx.turn.id}#${from + offset}`, text, heldAt }] : [];
   });
   ctx.log.info({ why, chunks: replies.length }, 'the 24-hour window has closed: holding the reply');
-  await holdReplies(userOf(ctx), replies, reengagementDeps(ctx));
+  // Nothing to say as text (an image alone): no hold, and no template inviting the user back to nothing.
+  if (replies.length > 0) await holdReplies(userOf(ctx), replies, reengagementDeps(ctx));
   // The agent's hand-off is not a message: it takes effect now, so the user's return meets a person.
   const handoff = chunks.slice(from).find((chunk) => chunk.kind === 'handoff');
   if (handoff) await pauseForAgent(userOf(ctx), handoff.reason, handoffDeps(ctx.deps, ctx.log));

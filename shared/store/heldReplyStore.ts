@@ -53,7 +53,8 @@ export interface HeldReplyStore {
 
 /** The pure part of `hold`: merge, keep order, and decide who sends the template. */
 export function mergeHold(existing: HeldReplies | undefined, request: HoldRequest): { next: HeldReplies; sendTemplate: boolean } {
-  const live = existing && existing.expiresAt > request.now ? existing : undefined;
+  // A hold with no replies left is over (an older version wrote empty holds): its template claim with it.
+  const live = existing && existing.expiresAt > request.now && existing.replies.length > 0 ? existing : undefined;
   const known = new Set(live?.replies.map((reply) => reply.id));
   const replies = [...(live?.replies ?? []), ...request.replies.filter((reply) => !known.has(reply.id))];
   const sendTemplate = !live?.templateClaimedAt;
