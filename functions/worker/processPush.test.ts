@@ -382,6 +382,7 @@ describe('processPush: the delivery state machine, from a decoded push to the re
     expect(await h.deliver(m, { deliveryAttempt: 5 })).toEqual({ ack: false, outcome: 'dead-letter' });
     expect(h.sends.map((s) => s.text)).toEqual(['Sorry!']);
     expect(await h.ledger.get(m.wamid)).toMatchObject({ state: 'failed', exhausted: true, apologySent: true });
+    expect(await h.windows.get(m.phoneNumberId, m.userId)).toBeDefined();
     // A straggling delivery keeps refusing (so it dead-letters) and does not apologise again.
     expect(await h.deliver(m, { deliveryAttempt: 6 })).toEqual({ ack: false, outcome: 'dead-letter' });
     expect(h.sends).toHaveLength(1);
@@ -430,8 +431,11 @@ describe('processPush: the delivery state machine, from a decoded push to the re
   it('apologises for a permanent agent failure and acknowledges it', async () => {
     const h = harness();
     h.failAgent(new PermanentError('bad request', 'agent_grpc_3'));
-    expect(await h.deliver(h.text('Hola'))).toEqual({ ack: true, outcome: 'failed' });
+    const m = h.text('Hola');
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'failed' });
     expect(h.sends.map((s) => s.text)).toEqual(['Sorry!']);
+    // The user wrote all the same: the window for proactive messages is open.
+    expect(await h.windows.get(m.phoneNumberId, m.userId)).toMatchObject({ lastUserMessageAt: new Date(m.timestamp * 1000) });
   });
 
   it('starts a new agent session when Agent Engine says the old one is gone, and retries once', async () => {
@@ -1009,6 +1013,18 @@ describe('processPush: several business numbers, each with its agent and texts (
     // Pub/Sub delivers it again: a settled duplicate, nothing more.
     expect(await h.deliver(m, { deliveryAttempt: 2 })).toEqual({ ack: true, outcome: 'duplicate' });
     expect(h.sends).toEqual([]);
+  });
+
+  it('a number with no agent still opens the user\'s window with it: proactive messages leave from it by default', async () => {
+    const h = twoNumbers();
+    const NOTIFY = '333333333333333';
+    expect(await h.deliver(h.text('hola', { phoneNumberId: SUPPORT }))).toEqual({ ack: true, outcome: 'answered' });
+    h.advance(3600_000);
+    // The user answers a notification sent from the number that has no agent.
+    const m = h.text('yes, deliver it tomorrow', { phoneNumberId: NOTIFY });
+    expect(await h.deliver(m)).toEqual({ ack: true, outcome: 'failed' });
+    expect(await h.deps.windows.get(NOTIFY, m.userId)).toMatchObject({ lastUserMessageAt: new Date(m.timestamp * 1000) });
+    expect((await h.deps.windows.latest(m.userId))?.phoneNumberId).toBe(NOTIFY);
   });
 });
 

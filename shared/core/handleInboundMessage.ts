@@ -10,6 +10,7 @@ import { readConversationState, readConversationStateAhead, type ConversationSta
 import type { CoreDeps, TurnContext, TurnInput } from './coreDeps.js';
 import { settingsFor } from './numberRoutes.js';
 import { sendApology } from './sendReply.js';
+import { noteConversationWindow } from './userReachability.js';
 
 /** What the core needs to know about the attempt it is given; the transport knows how to count. */
 export interface AttemptInfo {
@@ -96,16 +97,8 @@ export async function runTurn(
   const { number, isLast } = attempt.whichAttempt(record.attempts);
   const route = deps.numbers.route(message.phoneNumberId);
   const settings = settingsFor(deps, message.phoneNumberId);
-  let agent: AgentClient;
-  if (route.kind === 'agent') agent = route.agent;
-  else {
-    const error = new PermanentError(route.reason, 'no_agent_for_number', { fields: { phoneNumberId: message.phoneNumberId } });
-    if (consentCommandOf(message, settings) === undefined) {
-      await deps.ledger.markFailed(turn.id, error.reason, { exhausted: false, apologySent: false });
-      return { kind: 'failed', reason: error.reason, error, attempt: number };
-    }
-    agent = refusingAgent(error);
-  }
+  const noAgent = route.kind === 'agent' ? undefined : new PermanentError(route.reason, 'no_agent_for_number', { fields: { phoneNumberId: message.phoneNumberId } });
+  const agent: AgentClient = route.kind === 'agent' ? route.agent : refusingAgent(noAgent!);
   const ctx: TurnContext = {
     turn,
     message,
@@ -118,21 +111,26 @@ export async function runTurn(
     optedOut: false,
     paused: false,
   };
+  // However the turn ends, the user wrote to this number: its window is open (for proactive messages from it too).
+  const failed = (reason: string, outcome: { exhausted: boolean; apologySent: boolean }) =>
+    Promise.all([deps.ledger.markFailed(turn.id, reason, outcome), noteConversationWindow(ctx)]);
+  if (noAgent && consentCommandOf(message, settings) === undefined) {
+    await failed(noAgent.reason, { exhausted: false, apologySent: false });
+    return { kind: 'failed', reason: noAgent.reason, error: noAgent, attempt: number };
+  }
   try {
     return { kind: await answerTurn(ctx, await (conversation ?? readConversationState(message, deps, ctx.now()))) };
   } catch (error) {
     const reason = reasonOf(error);
     if (isPermanent(error)) {
-      const apologySent = await sendApology(ctx, error);
-      await deps.ledger.markFailed(turn.id, reason, { exhausted: false, apologySent });
+      await failed(reason, { exhausted: false, apologySent: await sendApology(ctx, error) });
       return { kind: 'failed', reason, error, attempt: number };
     }
     if (!isLast) {
       await deps.ledger.releaseLease(turn.id, reason);
       return { kind: 'retry', reason, error, attempt: number };
     }
-    const apologySent = await sendApology(ctx, error);
-    await deps.ledger.markFailed(turn.id, reason, { exhausted: true, apologySent });
+    await failed(reason, { exhausted: true, apologySent: await sendApology(ctx, error) });
     return { kind: 'exhausted', reason, error, attempt: number };
   }
 }
