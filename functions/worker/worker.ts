@@ -1,4 +1,5 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
+import { RetryableError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log/logger.js';
 import { outsideRequestDomain } from '../outsideRequestDomain.js';
 import { newTrace, traceFromHeaders, traceLogFields } from '../../shared/log/traceContext.js';
@@ -69,7 +70,8 @@ function handlePush({ projectId, log, deps, verifyPush }: WorkerHandlerOptions):
         await recordDeliveryStatus(delivery.status, { ...(await deps()).statuses, log: requestLog });
         res.status(204).end();
       } catch (error) {
-        requestLog.error({ err: error, wamid: delivery.status.wamid }, 'status not recorded: Pub/Sub will retry');
+        // A retryable refusal is expected (a failure that overtook its send's record); anything else is not.
+        requestLog[error instanceof RetryableError ? 'warn' : 'error']({ err: error, wamid: delivery.status.wamid }, 'status not recorded: Pub/Sub will retry');
         res.status(503).send('retry');
       }
       return;

@@ -1,3 +1,4 @@
+import { RetryableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { maskUserId } from '../log/maskUserId.js';
 import type { OutboundMessageStore } from '../store/outboundMessageStore.js';
@@ -17,6 +18,7 @@ export interface StatusDeps extends ReengagementDeps {
  */
 export async function recordDeliveryStatus(status: StatusMessage, deps: StatusDeps): Promise<'recorded' | 'unchanged'> {
   const log = deps.log.child({ wamid: status.wamid, user: maskUserId(status.recipient) });
+  if (status.status === 'failed' && status.error?.code === OUTSIDE_WINDOW_CODE) await awaitRecordOfSend(status, deps);
   const { changed, previous } = await deps.outbound.applyStatus(
     {
       wamid: status.wamid,
@@ -49,4 +51,19 @@ export async function recordDeliveryStatus(status: StatusMessage, deps: StatusDe
     );
   }
   return 'recorded';
+}
+
+/** How long a 131047 failure waits for the worker's record of the send it reports before it is taken as a message the bridge did not send. */
+export const SEND_RECORD_GRACE_MS = 10 * 60_000;
+
+/**
+ * Meta's failed status can overtake the worker's record of the send (it is written once Graph
+ * accepts the message): recorded first, the failure would find no reply to hold, and once stored
+ * it changes nothing on redelivery. So a recent one waits, through Pub/Sub's retry, for the record.
+ * One more read, for this rare status only.
+ */
+async function awaitRecordOfSend(status: StatusMessage, deps: StatusDeps): Promise<void> {
+  if (deps.now().getTime() - status.timestamp * 1000 > SEND_RECORD_GRACE_MS) return;
+  if ((await deps.outbound.get(status.wamid))?.kind !== undefined) return;
+  throw new RetryableError('a 131047 failure of a send not recorded yet: Pub/Sub will bring it again', 'status_before_send');
 }
