@@ -100,7 +100,7 @@ describe('sendProactiveMessage', () => {
     s.advance(60_000);
     await s.deps.windows.noteUserMessage({ phoneNumberId: '222222222222222', userId: BSUID, phone: PHONE, lastUserMessageAt: s.now() });
     const again = await sendProactiveMessage(request, s.deps);
-    expect(again).toMatchObject({ status: 200, wamid: 'wamid.p1' });
+    expect(again).toMatchObject({ status: 200, wamid: 'wamid.p1', conversation: { phoneNumberId: PN, userId: BSUID } });
   });
 
   it('frees the key of a request refused before sending: the same request goes out once the user opts back in', async () => {
@@ -112,5 +112,20 @@ describe('sendProactiveMessage', () => {
     await s.deps.optOuts.optIn(PN, BSUID);
     expect(await sendProactiveMessage(request, s.deps)).toMatchObject({ status: 200, wamid: 'wamid.p1' });
     expect(s.sent).toEqual(['template:promo']);
+  });
+
+  it('frees the key when the checks before sending fail: the caller\'s retry sends, once', async () => {
+    const s = setup();
+    await s.deps.windows.noteUserMessage({ phoneNumberId: PN, userId: BSUID, phone: PHONE, lastUserMessageAt: s.now() });
+    const getByPhone = s.deps.optOuts.getByPhone.bind(s.deps.optOuts);
+    let failures = 1;
+    s.deps.optOuts.getByPhone = async (...args) => {
+      if (failures-- > 0) throw new Error('14 UNAVAILABLE');
+      return getByPhone(...args);
+    };
+    const request = { to: PHONE, text: 'Your order shipped', idempotencyKey: 'order-43' };
+    await expect(sendProactiveMessage(request, s.deps)).rejects.toThrow(/UNAVAILABLE/);
+    expect(await sendProactiveMessage(request, s.deps)).toMatchObject({ status: 200, wamid: 'wamid.p1' });
+    expect(s.sent).toEqual(['text:Your order shipped']);
   });
 });

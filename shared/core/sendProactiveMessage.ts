@@ -22,8 +22,14 @@ export interface ProactiveRequest {
   kind?: 'proactive' | 'staff';
 }
 
+export interface Conversation {
+  phoneNumberId: string;
+  userId: string;
+  phone?: string;
+}
+
 export type ProactiveResult =
-  | { status: 200; wamid: string; conversation: { phoneNumberId: string; userId: string; phone?: string } }
+  | { status: 200; wamid: string; conversation: Conversation }
   | { status: 400 | 409 | 422 | 429 | 502; error: string; details?: string; code?: number; retryAfterSeconds?: number };
 
 export interface ProactiveDeps {
@@ -61,13 +67,17 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
   if (key !== undefined) {
     // A repeat is answered as the first request was, whatever changed since (the window, the number the user last wrote to).
     const claim = await deps.idempotency.claim(key, fingerprintOf(request), deps.now());
-    if (claim.outcome === 'done') return { status: 200, wamid: claim.wamid, conversation };
+    if (claim.outcome === 'done') return { status: 200, wamid: claim.wamid, conversation: await conversationOfSent(claim.wamid, conversation, deps) };
     if (claim.outcome === 'in-progress') {
       return { status: 409, error: 'in_progress', details: 'a request with this Idempotency-Key is being sent (or its outcome is unknown)' };
     }
     if (claim.outcome === 'mismatch') return { status: 422, error: 'idempotency_key_reused', details: 'this key was used for a different message' };
   }
-  const refused = await refusedBeforeSending(request, conversation, window, deps, log);
+  // Refused, or the checks failed: nothing was sent, so the key is free again.
+  const refused = await refusedBeforeSending(request, conversation, window, deps, log).catch(async (error: unknown) => {
+    if (key !== undefined) await deps.idempotency.release(key);
+    throw error;
+  });
   if (refused) {
     if (key !== undefined) await deps.idempotency.release(key);
     return refused;
@@ -109,13 +119,19 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
   return { status: 200, wamid, conversation };
 }
 
+/** The conversation a repeated request's message went to, as recorded when it was sent (the user may have written to another number since). */
+async function conversationOfSent(wamid: string, resolved: Conversation, deps: ProactiveDeps): Promise<Conversation> {
+  const sent = await deps.outbound.get(wamid);
+  return sent ? { phoneNumberId: sent.phoneNumberId, userId: sent.userId, phone: sent.phone } : resolved;
+}
+
 /**
  * Never to an opted-out user (looked up by phone too: a user named by phone whose window has
  * expired may have opted out under their BSUID); free text only inside the 24-hour window.
  */
 async function refusedBeforeSending(
   request: ProactiveRequest,
-  { phoneNumberId, userId, phone }: { phoneNumberId: string; userId: string; phone?: string },
+  { phoneNumberId, userId, phone }: Conversation,
   window: ConversationWindow | undefined,
   deps: ProactiveDeps,
   log: Logger,
