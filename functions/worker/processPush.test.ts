@@ -1101,6 +1101,23 @@ describe('processPush: a STOP or START whose writes fail part-way is confirmed o
     expect(h.sends.map((s) => s.text)).toEqual(['Welcome back', 'You are unsubscribed']);
     expect(await h.optOuts.get(stop.phoneNumberId, stop.userId)).toBeDefined();
   });
+
+  it('a dead-lettered START replayed after a later STOP does not lift it: nothing sent, the user stays opted out', async () => {
+    const h = harness();
+    expect(await h.deliver(h.text('stop'))).toEqual({ ack: true, outcome: 'answered' });
+    h.advance(60_000);
+    const start = h.text('start');
+    const down = () => new RetryableError('down', 'graph_http_503');
+    h.failSends(down(), down(), down(), down(), down());
+    for (let attempt = 1; attempt <= 5; attempt++) await h.deliver(start, { deliveryAttempt: attempt });
+    expect(h.ledger.records.get(start.wamid)).toMatchObject({ state: 'failed', exhausted: true });
+    h.advance(60_000);
+    expect(await h.deliver(h.text('stop'))).toEqual({ ack: true, outcome: 'answered' });
+
+    expect(await h.deliver(start, { attributes: { replayId: 'replay-1' } })).toMatchObject({ ack: true });
+    expect(h.sends.map((s) => s.text)).toEqual(['You are unsubscribed', 'Sorry!', 'You are unsubscribed']);
+    expect(await h.optOuts.get(start.phoneNumberId, start.userId)).toBeDefined();
+  });
 });
 
 describe('processPush: no apology where the bot must be silent, even when the hand-off write fails', () => {

@@ -31,7 +31,7 @@ export async function answerTurn(ctx: TurnContext, conversation: ConversationSta
   ctx.paused = isPaused(conversation.handoff, ctx.now());
   const handoff = await checkHandoff(conversationOf(message), turn.messages, conversation.handoff, handoffDeps(deps, log));
   ctx.paused = handoff.kind === 'paused';
-  const consent = decideConsent(message, ctx.optedOut, settings);
+  const consent = decideConsent(message, conversation.optOut, settings);
   // Every outcome stores its result with the user's window noted alongside: one round trip.
   const settle = (...writes: Promise<unknown>[]) => Promise.all([...writes, noteConversationWindow(ctx)]);
   if (handoff.kind === 'paused') {

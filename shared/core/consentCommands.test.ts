@@ -39,19 +39,26 @@ describe('consent commands', () => {
 });
 
 describe('decideConsent', () => {
+  /** Opted out by a STOP written at the messages' own time (Unix second 1). */
+  const optedOut = { optedOutAt: new Date(1000) };
+
   it('opts a subscribed user out, and answers nothing to a second STOP', () => {
-    expect(decideConsent(text('STOP'), false, settings)).toBe('opt-out');
-    expect(decideConsent(text('STOP'), true, settings)).toBe('silent');
+    expect(decideConsent(text('STOP'), undefined, settings)).toBe('opt-out');
+    expect(decideConsent(text('STOP'), optedOut, settings)).toBe('silent');
   });
 
   it('keeps an opted-out user in silence until an opt-in word', () => {
-    expect(decideConsent(text('hola?'), true, settings)).toBe('silent');
-    expect(decideConsent(message({ kind: 'reaction', reactedWamid: 'w', emoji: '👍' }), true, settings)).toBe('silent');
-    expect(decideConsent(text('start'), true, settings)).toBe('opt-in');
+    expect(decideConsent(text('hola?'), optedOut, settings)).toBe('silent');
+    expect(decideConsent(message({ kind: 'reaction', reactedWamid: 'w', emoji: '👍' }), optedOut, settings)).toBe('silent');
+    expect(decideConsent(text('start'), optedOut, settings)).toBe('opt-in');
+  });
+
+  it('does not let a START written before the opt-out lift it (a dead-letter replay, Meta\'s late retry)', () => {
+    expect(decideConsent(text('start'), { optedOutAt: new Date(2000) }, settings)).toBe('silent');
   });
 
   it('lets everything else through for a subscribed user, an opt-in word included', () => {
-    expect(decideConsent(text('hola'), false, settings)).toBe('proceed');
-    expect(decideConsent(text('START'), false, settings)).toBe('proceed');
+    expect(decideConsent(text('hola'), undefined, settings)).toBe('proceed');
+    expect(decideConsent(text('START'), undefined, settings)).toBe('proceed');
   });
 });

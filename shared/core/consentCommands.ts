@@ -11,16 +11,17 @@ export interface ConsentSettings {
  * (not even a read receipt):
  * - `opt-out`: record it, confirm once, no agent turn;
  * - `opt-in`: lift it, confirm once, no agent turn;
- * - `silent`: the user has opted out and did not opt back in: send nothing at all;
+ * - `silent`: the user has opted out and did not opt back in: send nothing at all (a START written
+ *   before the opt-out, met again by a dead-letter replay or Meta's late retry, does not lift it);
  * - `proceed`: handle the message as usual.
  */
 export type ConsentDecision = 'opt-out' | 'opt-in' | 'silent' | 'proceed';
 
-export function decideConsent(message: InboundMessage, optedOut: boolean, settings: ConsentSettings): ConsentDecision {
+export function decideConsent(message: InboundMessage, optOut: { optedOutAt: Date } | undefined, settings: ConsentSettings): ConsentDecision {
   const command = consentCommandOf(message, settings);
-  if (command === 'opt-out') return optedOut ? 'silent' : 'opt-out';
-  if (!optedOut) return 'proceed';
-  return command === 'opt-in' ? 'opt-in' : 'silent';
+  if (command === 'opt-out') return optOut ? 'silent' : 'opt-out';
+  if (!optOut) return 'proceed';
+  return command === 'opt-in' && message.timestamp * 1000 >= optOut.optedOutAt.getTime() ? 'opt-in' : 'silent';
 }
 
 /** A typed word, or a template's quick-reply button such as Meta's "Stop promotions". */

@@ -25,7 +25,8 @@ export async function recordConsent(ctx: TurnContext, consent: 'opt-out' | 'opt-
   }
   const command = message.content.kind === 'text' || message.content.kind === 'button' ? message.content.text.trim() : '';
   await Promise.all([
-    deps.optOuts.optOut({ phoneNumberId, userId, phone, command, optedOutAt: ctx.now() }),
+    // When the user wrote it (Meta's time), so a START written before it cannot lift it later.
+    deps.optOuts.optOut({ phoneNumberId, userId, phone, command, optedOutAt: new Date(message.timestamp * 1000) }),
     deps.held.discard(phoneNumberId, userId),
   ]);
   log.info('the user opted out: nothing more will be sent until they opt back in');
