@@ -33,8 +33,9 @@ function harness() {
   let clock = Date.parse('2026-12-05T12:00:00Z');
   const agentCalls: AgentTurn[] = [];
   let answer: ((turn: AgentTurn) => AgentReplyPart[]) | undefined;
+  let sessionsCreated = 0;
   const agent: AgentClient = {
-    createSession: async () => 'session-1',
+    createSession: async () => `session-${++sessionsCreated}`,
     async query(turn) {
       agentCalls.push(turn);
       return answer ? answer(turn) : [{ kind: 'text', text: `Echo: ${turn.text}` }];
@@ -161,5 +162,7 @@ describe('processPush: an agent answer made only of tool calls', () => {
     await h.receive(h.text('send me a photo of the product'));
     expect(await h.drain()).toEqual(['retry', 'answered']);
     expect(texts(h.sends)).toEqual(['Echo: send me a photo of the product']);
+    // Asked again in the session the first attempt started, not in a second one.
+    expect(h.agentCalls.map((call) => call.sessionId)).toEqual([h.agentCalls[0]!.sessionId, h.agentCalls[0]!.sessionId]);
   });
 });

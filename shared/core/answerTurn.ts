@@ -73,6 +73,8 @@ export async function answerTurn(ctx: TurnContext, conversation: ConversationSta
       chunks = render(ctx, answer.parts);
       // Only calls that could not be rendered and held no text: as for an empty reply, ask again.
       if (answer.agentAnswered && chunks.length === 0) {
+        // The turn is in the agent's session now: keep a new one, so the next attempt asks in it.
+        await writeConversation(ctx, answer.writes);
         throw new RetryableError('the agent answered only with calls that render to nothing to send', 'agent_empty_reply', { system: 'agent' });
       }
       // The agent may have taken minutes: staff who took over meanwhile have the conversation now.

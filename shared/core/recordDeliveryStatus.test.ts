@@ -67,7 +67,7 @@ describe('recordDeliveryStatus: a 131047 failure of a reply', () => {
 
   it('records an old one for a message the bridge has no record of (not its send), holding nothing', async () => {
     const { d, templates } = deps();
-    const old = { ...failed131047, timestamp: failed131047.timestamp - 11 * 60 };
+    const old = { ...failed131047, timestamp: failed131047.timestamp - 31 };
     expect(await recordDeliveryStatus(old, d)).toBe('recorded');
     expect(await d.held.get(user.phoneNumberId, user.userId, now)).toBeUndefined();
     expect(templates).toEqual([]);

@@ -53,8 +53,13 @@ export async function recordDeliveryStatus(status: StatusMessage, deps: StatusDe
   return 'recorded';
 }
 
-/** How long a 131047 failure waits for the worker's record of the send it reports before it is taken as a message the bridge did not send. */
-export const SEND_RECORD_GRACE_MS = 10 * 60_000;
+/**
+ * How long a 131047 failure waits for the worker's record of the send it reports (written within
+ * moments of Graph's acceptance) before it is taken as a message the bridge did not record (an
+ * apology, another sender on the number). Short enough that Pub/Sub's retries (10 s apart at
+ * least) get past it well before the message would be dead-lettered.
+ */
+export const SEND_RECORD_GRACE_MS = 30_000;
 
 /**
  * Meta's failed status can overtake the worker's record of the send (it is written once Graph
