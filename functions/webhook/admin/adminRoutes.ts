@@ -47,12 +47,13 @@ export function createAdminRoutes(deps: AdminDeps) {
       await deps.handoff.route(req, res, normalisedId(subId), sub[2] as 'handoff' | 'messages');
       return;
     }
-    const id = /^\/whatsapp\/sessions\/([^/]+)\/?$/.exec(req.path)?.[1];
-    // A path under sessions that names neither the list, a user nor a user's hand-off or messages.
-    if (id === undefined && !/^\/whatsapp\/sessions\/?$/.test(req.path)) {
+    // The list, or one user; any other path under sessions names nothing.
+    const path = /^\/whatsapp\/sessions(?:\/([^/]+))?\/?$/.exec(req.path);
+    if (!path) {
       res.status(404).json({ error: 'not found' });
       return;
     }
+    const id = path[1];
 
     if (id === undefined && req.method === 'GET') {
       const limit = Number(req.query.limit ?? 50);
