@@ -61,6 +61,7 @@ resource "google_cloudfunctions2_function" "webhook" {
     google_secret_manager_secret_iam_member.webhook_app_secret,
     google_secret_manager_secret_iam_member.webhook_verify_token,
     google_secret_manager_secret_iam_member.webhook_admin_api_token,
+    google_secret_manager_secret_iam_member.webhook_access_token,
   ]
 }
 

@@ -46,8 +46,10 @@ resource "google_project_iam_custom_role" "session_admin" {
   project     = var.project_id
   role_id     = "whatsappBridgeSessionAdmin"
   title       = "WhatsApp bridge session admin"
-  description = "Read, query, write and delete Firestore documents: what the webhook's admin routes do (sessions, proactive sends)."
-  permissions = ["datastore.entities.get", "datastore.entities.list", "datastore.entities.create", "datastore.entities.update", "datastore.entities.delete"]
+  description = "Read, query, write and delete Firestore documents, in transactions: what the webhook's admin routes do (sessions, proactive sends, hand-offs)."
+  # datastore.databases.get: Firestore's permission to begin and roll back a transaction (the
+  # Idempotency-Key claim, a pause, a status); it reads no document.
+  permissions = ["datastore.entities.get", "datastore.entities.list", "datastore.entities.create", "datastore.entities.update", "datastore.entities.delete", "datastore.databases.get"]
 }
 
 resource "google_project_iam_member" "webhook_firestore" {

@@ -36,9 +36,11 @@ locals {
     GOOGLE_CLOUD_PROJECT = var.project_id
     PUBSUB_TOPIC         = var.pubsub_topic
     LOG_LEVEL            = var.log_level
-    # Read only by the admin routes (they delete the user's agent session, on their number's agent).
+    # Read only by the admin routes (they delete the user's agent session, on their number's agent,
+    # and send proactive and staff messages on the worker's Graph API version).
     AGENT_ENGINE           = var.agent_engine
     AGENT_ENGINE_BY_NUMBER = jsonencode(var.agent_engine_by_number)
+    GRAPH_API_VERSION      = var.graph_api_version
   }
 
   worker_env = {

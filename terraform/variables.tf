@@ -90,7 +90,7 @@ variable "agent_iam_scope" {
 }
 
 variable "graph_api_version" {
-  description = "WhatsApp Cloud API (Graph API) version the worker calls, e.g. v25.0."
+  description = "WhatsApp Cloud API (Graph API) version both functions call (the worker's replies, the admin routes' proactive messages), e.g. v25.0."
   type        = string
   default     = "v25.0"
 

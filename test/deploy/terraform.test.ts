@@ -531,6 +531,7 @@ describe('IAM', () => {
     const permissions = evaluator.value(resource(tf, 'google_project_iam_custom_role', role ?? '').permissions);
     // Read, query and delete sessions; create and update for proactive sends (outbound_messages, proactive_requests).
     expect([...(Array.isArray(permissions) ? permissions : [])].sort()).toEqual([
+      'datastore.databases.get',
       'datastore.entities.create',
       'datastore.entities.delete',
       'datastore.entities.get',
