@@ -1139,6 +1139,26 @@ describe('processPush: no apology where the bot must be silent, even when the ha
     expect(h.sends).toEqual([]);
   });
 
+  it('the conversation cannot be read on the last attempt: an opted-out user or a paused conversation gets no apology', async () => {
+    const firestoreDown = async () => {
+      throw new RetryableError('firestore unavailable', 'firestore_unavailable');
+    };
+    const optedOut = harness();
+    expect(await optedOut.deliver(optedOut.text('stop'))).toEqual({ ack: true, outcome: 'answered' });
+    optedOut.sessions.get = firestoreDown;
+    const m = optedOut.text('hello?');
+    for (let attempt = 1; attempt <= 5; attempt++) await optedOut.deliver(m, { deliveryAttempt: attempt });
+    expect(optedOut.ledger.records.get(m.wamid)).toMatchObject({ state: 'failed', exhausted: true });
+    expect(optedOut.sends.map((s) => s.text)).toEqual(['You are unsubscribed']);
+
+    const paused = harness();
+    const now = paused.deps.now!();
+    await paused.deps.handoffs.pause(key, (current) => pause(current, { by: 'admin', minutes: 30 }, now, { timeoutMs: 3_600_000 }), now);
+    paused.sessions.get = firestoreDown;
+    for (let attempt = 1; attempt <= 5; attempt++) await paused.deliver(paused.text('¿hola?'), { deliveryAttempt: attempt });
+    expect(paused.sends).toEqual([]);
+  });
+
   it('an opted-out user in a paused conversation: nothing after the STOP\'s confirmation', async () => {
     const h = harness();
     expect(await h.deliver(h.text('stop'))).toEqual({ ack: true, outcome: 'answered' });

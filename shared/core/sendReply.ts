@@ -4,9 +4,11 @@ import { OUTSIDE_CUSTOMER_SERVICE_WINDOW } from '../whatsapp/graphErrors.js';
 import type { InboundMessage } from '../whatsapp/inboundMessage.js';
 import { readableText } from '../whatsapp/outboundMessage.js';
 import type { ReplyChunk } from '../whatsapp/rendering/replyChunk.js';
+import { conversationOf } from './burstTurns.js';
 import { handoffDeps, pauseForAgent } from './conversationHandoff.js';
 import type { TurnContext } from './coreDeps.js';
 import { isWindowOpen } from './customerServiceWindow.js';
+import { isPaused } from './handoff.js';
 import { holdReplies } from './reengagement.js';
 import { reengagementDeps, userOf } from './userReachability.js';
 
@@ -98,6 +100,7 @@ export async function sendApology(ctx: TurnContext, error: unknown): Promise<boo
   if (ctx.optedOut || ctx.paused) return false;
   // When WhatsApp is what failed (or no longer allows sending), an apology would fail the same way.
   if (failedSystemOf(error) === 'whatsapp') return false;
+  if (await silentNow(ctx)) return false;
   try {
     await deps.whatsapp.sendText({ phoneNumberId: message.phoneNumberId, to: recipientOf(message), text: deps.settings.apologyText });
     if (record.sentChunks.length === 0) logFirstReply(ctx, 'apology');
@@ -105,6 +108,22 @@ export async function sendApology(ctx: TurnContext, error: unknown): Promise<boo
   } catch (apologyError) {
     log.error({ err: apologyError }, 'could not send the apology');
     return false;
+  }
+}
+
+/**
+ * Whether the user opted out or a person has the conversation, read now: the turn may have failed
+ * before it read them, or they changed while it ran. When they cannot be read, nothing is said.
+ */
+async function silentNow(ctx: TurnContext): Promise<boolean> {
+  const { message, deps } = ctx;
+  const now = ctx.now();
+  try {
+    const [optOut, handoff] = await Promise.all([deps.optOuts.get(message.phoneNumberId, message.userId), deps.handoffs.get(conversationOf(message), now)]);
+    return optOut !== undefined || isPaused(handoff, now);
+  } catch (error) {
+    ctx.log.warn({ err: error }, 'opt-out or hand-off unreadable: no apology');
+    return true;
   }
 }
 
