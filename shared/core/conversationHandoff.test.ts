@@ -98,6 +98,27 @@ describe('the hand-off steps of the worker', () => {
     expect(await checkHandoff(key, [userMessage('gracias', 100)], deps)).toEqual({ kind: 'paused' });
   });
 
+  it('an echo met after its pause would have ended (a dead-letter replay) only joins the transcript: the bot answers', async () => {
+    const staff = echo('Hola, soy Ana', 0);
+    clock = at(3 * 24 * 60);
+    const record = await recordStaffEcho(staff, deps);
+    expect(record).toMatchObject({ since: at(0), until: at(60) });
+    expect(lines.at(-1)?.message).toBe('staff message from before the current state of the hand-off: kept for the transcript only');
+    const check = await checkHandoff(key, [userMessage('hola', 3 * 24 * 60)], deps);
+    // The agent learns what staff said, and answers.
+    expect(check).toMatchObject({ kind: 'proceed', entryIds: [staff.wamid] });
+  });
+
+  it('an echo written before an operator resumed the bot, met after, does not pause it again', async () => {
+    expect(await recordStaffEcho(echo('Hola, soy Ana', 0), deps)).toMatchObject({ until: at(60) });
+    const late = echo('Un momento', 5);
+    clock = at(10);
+    await deps.handoffs.resume(key, clock);
+    clock = at(12);
+    expect(await recordStaffEcho(late, deps)).toMatchObject({ until: at(10), endedAt: at(10) });
+    expect(await checkHandoff(key, [userMessage('¿sigue ahí?', 12)], deps)).toMatchObject({ kind: 'proceed' });
+  });
+
   it('ignores an echo of a message the bridge sent itself (a reply, a staff message through the admin API)', async () => {
     const outbound = createMemoryOutboundMessageStore();
     await outbound.recordSent({ wamid: 'wamid.bot1', phoneNumberId: PN, userId: key.userId, kind: 'reply', text: 'Echo: hola' }, at(0));

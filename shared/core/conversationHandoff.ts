@@ -89,9 +89,25 @@ export async function recordStaffEcho(echo: MessageEcho, deps: EchoDeps): Promis
   const userId = window?.userId ?? echoUserId(echo);
   const key: HandoffKey = { phoneNumberId: echo.phoneNumberId, userId, phone: echo.to };
   const now = deps.now();
-  const entry: TranscriptEntry = { from: 'staff', text: describeInbound(echo.content), at: new Date(echo.timestamp * 1000), id: echo.wamid };
-  const record = await deps.handoffs.pause(key, (current) => noteStaffActivity(current, 'business_app', now, deps.settings), now, entry);
-  logPause(deps.log.child({ wamid: echo.wamid }), record, now, 'business_app');
+  const wroteAt = new Date(Math.min(now.getTime(), echo.timestamp * 1000));
+  const entry: TranscriptEntry = { from: 'staff', text: describeInbound(echo.content), at: wroteAt, id: echo.wamid };
+  const log = deps.log.child({ wamid: echo.wamid });
+  // An echo met after its pause would have ended (a dead-letter replay), or written before an
+  // operator resumed the bot, only joins the transcript: it neither starts nor renews a pause now.
+  const late = now.getTime() - wroteAt.getTime() >= deps.settings.timeoutMs;
+  let stale = late;
+  const record = await deps.handoffs.pause(
+    key,
+    (current) => {
+      stale = late || (current?.endedAt !== undefined && current.endedAt >= wroteAt);
+      if (!stale) return noteStaffActivity(current, 'business_app', now, deps.settings);
+      return current ?? pause(undefined, { by: 'business_app' }, wroteAt, deps.settings);
+    },
+    now,
+    entry,
+  );
+  if (stale) log.info({ wroteAt }, 'staff message from before the current state of the hand-off: kept for the transcript only');
+  else logPause(log, record, now, 'business_app');
   return record;
 }
 
