@@ -10,6 +10,7 @@ import type { CoreDeps } from './coreDeps.js';
 import { decideAction } from './decideAction.js';
 import { handleInboundMessage, type AttemptInfo, type MessageOutcome } from './handleInboundMessage.js';
 import { isPaused } from './handoff.js';
+import { processTurnDue } from './processTurnDue.js';
 import { settingsFor } from './numberRoutes.js';
 
 export interface BurstDeps extends CoreDeps {
@@ -49,11 +50,15 @@ async function bufferMessage(message: InboundMessage, attempt: AttemptInfo, deps
     deps.optOuts.get(message.phoneNumberId, message.userId),
     deps.handoffs.get(conversationOf(message), now()),
   ]);
-  // A buffered record may be a retry after a failed publish: queue the turn-due again (extras are harmless).
-  // A dead letter of the one-turn-per-message path, replayed: it reopens there.
-  if (!result.added && result.state === 'failed' && attempt.replayId) return handleInboundMessage(message, attempt, deps);
-  if (!result.added && result.state !== 'buffered') return { kind: 'duplicate', state: result.state };
   const due = { v: 1 as const, kind: 'turn-due' as const, wamid: message.wamid, userId: message.userId, phoneNumberId: message.phoneNumberId };
+  // A failed message's dead letter, replayed: the first message of a turn reopens the whole turn;
+  // one of the one-turn-per-message path reopens there.
+  if (!result.added && result.state === 'failed' && attempt.replayId) {
+    const record = await deps.ledger.get(message.wamid);
+    return record?.turnId ? processTurnDue(due, attempt, deps) : handleInboundMessage(message, attempt, deps);
+  }
+  // A buffered record may be a retry after a failed publish: queue the turn-due again (extras are harmless).
+  if (!result.added && result.state !== 'buffered') return { kind: 'duplicate', state: result.state };
   // An opted-out user gets nothing, not even a read receipt; a STOP or START gets its confirmation in its turn.
   // While a person has the conversation the chat stays unread on the staff's phone: no receipt either.
   const seen = result.added && decideConsent(message, optOut, settingsFor(deps, message.phoneNumberId)) === 'proceed' && !isPaused(handoff, now());
