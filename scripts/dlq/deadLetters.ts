@@ -3,6 +3,7 @@ import { Firestore } from '@google-cloud/firestore';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { conversationId } from '../../shared/core/burstTurns.js';
 import { maskUserId } from '../../shared/log/maskUserId.js';
+import { decodePushEnvelope, InvalidPushError } from '../../shared/queue/pushEnvelope.js';
 import { TURN_DUE_KIND, turnDueSchema } from '../../shared/queue/turnDue.js';
 import { createFirestoreInboundLedger } from '../../shared/store/firestoreInboundLedger.js';
 
@@ -105,7 +106,8 @@ export async function replayDeadLetters(
   const replayed: DeadLetter[] = [];
   try {
     await drain(options, async (letter) => {
-      if (!select(letter)) return false;
+      // What the worker could not decode it would drop on arrival: it stays here, for a person to look at.
+      if (!select(letter) || !workerCanRead(letter)) return false;
       const attributes = Object.fromEntries(
         Object.entries(letter.attributes).filter(([key]) => !key.startsWith('CloudPubSubDeadLetter')),
       );
@@ -123,6 +125,17 @@ export async function replayDeadLetters(
   }
 }
 
+/** Whether the worker would read the letter as one of its messages, or drop it as undecodable. */
+export function workerCanRead(letter: Pick<DeadLetter, 'data' | 'attributes'>): boolean {
+  try {
+    decodePushEnvelope({ message: { data: letter.data.toString('base64'), attributes: letter.attributes }, subscription: 'dead-letters' });
+    return true;
+  } catch (error) {
+    if (error instanceof InvalidPushError) return false;
+    throw error;
+  }
+}
+
 export function describeDeadLetter(letter: DeadLetter): string {
   return [
     letter.publishTime.toISOString(),
@@ -131,6 +144,7 @@ export function describeDeadLetter(letter: DeadLetter): string {
     `reason=${letter.reason}`,
     ...(letter.turnWamids && letter.turnWamids.length > 1 ? [`turn=${letter.turnWamids.join(',')}`] : []),
     ...(letter.deliveryCount ? [`deliveries=${letter.deliveryCount}`] : []),
+    ...(workerCanRead(letter) ? [] : ['not a message of the bridge: replay leaves it here']),
   ].join('  ');
 }
 
