@@ -25,10 +25,7 @@ export async function answerTurn(ctx: TurnContext, conversation: ConversationSta
   const { turn, message, record, deps, log } = ctx;
   const { ledger, settings } = deps;
   const { hold } = conversation;
-  // Known before anything can fail, so a last attempt's apology never reaches an opted-out user or
-  // a conversation a person has.
   ctx.optedOut = conversation.optOut !== undefined;
-  ctx.paused = isPaused(conversation.handoff, ctx.now());
   const handoff = await checkHandoff(conversationOf(message), turn.messages, conversation.handoff, handoffDeps(deps, log));
   ctx.paused = handoff.kind === 'paused';
   const consent = decideConsent(message, conversation.optOut, settings);
