@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { pubsubLayout } from '../local/pubsubResources.js';
-import { describeDeadLetter, listDeadLetters, replayDeadLetters } from './dlq/deadLetters.js';
+import { describeDeadLetter, listDeadLetters, namedBy, replayDeadLetters } from './dlq/deadLetters.js';
 import { LOCAL_DEFAULTS } from '../local/stack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -20,7 +20,8 @@ const layout = turns
 const options = {
   projectId,
   inboundTopic: layout.topic,
-  deadLetterSubscription: process.env.DLQ_SUBSCRIPTION || layout.deadLetterSubscription,
+  // DLQ_SUBSCRIPTION names the inbound dead letters' subscription only: never read the wrong queue into the turns topic.
+  deadLetterSubscription: (!turns && process.env.DLQ_SUBSCRIPTION) || layout.deadLetterSubscription,
 };
 
 if (command === 'list') {
@@ -30,7 +31,7 @@ if (command === 'list') {
 } else if (command === 'replay' && args.length > 0) {
   const all = args.includes('--all');
   const wamids = new Set(args.filter((arg) => arg !== '--all'));
-  const replayed = await replayDeadLetters(options, (letter) => all || wamids.has(letter.wamid));
+  const replayed = await replayDeadLetters(options, (letter) => all || namedBy(letter, wamids));
   for (const letter of replayed) console.log(`replayed ${describeDeadLetter(letter)}`);
   console.log(`${replayed.length} message(s) re-published to ${options.inboundTopic}`);
 } else {

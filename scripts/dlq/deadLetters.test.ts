@@ -1,9 +1,9 @@
 import { PubSub } from '@google-cloud/pubsub';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { describeWithEmulators } from '../../test/integration/testStack.js';
 import { decodePushEnvelope } from '../../shared/queue/pushEnvelope.js';
-import { describeDeadLetter, listDeadLetters, replayDeadLetters, type DeadLetterOptions } from './deadLetters.js';
+import { describeDeadLetter, inOriginalOrder, listDeadLetters, namedBy, replayDeadLetters, type DeadLetterOptions } from './deadLetters.js';
 
 describeWithEmulators('npm run dlq and a message that is not the bridge\'s (emulators)', () => {
   let options: DeadLetterOptions;
@@ -34,5 +34,29 @@ describeWithEmulators('npm run dlq and a message that is not the bridge\'s (emul
     expect(() => decodePushEnvelope({ message: { data: listed!.data.toString('base64'), attributes: {} }, subscription: 's' })).toThrow(/not an inbound message/);
     expect(await replayDeadLetters(options, () => true)).toEqual([]);
     expect(await listDeadLetters(options)).toHaveLength(1);
+  });
+});
+
+describe('choosing and ordering dead letters', () => {
+  it('replays in the order the messages were first published, whatever order the dead-letter subscription gave', () => {
+    const letter = (id: string, firstPublished: string | undefined, deadLettered: string) => ({
+      id,
+      attributes: (firstPublished ? { CloudPubSubDeadLetterSourceTopicPublishTime: firstPublished } : {}) as Record<string, string>,
+      publishTime: new Date(deadLettered),
+    });
+    const delivered = [
+      letter('second', '2026-12-05T10:00:02Z', '2026-12-05T10:05:00Z'),
+      letter('first', '2026-12-05T10:00:01Z', '2026-12-05T10:07:00Z'),
+      letter('no source time', undefined, '2026-12-05T10:00:03Z'),
+    ];
+    expect(inOriginalOrder(delivered).map((message) => message.id)).toEqual(['first', 'second', 'no source time']);
+  });
+
+  it('names a dead turn by any of its messages\' wamids', () => {
+    const turn = { wamid: 'wamid.b', turnWamids: ['wamid.a', 'wamid.b'] };
+    expect(namedBy(turn, new Set(['wamid.a']))).toBe(true);
+    expect(namedBy(turn, new Set(['wamid.b']))).toBe(true);
+    expect(namedBy(turn, new Set(['wamid.c']))).toBe(false);
+    expect(namedBy({ wamid: 'wamid.c' }, new Set(['wamid.c']))).toBe(true);
   });
 });

@@ -56,7 +56,7 @@ async function drain(options: DeadLetterOptions, decide: (letter: DeadLetter) =>
       });
     });
     const letters: DeadLetter[] = [];
-    for (const message of held.values()) {
+    for (const message of inOriginalOrder([...held.values()])) {
       const wamid = message.attributes.wamid ?? '(unknown)';
       const own = wamid === '(unknown)' ? undefined : await ledger.get(wamid);
       // A message merged into a turn: the turn's record holds the outcome.
@@ -87,6 +87,21 @@ async function drain(options: DeadLetterOptions, decide: (letter: DeadLetter) =>
     await pubsub.close();
     await db.terminate();
   }
+}
+
+/**
+ * The dead letters in the order they were first published (a user's messages in their order), not
+ * the order the unordered dead-letter subscription happened to deliver them: replay re-publishes
+ * them in this order.
+ */
+export function inOriginalOrder<T extends { attributes: Record<string, string>; publishTime: Date }>(messages: T[]): T[] {
+  const firstPublished = (message: T) => Date.parse(message.attributes.CloudPubSubDeadLetterSourceTopicPublishTime ?? '') || message.publishTime.getTime();
+  return messages.map((message) => ({ message, at: firstPublished(message) })).sort((a, b) => a.at - b.at).map(({ message }) => message);
+}
+
+/** A letter that one of these wamids names: its own, or any message of the turn it carried. */
+export function namedBy(letter: Pick<DeadLetter, 'wamid' | 'turnWamids'>, wamids: ReadonlySet<string>): boolean {
+  return wamids.has(letter.wamid) || (letter.turnWamids ?? []).some((wamid) => wamids.has(wamid));
 }
 
 export function listDeadLetters(options: DeadLetterOptions): Promise<DeadLetter[]> {
