@@ -13,16 +13,22 @@ const positiveInt = (fallback: number) => z._default(z.coerce.number().check(z.i
 const intBetween = (min: number, max: number, fallback: number) =>
   z._default(z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max)), fallback);
 
-const nonEmptyString = () => z.string().check(z.minLength(1));
+const nonEmptyString = () => z.string().check(z.refine((value) => value.trim().length > 0, 'must not be blank'));
 
 /** A text setting that must say something, with the wording used when it is unset. */
 const text = (fallback: string) => z._default(nonEmptyString(), fallback);
 
-/** An optional setting: an empty string counts as unset (deploy tools often cannot unset a variable). */
+/** An optional setting: an empty or blank string counts as unset (deploy tools often cannot unset a variable). */
 const optionalString = z.pipe(
   z.optional(z.string()),
-  z.transform((value: string | undefined) => (value ? value : undefined)),
+  z.transform((value: string | undefined) => (value?.trim() ? value : undefined)),
 );
+
+/** An agent's full resource name, checked at start rather than on the first call that needs it. */
+const agentEngine = z.pipe(optionalString, z.optional(z.string().check(z.regex(AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE))));
+
+/** `host` or `host:port`, as gRPC takes it (not a URL). */
+const apiEndpoint = z.pipe(optionalString, z.optional(z.string().check(z.regex(/^(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'expected host or host:port, not a URL'))));
 
 /** Comma-separated command words; empty switches the command off (RESET_COMMANDS=""). */
 const commandList = (fallback: string) => z.pipe(z._default(z.string(), fallback), z.transform(commandWords));
@@ -62,9 +68,9 @@ export const webhookConfigSchema = z
     ADMIN_API_TOKEN: optionalString,
     PUBLISH_TIMEOUT_MS: positiveInt(10_000),
     /** The admin routes delete a user's Agent Engine session when these are set. */
-    AGENT_ENGINE: optionalString,
+    AGENT_ENGINE: agentEngine,
     AGENT_ENGINE_BY_NUMBER: agentEngineByNumber,
-    VERTEX_API_ENDPOINT: optionalString,
+    VERTEX_API_ENDPOINT: apiEndpoint,
     /** Lets the admin routes send proactive messages (`POST /whatsapp/messages`). */
     WHATSAPP_ACCESS_TOKEN: optionalString,
     ...graph,
@@ -98,12 +104,12 @@ export const workerConfigSchema = z
     WHATSAPP_ACCESS_TOKEN: nonEmptyString(),
     ...graph,
     /** The agent of every number not in AGENT_ENGINE_BY_NUMBER; required unless the map names the agents. */
-    AGENT_ENGINE: z.pipe(optionalString, z.optional(z.string().check(z.regex(AGENT_ENGINE_NAME, AGENT_ENGINE_SHAPE)))),
+    AGENT_ENGINE: agentEngine,
     /** The agent of each business number; AGENT_ENGINE serves the numbers not in it. */
     AGENT_ENGINE_BY_NUMBER: agentEngineByNumber,
     /** Per business number, the fixed replies it answers with instead of the variables of the same names. */
     TEXTS_BY_NUMBER: textsByNumber,
-    VERTEX_API_ENDPOINT: z.optional(z.string()),
+    VERTEX_API_ENDPOINT: apiEndpoint,
     AGENT_TIMEOUT_MS: positiveInt(240_000),
     /** The worker function's own timeout as deployed (Terraform sets it): one delivery's time budget must fit in it. */
     WORKER_TIMEOUT_SECONDS: positiveInt(300),

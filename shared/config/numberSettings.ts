@@ -2,8 +2,11 @@ import * as z from '../zodMini.js';
 import { normaliseCommand } from '../core/consentCommands.js';
 import type { CommandWords, FixedTexts } from '../core/numberRoutes.js';
 
-/** `projects/P/locations/L/reasoningEngines/ID`; the location picks the regional endpoint. */
-export const AGENT_ENGINE_NAME = /^projects\/[^/]+\/locations\/[^/]+\/reasoningEngines\/[^/]+$/;
+/**
+ * `projects/P/locations/L/reasoningEngines/ID`; the location picks the regional endpoint, so it is
+ * a DNS label (no space, port or stray newline from a file-read secret).
+ */
+export const AGENT_ENGINE_NAME = /^projects\/[^/\s]+\/locations\/[a-z0-9-]+\/reasoningEngines\/[A-Za-z0-9_-]+$/;
 export const AGENT_ENGINE_SHAPE = 'expected projects/P/locations/L/reasoningEngines/ID';
 
 /** Meta's phone-number ids (`metadata.phone_number_id`) are all digits. */
