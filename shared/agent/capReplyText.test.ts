@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { capReplyText } from './capReplyText.js';
+import { capReplyParts, capReplyText } from './capReplyText.js';
+import type { AgentReplyPart } from './parseAgentEvents.js';
 
 describe('capReplyText', () => {
   it('leaves a reply within the cap as it is', () => {
@@ -34,5 +35,16 @@ describe('capReplyText', () => {
         expect(capped).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
       }),
     );
+  });
+
+  it('marks a reply whose later text was dropped with …', () => {
+    const parts: AgentReplyPart[] = [
+      { kind: 'text', text: 'a'.repeat(50) },
+      { kind: 'tool_call', name: 'whatsapp_location', args: { latitude: 1, longitude: 2 } },
+      { kind: 'text', text: 'And here is the rest of the answer.' },
+    ];
+    const capped = capReplyParts(parts, 50);
+    const texts = capped.flatMap((part) => (part.kind === 'text' ? [part.text] : []));
+    expect(texts).toEqual([`${'a'.repeat(48)}…`]);
   });
 });

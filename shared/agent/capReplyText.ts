@@ -19,14 +19,21 @@ export function capReplyText(text: string, maxChars: number): string {
   return cut.trimEnd() + ELLIPSIS;
 }
 
-/** The same cap over a turn's text parts together: once the budget is spent, later text parts are dropped. */
+/**
+ * The same cap over a turn's text parts together: once the budget is spent, later text parts are
+ * dropped, and the last text kept ends in `…` (even when it fitted exactly), so a cut reply says so.
+ */
 export function capReplyParts(parts: AgentReplyPart[], maxChars: number): AgentReplyPart[] {
+  let textLeft = parts.reduce((sum, part) => sum + (part.kind === 'text' ? part.text.length : 0), 0);
   let budget = maxChars;
   return parts.flatMap((part): AgentReplyPart[] => {
     if (part.kind !== 'text') return [part];
     if (budget <= 0) return [];
-    const text = capReplyText(part.text, budget);
-    budget -= text.length;
+    textLeft -= part.text.length;
+    // It spends the budget exactly and more text follows: the cut is here, so it carries the `…`.
+    const cutHere = part.text.length === budget && textLeft > 0;
+    const text = cutHere ? capReplyText(part.text, part.text.length - 1) : capReplyText(part.text, budget);
+    budget = cutHere ? 0 : budget - text.length;
     return [{ kind: 'text' as const, text }];
   });
 }

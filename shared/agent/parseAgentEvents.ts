@@ -34,7 +34,9 @@ type Json = Record<string, unknown>;
 export function parseAgentEvents(): AgentEventParser {
   const decoder = new TextDecoder('utf-8');
   const parts: AgentReplyPart[] = [];
-  let pending = '';
+  // The line being received, in pieces: joined once, when its newline arrives (a long event in many
+  // chunks costs linear time, not a rescan of everything so far per chunk).
+  let pending: string[] = [];
   let eventCount = 0;
   let error: AgentEvents['error'];
 
@@ -54,25 +56,25 @@ export function parseAgentEvents(): AgentEventParser {
     for (const part of partsOf(event)) append(parts, part);
   };
 
-  const drain = (): void => {
-    let newline = pending.indexOf('\n');
-    while (newline !== -1) {
-      readLine(pending.slice(0, newline));
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf('\n');
+  const take = (text: string): void => {
+    const lines = text.split('\n');
+    if (lines.length === 1) {
+      pending.push(text);
+      return;
     }
+    readLine(pending.join('') + lines[0]);
+    for (const line of lines.slice(1, -1)) readLine(line);
+    pending = [lines.at(-1)!];
   };
 
   return {
     push(data) {
-      pending += decoder.decode(data, { stream: true });
-      drain();
+      take(decoder.decode(data, { stream: true }));
     },
     finish() {
-      pending += decoder.decode();
-      drain();
-      readLine(pending);
-      pending = '';
+      take(decoder.decode());
+      readLine(pending.join(''));
+      pending = [];
       const text = parts.flatMap((part) => (part.kind === 'text' ? [part.text] : [])).join('\n\n');
       return { text, parts, eventCount, error };
     },

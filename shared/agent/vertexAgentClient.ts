@@ -161,9 +161,9 @@ export function createVertexAgentClient(options: VertexAgentClientOptions): Agen
         await callClassMethod('async_delete_session', { user_id: userId, session_id: sessionId });
       } catch (error) {
         const mapped = toAgentError(error, { notFoundIsSession: true });
-        // Already gone is what the caller wanted.
-        if (mapped instanceof SessionNotFoundError) return;
-        throw mapped;
+        // A session already gone is what the caller wanted; an engine that is not there is not.
+        if (mapped instanceof SessionNotFoundError && /session/i.test(mapped.message)) return;
+        throw mapped instanceof SessionNotFoundError ? toAgentError(error, { notFoundIsSession: false }) : mapped;
       }
     },
 
@@ -252,6 +252,8 @@ function toAgentError(error: unknown, context: { notFoundIsSession: boolean }): 
 
 function eventError(error: NonNullable<AgentEvents['error']>): Error {
   const description = `agent reported ${error.code}${error.message ? `: ${error.message}` : ''}`;
+  // The runtime may report a gone session inside the stream: a new one is started, as for the gRPC error.
+  if (SESSION_GONE.test(error.message ?? '')) return new SessionNotFoundError(description);
   const reason = `agent_event_${error.code.toLowerCase()}`;
   const status = Number(error.code);
   const permanent = PERMANENT_EVENT_CODES.has(error.code) || (status >= 400 && status < 500 && status !== 429);
