@@ -73,7 +73,12 @@ let publicUrl: string | undefined;
 let closeTunnel: (() => Promise<void>) | undefined;
 if (process.env.NGROK_AUTHTOKEN) {
   const ngrok = await import('@ngrok/ngrok');
-  const listener = await ngrok.forward({ addr: Number(env.WEBHOOK_PORT), authtoken_from_env: true });
+  // A refused token or no network must not leave the emulators and functions running behind us.
+  const listener = await ngrok.forward({ addr: Number(env.WEBHOOK_PORT), authtoken_from_env: true }).catch(async (error: unknown) => {
+    console.error(`ngrok did not start: ${(error as Error).message} (check NGROK_AUTHTOKEN and the network). Stopping the local stack.`);
+    await stack.stop();
+    process.exit(1);
+  });
   publicUrl = `${listener.url()}/webhook`;
   closeTunnel = () => listener.close();
 }
