@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentClient, AgentTurn } from '../../shared/agent/agentClient.js';
+import type { AgentReplyPart } from '../../shared/agent/parseAgentEvents.js';
 import { RetryableError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log/logger.js';
 import type { TurnDue, TurnDuePublisher } from '../../shared/queue/turnDue.js';
@@ -41,8 +42,10 @@ function harness() {
   const agentCalls: AgentTurn[] = [];
   let agentFailures: Error[] = [];
   let duringAgentCall: (() => Promise<void>) | undefined;
+  let answer = (turn: AgentTurn): AgentReplyPart[] => [{ kind: 'text', text: `Echo: ${turn.text}` }];
+  let sessionsCreated = 0;
   const agent: AgentClient = {
-    createSession: async () => 'session-1',
+    createSession: async () => `session-${++sessionsCreated}`,
     async query(turn) {
       agentCalls.push(turn);
       const hook = duringAgentCall;
@@ -50,7 +53,7 @@ function harness() {
       await hook?.();
       const failure = agentFailures.shift();
       if (failure) throw failure;
-      return [{ kind: 'text', text: `Echo: ${turn.text}` }];
+      return answer(turn);
     },
     deleteSession: async () => {},
   };
@@ -77,6 +80,7 @@ function harness() {
   const turns: TurnDuePublisher = { publish: async (due) => void queued.push(due) };
   const sleeps: number[] = [];
   let duringSleep: (() => Promise<void>) | undefined;
+  const media = createMemoryMedia();
   const deps: PushDeps = {
     maxDeliveryAttempts: 3,
     ledger,
@@ -85,7 +89,7 @@ function harness() {
     numbers: oneAgentForEveryNumber(agent),
     whatsapp,
     handoffs: createMemoryHandoffStore(),
-    media: createMemoryMedia(),
+    media,
     log: createLogger('test', 'silent'),
     settings,
     bursts,
@@ -104,14 +108,15 @@ function harness() {
     },
   };
   let counter = 0;
-  const text = (body: string): InboundMessage => ({
+  const message = (content: InboundMessage['content']): InboundMessage => ({
     v: 1,
     wamid: `wamid.in.${++counter}`,
     userId: 'AR.1',
     phoneNumberId: 'pn1',
     timestamp: Math.floor(clock / 1000),
-    content: { kind: 'text', text: body },
+    content,
   });
+  const text = (body: string) => message({ kind: 'text', text: body });
   const receive = (message: InboundMessage, attributes: Record<string, string> = {}) =>
     processPush({ message, messageId: 'm', attributes }, deps);
   /** Runs the queued turn-due messages in order, as the ordered turns subscription pushes them; a refused one is pushed again. */
@@ -133,11 +138,14 @@ function harness() {
     reads,
     sleeps,
     queued,
+    media,
+    message,
     text,
     receive,
     drain,
     advance: (ms: number) => (clock += ms),
     failAgent: (...errors: Error[]) => (agentFailures = errors),
+    answerWith: (reply: (turn: AgentTurn) => AgentReplyPart[]) => (answer = reply),
     whileAgentAnswers: (hook: () => Promise<void>) => (duringAgentCall = hook),
     whileWaiting: (hook: () => Promise<void>) => (duringSleep = hook),
   };
@@ -381,5 +389,92 @@ describe('processPush with bursts: a reaction runs at once, beside its conversat
     await h.receive(reaction(h, 'wamid.template.1'));
     await h.drain();
     expect(texts(h.sends)).toEqual(['You are unsubscribed']);
+  });
+});
+
+describe('processPush with bursts: an attachment over its limit among other messages', () => {
+  it('the agent answers the other messages, told of the attachment in its place', async () => {
+    const h = harness();
+    h.deps.settings = { ...settings, agentAcceptsMedia: true };
+    const question = h.text('my order 4512 arrived broken, what do I do?');
+    const video = h.message({ kind: 'media', mediaType: 'video', mediaId: 'media-huge', mimeType: 'video/mp4' });
+    h.media.tooLarge.add('media-huge');
+    await h.receive(question);
+    h.advance(300);
+    await h.receive(video);
+    expect(await h.drain()).toEqual(['answered', 'duplicate']);
+    const note = '[That video is too large to open here: its content is not available to you. They can send a smaller file.]';
+    const asked = `my order 4512 arrived broken, what do I do?\n[The user sent a video]\n${note}`;
+    expect(h.agentCalls.map((call) => call.text)).toEqual([asked]);
+    expect(h.agentCalls[0]!.media).toBeUndefined();
+    expect(texts(h.sends)).toEqual([`Echo: ${asked}`]);
+  });
+
+  it('a turn that is only attachments over their limit gets the fixed reply, without the agent', async () => {
+    const h = harness();
+    h.deps.settings = { ...settings, agentAcceptsMedia: true };
+    for (const id of ['media-huge-1', 'media-huge-2']) {
+      h.media.tooLarge.add(id);
+      await h.receive(h.message({ kind: 'media', mediaType: 'video', mediaId: id, mimeType: 'video/mp4' }));
+      h.advance(300);
+    }
+    expect(await h.drain()).toEqual(['answered', 'duplicate']);
+    expect(h.agentCalls).toEqual([]);
+    expect(texts(h.sends)).toHaveLength(1);
+  });
+});
+
+describe('processPush: an agent answer made only of tool calls', () => {
+  it('asks again, as for an empty reply, when the agent answers only with a call that renders to nothing', async () => {
+    const h = harness();
+    // An http:// image link without a caption: renderMedia refuses the URL and has no caption to send instead.
+    let calls = 0;
+    h.answerWith((turn) =>
+      ++calls === 1 ? [{ kind: 'tool_call', name: 'whatsapp_media', args: { url: 'http://shop.example/photo.jpg', type: 'image' } }] : [{ kind: 'text', text: `Echo: ${turn.text}` }],
+    );
+    await h.receive(h.text('send me a photo of the product'));
+    expect(await h.drain()).toEqual(['retry', 'answered']);
+    expect(texts(h.sends)).toEqual(['Echo: send me a photo of the product']);
+    // Asked again in the session the first attempt started, not in a second one.
+    expect(h.agentCalls.map((call) => call.sessionId)).toEqual([h.agentCalls[0]!.sessionId, h.agentCalls[0]!.sessionId]);
+  });
+});
+
+describe('processPush with bursts: a dead-letter replay of a turn', () => {
+  it('replaying the inbound dead letter of a turn\'s first message answers the whole turn, not that message alone', async () => {
+    const h = harness();
+    const a = h.text('uno');
+    // a joins its buffer, but its turn-due cannot be published on any attempt: Pub/Sub dead-letters a (inbound DLQ).
+    const turns = h.deps.turns;
+    h.deps.turns = {
+      publish: async () => {
+        throw new Error('turns topic unavailable');
+      },
+    };
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await expect(processPush({ message: a, messageId: 'ma', attributes: {}, deliveryAttempt: attempt }, h.deps)).rejects.toThrow(/turns topic/);
+    }
+    h.deps.turns = turns;
+    h.advance(500);
+    // b arrives; its turn-due takes the burst [a, b] as one turn, which fails on every attempt (turns DLQ).
+    const b = h.text('dos');
+    expect(await h.receive(b)).toEqual({ ack: true, outcome: 'buffered' });
+    const unavailable = () => new RetryableError('agent unavailable', 'agent_unavailable');
+    h.failAgent(unavailable(), unavailable(), unavailable());
+    const outcomes: string[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      outcomes.push((await processPush({ due: h.queued[0]!, messageId: 'db', attributes: {}, deliveryAttempt: attempt }, h.deps)).outcome);
+    }
+    expect(outcomes).toEqual(['retry', 'retry', 'dead-letter']);
+    expect(h.agentCalls.at(-1)?.text).toBe('uno\ndos');
+
+    // The cause is fixed; the operator replays both dead-letter queues (npm run dlq -- replay --all, then --turns replay --all).
+    const inboundReplay = await processPush({ message: a, messageId: 'ra', attributes: { replayId: 'r1' }, deliveryAttempt: 1 }, h.deps);
+    const turnReplay = await processPush({ due: h.queued[0]!, messageId: 'rb', attributes: { replayId: 'r2' }, deliveryAttempt: 1 }, h.deps);
+    // The first replay reopens the whole turn ("dos" reaches the agent with "uno"); the second finds it answered.
+    expect(inboundReplay).toEqual({ ack: true, outcome: 'answered' });
+    expect(turnReplay).toEqual({ ack: true, outcome: 'duplicate' });
+    expect(h.agentCalls.at(-1)?.text).toBe('uno\ndos');
+    expect(texts(h.sends)).toEqual([h.deps.settings.apologyText, 'Echo: uno\ndos']);
   });
 });
