@@ -80,7 +80,7 @@ function handlePush({ projectId, log, deps, verifyPush }: WorkerHandlerOptions):
       const { traceId, sampled } = receiptFrom(delivery.attributes).trace ?? pushTrace;
       const echoLog = log.child(traceLogFields(projectId, { traceId, sampled }));
       try {
-        await recordStaffEcho(delivery.echo, { ...(await deps()).echoes, log: echoLog });
+        await recordStaffEcho(delivery.echo, { ...(await deps()).echoes, log: echoLog }, delivery.attributes.replayId !== undefined);
         res.status(204).end();
       } catch (error) {
         echoLog.error({ err: error, wamid: delivery.echo.wamid }, 'Business app echo not recorded: Pub/Sub will retry');

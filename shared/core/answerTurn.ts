@@ -28,7 +28,7 @@ export async function answerTurn(ctx: TurnContext, conversation: ConversationSta
   ctx.optedOut = conversation.optOut !== undefined;
   const handoff = await checkHandoff(conversationOf(message), turn.messages, conversation.handoff, handoffDeps(deps, log));
   ctx.paused = handoff.kind === 'paused';
-  const consent = decideConsent(message, conversation.optOut, settings);
+  const consent = decideConsent(message, conversation.optOut, settings, record.replayId !== undefined);
   // Every outcome stores its result with the user's window noted alongside: one round trip.
   const settle = (...writes: Promise<unknown>[]) => Promise.all([...writes, noteConversationWindow(ctx)]);
   if (handoff.kind === 'paused') {

@@ -53,8 +53,12 @@ describe('decideConsent', () => {
     expect(decideConsent(text('start'), optedOut, settings)).toBe('opt-in');
   });
 
-  it('does not let a START written before the opt-out lift it (a dead-letter replay, Meta\'s late retry)', () => {
-    expect(decideConsent(text('start'), { optedOutAt: new Date(2000) }, settings)).toBe('silent');
+  it('does not let a replayed START written before the opt-out, or in its second, lift it', () => {
+    expect(decideConsent(text('start'), { optedOutAt: new Date(2000) }, settings, true)).toBe('silent');
+    expect(decideConsent(text('start'), { optedOutAt: new Date(1000) }, settings, true)).toBe('silent');
+    expect(decideConsent(text('start'), { optedOutAt: new Date(500) }, settings, true)).toBe('opt-in');
+    // Delivered in order (not a replay), a START always answers the STOP before it, whatever the clocks say.
+    expect(decideConsent(text('start'), { optedOutAt: new Date(2000) }, settings)).toBe('opt-in');
   });
 
   it('lets everything else through for a subscribed user, an opt-in word included', () => {

@@ -11,17 +11,25 @@ export interface ConsentSettings {
  * (not even a read receipt):
  * - `opt-out`: record it, confirm once, no agent turn;
  * - `opt-in`: lift it, confirm once, no agent turn;
- * - `silent`: the user has opted out and did not opt back in: send nothing at all (a START written
- *   before the opt-out, met again by a dead-letter replay or Meta's late retry, does not lift it);
+ * - `silent`: the user has opted out and did not opt back in: send nothing at all (a START met
+ *   again by a dead-letter replay does not lift an opt-out written in its second or after it);
  * - `proceed`: handle the message as usual.
  */
 export type ConsentDecision = 'opt-out' | 'opt-in' | 'silent' | 'proceed';
 
-export function decideConsent(message: InboundMessage, optOut: { optedOutAt: Date } | undefined, settings: ConsentSettings): ConsentDecision {
+export function decideConsent(
+  message: InboundMessage,
+  optOut: { optedOutAt: Date } | undefined,
+  settings: ConsentSettings,
+  replayed = false,
+): ConsentDecision {
   const command = consentCommandOf(message, settings);
   if (command === 'opt-out') return optOut ? 'silent' : 'opt-out';
   if (!optOut) return 'proceed';
-  return command === 'opt-in' && message.timestamp * 1000 >= optOut.optedOutAt.getTime() ? 'opt-in' : 'silent';
+  if (command !== 'opt-in') return 'silent';
+  // Delivered in the user's order, a START comes after the STOP it answers. Only a replay can bring
+  // an older one back; a tie (both in one second) counts as older: silence is the safe side.
+  return !replayed || message.timestamp * 1000 > optOut.optedOutAt.getTime() ? 'opt-in' : 'silent';
 }
 
 /** A typed word, or a template's quick-reply button such as Meta's "Stop promotions". */

@@ -36,6 +36,8 @@ const echo = (text: string, minute: number, wamid = `wamid.e${++n}`): MessageEch
   content: { kind: 'text', text },
 });
 
+const isPausedNow = (record: { until: Date } | undefined, now: Date) => record !== undefined && record.until.getTime() > now.getTime();
+
 describe('the hand-off steps of the worker', () => {
   let clock: Date;
   let lines: { message: string; by?: string; via?: string }[];
@@ -101,12 +103,26 @@ describe('the hand-off steps of the worker', () => {
   it('an echo met after its pause would have ended (a dead-letter replay) only joins the transcript: the bot answers', async () => {
     const staff = echo('Hola, soy Ana', 0);
     clock = at(3 * 24 * 60);
-    const record = await recordStaffEcho(staff, deps);
+    const record = await recordStaffEcho(staff, deps, true);
     expect(record).toMatchObject({ since: at(0), until: at(60) });
     expect(lines.at(-1)?.message).toBe('staff message from before the current state of the hand-off: kept for the transcript only');
     const check = await checkHandoff(key, [userMessage('hola', 3 * 24 * 60)], deps);
     // The agent learns what staff said, and answers.
     expect(check).toMatchObject({ kind: 'proceed', entryIds: [staff.wamid] });
+  });
+
+  it('a late echo delivered in order (a backlog, not a replay) still pauses: the messages behind it were written while staff were there', async () => {
+    clock = at(90);
+    expect(await recordStaffEcho(echo('Hola, soy Ana', 0), deps)).toMatchObject({ since: at(90), until: at(150) });
+    expect(await checkHandoff(key, [userMessage('gracias', 1)], deps)).toEqual({ kind: 'paused' });
+  });
+
+  it('an echo from the same second as an operator\'s resume pauses the bot: on a tie it stays quiet', async () => {
+    expect(await recordStaffEcho(echo('Hola, soy Ana', 0), deps)).toMatchObject({ until: at(60) });
+    clock = new Date(at(10).getTime() + 600);
+    await deps.handoffs.resume(key, clock);
+    clock = at(11);
+    expect(isPausedNow(await recordStaffEcho(echo('Un momento', 10), deps), clock)).toBe(true);
   });
 
   it('an echo written before an operator resumed the bot, met after, does not pause it again', async () => {

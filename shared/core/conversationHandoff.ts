@@ -79,7 +79,7 @@ export interface EchoDeps extends HandoffDeps {
  * user's conversation window with that business number when Meta sends no BSUID. An echo of a message the bridge itself
  * sent is ignored: were Meta ever to echo those, the bot must not silence itself after each reply.
  */
-export async function recordStaffEcho(echo: MessageEcho, deps: EchoDeps): Promise<HandoffRecord | undefined> {
+export async function recordStaffEcho(echo: MessageEcho, deps: EchoDeps, replayed = false): Promise<HandoffRecord | undefined> {
   const sentByBridge = await deps.outbound.get(echo.wamid);
   if (sentByBridge?.kind) {
     deps.log.info({ wamid: echo.wamid, kind: sentByBridge.kind }, 'echo of a message the bridge sent: ignored');
@@ -92,14 +92,16 @@ export async function recordStaffEcho(echo: MessageEcho, deps: EchoDeps): Promis
   const wroteAt = new Date(Math.min(now.getTime(), echo.timestamp * 1000));
   const entry: TranscriptEntry = { from: 'staff', text: describeInbound(echo.content), at: wroteAt, id: echo.wamid };
   const log = deps.log.child({ wamid: echo.wamid });
-  // An echo met after its pause would have ended (a dead-letter replay), or written before an
-  // operator resumed the bot, only joins the transcript: it neither starts nor renews a pause now.
-  const late = now.getTime() - wroteAt.getTime() >= deps.settings.timeoutMs;
+  // A dead-letter replay met after its pause would have ended, or an echo written before an operator
+  // resumed the bot (a whole second before: echo times are whole seconds, and on a tie the bot stays
+  // quiet), only joins the transcript: it neither starts nor renews a pause now. Delivered in order,
+  // a late echo still pauses: the user's messages queued behind it were written while staff were there.
+  const late = replayed && now.getTime() - wroteAt.getTime() >= deps.settings.timeoutMs;
   let stale = late;
   const record = await deps.handoffs.pause(
     key,
     (current) => {
-      stale = late || (current?.endedAt !== undefined && current.endedAt >= wroteAt);
+      stale = late || (current?.endedAt !== undefined && current.endedAt.getTime() >= wroteAt.getTime() + 1000);
       if (!stale) return noteStaffActivity(current, 'business_app', now, deps.settings);
       return current ?? pause(undefined, { by: 'business_app' }, wroteAt, deps.settings);
     },

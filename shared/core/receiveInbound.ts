@@ -61,7 +61,7 @@ async function bufferMessage(message: InboundMessage, attempt: AttemptInfo, deps
   if (!result.added && result.state !== 'buffered') return { kind: 'duplicate', state: result.state };
   // An opted-out user gets nothing, not even a read receipt; a STOP or START gets its confirmation in its turn.
   // While a person has the conversation the chat stays unread on the staff's phone: no receipt either.
-  const seen = result.added && decideConsent(message, optOut, settingsFor(deps, message.phoneNumberId)) === 'proceed' && !isPaused(handoff, now());
+  const seen = result.added && decideConsent(message, optOut, settingsFor(deps, message.phoneNumberId), attempt.replayId !== undefined) === 'proceed' && !isPaused(handoff, now());
   await Promise.all([deps.turns.publish(due, carried), seen && markRead(message, deps, log)]);
   log.info({ added: result.added }, 'message buffered: its turn runs when the burst is over');
   return { kind: 'buffered' };
