@@ -29,7 +29,7 @@ variable "agent_engine" {
   type        = string
 
   validation {
-    condition     = can(regex("^projects/[^/]+/locations/[^/]+/reasoningEngines/[^/]+$", var.agent_engine))
+    condition     = can(regex("^projects/[^/\\s]+/locations/[a-z0-9-]+/reasoningEngines/[A-Za-z0-9_-]+$", var.agent_engine))
     error_message = "agent_engine must be projects/PROJECT/locations/LOCATION/reasoningEngines/ID (copy it from the Agent Engine page or `gcloud ai reasoning-engines list`)."
   }
 }
@@ -45,8 +45,8 @@ variable "agent_engine_by_number" {
   }
 
   validation {
-    condition     = alltrue([for engine in values(var.agent_engine_by_number) : can(regex("^projects/[^/]+/locations/[^/]+/reasoningEngines/[^/]+$", engine))])
-    error_message = "agent_engine_by_number values must be projects/PROJECT/locations/LOCATION/reasoningEngines/ID. Bad entries: ${join(", ", [for number, engine in var.agent_engine_by_number : "${number} = \"${engine}\"" if !can(regex("^projects/[^/]+/locations/[^/]+/reasoningEngines/[^/]+$", engine))])}."
+    condition     = alltrue([for engine in values(var.agent_engine_by_number) : can(regex("^projects/[^/\\s]+/locations/[a-z0-9-]+/reasoningEngines/[A-Za-z0-9_-]+$", engine))])
+    error_message = "agent_engine_by_number values must be projects/PROJECT/locations/LOCATION/reasoningEngines/ID. Bad entries: ${join(", ", [for number, engine in var.agent_engine_by_number : "${number} = \"${engine}\"" if !can(regex("^projects/[^/\\s]+/locations/[a-z0-9-]+/reasoningEngines/[A-Za-z0-9_-]+$", engine))])}."
   }
 }
 

@@ -192,6 +192,7 @@ describe.skipIf(!hasTerraform)('agent_engine_by_number and texts_by_number in th
     ['a phone number as key', { agent_engine_by_number: { '+34 600 000 000': SUPPORT_ES } }, /agent_engine_by_number keys must be phone_number_id values .* Bad keys: "\+34 600 000 000"/],
     ['an engine id without its path', { agent_engine_by_number: { '111': 'soporte' } }, /agent_engine_by_number values must be projects\/PROJECT\/locations\/LOCATION\/reasoningEngines\/ID\. Bad entries: 111 = "soporte"/],
     ['an engine without its location', { agent_engine_by_number: { '111': 'projects/p/reasoningEngines/1', '222': SALES_EN } }, /Bad entries: 111 = "projects\/p\/reasoningEngines\/1"\./],
+    ['a location with a space (the workers would refuse it at start)', { agent_engine_by_number: { '111': 'projects/p/locations/europe west1/reasoningEngines/1' } }, /Bad entries: 111 = "projects\/p\/locations\/europe west1\/reasoningEngines\/1"/],
     ['texts under a phone number', { texts_by_number: { '+1 555': { APOLOGY_TEXT: 'x' } } }, /texts_by_number keys must be phone_number_id values .* Bad keys: "\+1 555"/],
     ['a misspelt text', { texts_by_number: { '111': { APOLOGIE_TEXT: 'x' } } }, /texts_by_number may set only .* Unknown: 111\.APOLOGIE_TEXT/],
     ['an empty apology', { texts_by_number: { '111': { APOLOGY_TEXT: '  ' } } }, /every text and word list but WELCOME_TEXT, REENGAGE_TEMPLATE and RESET_COMMANDS must say something\. Empty: 111\.APOLOGY_TEXT/],
