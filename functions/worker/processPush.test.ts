@@ -1061,6 +1061,15 @@ describe('processPush: a STOP or START whose writes fail part-way is confirmed o
     expect(await h.optOuts.get(stop.phoneNumberId, stop.userId)).toBeDefined();
   });
 
+  it('STOP whose opt-out cannot be written on any attempt: no apology in answer to it', async () => {
+    const h = harness();
+    const stop = h.text('stop');
+    failing(h.optOuts, 'optOut', 5);
+    for (let attempt = 1; attempt <= 5; attempt++) await h.deliver(stop, { deliveryAttempt: attempt });
+    expect(h.ledger.records.get(stop.wamid)).toMatchObject({ state: 'failed', exhausted: true });
+    expect(h.sends).toEqual([]);
+  });
+
   it('START whose confirmation could not be stored: the retry confirms it and does not ask the agent', async () => {
     const h = harness();
     expect(await h.deliver(h.text('stop'))).toEqual({ ack: true, outcome: 'answered' });

@@ -75,7 +75,7 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
   }
   // Refused, or the checks failed: nothing was sent, so the key is free again.
   const refused = await refusedBeforeSending(request, conversation, window, deps, log).catch(async (error: unknown) => {
-    if (key !== undefined) await deps.idempotency.release(key);
+    if (key !== undefined) await deps.idempotency.release(key).catch((releaseError: unknown) => log.warn({ err: releaseError }, 'Idempotency-Key not released'));
     throw error;
   });
   if (refused) {

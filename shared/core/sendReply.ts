@@ -5,6 +5,7 @@ import type { InboundMessage } from '../whatsapp/inboundMessage.js';
 import { readableText } from '../whatsapp/outboundMessage.js';
 import type { ReplyChunk } from '../whatsapp/rendering/replyChunk.js';
 import { conversationOf } from './burstTurns.js';
+import { consentCommandOf } from './consentCommands.js';
 import { handoffDeps, pauseForAgent } from './conversationHandoff.js';
 import type { TurnContext } from './coreDeps.js';
 import { isWindowOpen } from './customerServiceWindow.js';
@@ -117,6 +118,8 @@ export async function sendApology(ctx: TurnContext, error: unknown): Promise<boo
  */
 async function silentNow(ctx: TurnContext): Promise<boolean> {
   const { message, deps } = ctx;
+  // A STOP whose opt-out could not be written is still a STOP: no "sorry" in answer to it.
+  if (consentCommandOf(message, deps.settings) === 'opt-out') return true;
   const now = ctx.now();
   try {
     const [optOut, handoff] = await Promise.all([deps.optOuts.get(message.phoneNumberId, message.userId), deps.handoffs.get(conversationOf(message), now)]);
