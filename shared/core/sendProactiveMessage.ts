@@ -9,6 +9,7 @@ import type { OutboundMessageStore } from '../store/outboundMessageStore.js';
 import type { Recipient, TemplateRef, WhatsAppClient } from '../whatsapp/graphClient.js';
 import { OUTSIDE_CUSTOMER_SERVICE_WINDOW } from '../whatsapp/graphErrors.js';
 import { sendPermission } from './customerServiceWindow.js';
+import type { UserOfNumber } from './reengagement.js';
 
 export interface ProactiveRequest {
   /** The user's number (with or without `+`) or BSUID. */
@@ -22,14 +23,8 @@ export interface ProactiveRequest {
   kind?: 'proactive' | 'staff';
 }
 
-export interface Conversation {
-  phoneNumberId: string;
-  userId: string;
-  phone?: string;
-}
-
 export type ProactiveResult =
-  | { status: 200; wamid: string; conversation: Conversation }
+  | { status: 200; wamid: string; conversation: UserOfNumber }
   | { status: 400 | 409 | 422 | 429 | 502; error: string; details?: string; code?: number; retryAfterSeconds?: number };
 
 export interface ProactiveDeps {
@@ -73,13 +68,16 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
     }
     if (claim.outcome === 'mismatch') return { status: 422, error: 'idempotency_key_reused', details: 'this key was used for a different message' };
   }
-  // Refused, or the checks failed: nothing was sent, so the key is free again.
+  // Nothing was sent (refused, or the checks failed): the same key may try again.
+  const freeKey = async () => {
+    if (key !== undefined) await deps.idempotency.release(key);
+  };
   const refused = await refusedBeforeSending(request, conversation, window, deps, log).catch(async (error: unknown) => {
-    if (key !== undefined) await deps.idempotency.release(key).catch((releaseError: unknown) => log.warn({ err: releaseError }, 'Idempotency-Key not released'));
+    await freeKey().catch((releaseError: unknown) => log.warn({ err: releaseError }, 'Idempotency-Key not released'));
     throw error;
   });
   if (refused) {
-    if (key !== undefined) await deps.idempotency.release(key);
+    await freeKey();
     return refused;
   }
 
@@ -94,11 +92,10 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
       deps,
     );
   } catch (error) {
-    // Meta refused it, so nothing went out: the same key may try again. A network failure may
-    // have been accepted, and an answer without a message id was, so their key stays claimed
-    // rather than risk a second message.
+    // Meta refused it, so nothing went out. A network failure may have been accepted, and an
+    // answer without a message id was, so their key stays claimed rather than risk a second message.
     const outcomeUnknown = error instanceof RetryableError && (error.reason === 'graph_network' || error.reason === 'graph_no_id');
-    if (key !== undefined && !outcomeUnknown) await deps.idempotency.release(key);
+    if (!outcomeUnknown) await freeKey();
     return refusal(error, log);
   }
   await Promise.all([
@@ -120,7 +117,7 @@ export async function sendProactiveMessage(request: ProactiveRequest, deps: Proa
 }
 
 /** The conversation a repeated request's message went to, as recorded when it was sent (the user may have written to another number since). */
-async function conversationOfSent(wamid: string, resolved: Conversation, deps: ProactiveDeps): Promise<Conversation> {
+async function conversationOfSent(wamid: string, resolved: UserOfNumber, deps: ProactiveDeps): Promise<UserOfNumber> {
   const sent = await deps.outbound.get(wamid);
   return sent ? { phoneNumberId: sent.phoneNumberId, userId: sent.userId, phone: sent.phone } : resolved;
 }
@@ -131,7 +128,7 @@ async function conversationOfSent(wamid: string, resolved: Conversation, deps: P
  */
 async function refusedBeforeSending(
   request: ProactiveRequest,
-  { phoneNumberId, userId, phone }: Conversation,
+  { phoneNumberId, userId, phone }: UserOfNumber,
   window: ConversationWindow | undefined,
   deps: ProactiveDeps,
   log: Logger,
