@@ -82,7 +82,7 @@ export async function processTurnDue(due: TurnDue, attempt: AttemptInfo, deps: T
 }
 
 /** Claims an existing turn (a retry, a duplicate push, a replay) and runs it if it is still open. */
-async function resumeTurn(
+export async function resumeTurn(
   turnId: string,
   due: TurnDue,
   attempt: AttemptInfo,

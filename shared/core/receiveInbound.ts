@@ -10,7 +10,7 @@ import type { CoreDeps } from './coreDeps.js';
 import { decideAction } from './decideAction.js';
 import { handleInboundMessage, type AttemptInfo, type MessageOutcome } from './handleInboundMessage.js';
 import { isPaused } from './handoff.js';
-import { processTurnDue } from './processTurnDue.js';
+import { resumeTurn } from './processTurnDue.js';
 import { settingsFor } from './numberRoutes.js';
 
 export interface BurstDeps extends CoreDeps {
@@ -55,7 +55,7 @@ async function bufferMessage(message: InboundMessage, attempt: AttemptInfo, deps
   // one of the one-turn-per-message path reopens there.
   if (!result.added && result.state === 'failed' && attempt.replayId) {
     const record = await deps.ledger.get(message.wamid);
-    return record?.turnId ? processTurnDue(due, attempt, deps) : handleInboundMessage(message, attempt, deps);
+    return record?.turnId ? resumeTurn(record.turnId, due, attempt, deps, log) : handleInboundMessage(message, attempt, deps);
   }
   // A buffered record may be a retry after a failed publish: queue the turn-due again (extras are harmless).
   if (!result.added && result.state !== 'buffered') return { kind: 'duplicate', state: result.state };
