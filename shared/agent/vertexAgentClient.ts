@@ -160,10 +160,11 @@ export function createVertexAgentClient(options: VertexAgentClientOptions): Agen
       try {
         await callClassMethod('async_delete_session', { user_id: userId, session_id: sessionId });
       } catch (error) {
-        const mapped = toAgentError(error, { notFoundIsSession: true });
         // A session already gone is what the caller wanted; an engine that is not there is not.
-        if (mapped instanceof SessionNotFoundError && /session/i.test(mapped.message)) return;
-        throw mapped instanceof SessionNotFoundError ? toAgentError(error, { notFoundIsSession: false }) : mapped;
+        const sessionGone = /session/i.test(error instanceof Error ? error.message : String(error));
+        const mapped = toAgentError(error, { notFoundIsSession: sessionGone });
+        if (mapped instanceof SessionNotFoundError) return;
+        throw mapped;
       }
     },
 
