@@ -27,7 +27,7 @@ function sameTickBatches<Item, Result>(max: number, run: (db: Firestore, batch: 
     if (groups?.size === 0) queues.delete(db);
     for (let start = 0; start < queue.length; start += max) void run(db, queue.slice(start, start + max));
   };
-  return (db: Firestore, item: Item, group = 'reads'): Promise<Result> => {
+  return (db: Firestore, item: Item, group: string): Promise<Result> => {
     let groups = queues.get(db);
     if (!groups) {
       groups = new Map();
@@ -62,7 +62,8 @@ const batchRead = sameTickBatches<DocumentReference, DocumentSnapshot>(MAX_READS
  * reads outside a transaction: `tx.get` must stay in its transaction.
  */
 export function readDocument(ref: DocumentReference): Promise<DocumentSnapshot> {
-  return batchRead(ref.firestore, ref);
+  // Every read may share a BatchGet with any other: reads change nothing, so sharing one across conversations is safe.
+  return batchRead(ref.firestore, ref, 'reads');
 }
 
 type Write = (batch: WriteBatch) => void;
