@@ -3,7 +3,7 @@ import { DEFAULT_PHONE_NUMBER_ID } from './webhookBodies.js';
 import { startWhatsAppSandbox, type WhatsAppSandbox } from './sandbox/whatsappSandbox.js';
 import { startCloudStorageStandIn, type CloudStorageStandIn } from './storage/cloudStorageStandIn.js';
 import { startEmulators, type RunningEmulators } from './emulators.js';
-import { freePort } from './freePort.js';
+import { freePorts } from './freePort.js';
 import { startFunction, type FunctionProcess } from './functionProcess.js';
 import { withProductionNodeOptions } from './productionRuntime.js';
 import { ensurePubSubResources, pubsubLayout, type PubSubLayout } from './pubsubResources.js';
@@ -82,8 +82,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     process.env.FIRESTORE_EMULATOR_HOST = firestoreHost;
 
     const appSecret = given.WHATSAPP_APP_SECRET ?? LOCAL_DEFAULTS.WHATSAPP_APP_SECRET;
-    const webhookPort = Number(given.WEBHOOK_PORT) || (await freePort());
-    const workerPort = Number(given.WORKER_PORT) || (await freePort());
+    const [freeWebhookPort, freeWorkerPort] = await freePorts(2);
+    const webhookPort = Number(given.WEBHOOK_PORT) || freeWebhookPort!;
+    const workerPort = Number(given.WORKER_PORT) || freeWorkerPort!;
     const webhookUrl = `http://127.0.0.1:${webhookPort}/webhook`;
 
     const env: Record<string, string> = {

@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { emulatorsUnavailableReason, startEmulators } from '../local/emulators.js';
-import { freePort } from '../local/freePort.js';
+import { freePorts } from '../local/freePort.js';
 
 export type EmulatorHosts = { pubsubHost: string; firestoreHost: string } | { skipReason: string };
 
@@ -19,9 +19,10 @@ export default async function setup(project: TestProject) {
     project.provide('emulators', { skipReason: reason });
     return;
   }
+  const [pubsubPort, firestorePort] = await freePorts(2);
   const emulators = await startEmulators({
-    pubsubHost: `127.0.0.1:${await freePort()}`,
-    firestoreHost: `127.0.0.1:${await freePort()}`,
+    pubsubHost: `127.0.0.1:${pubsubPort}`,
+    firestoreHost: `127.0.0.1:${firestorePort}`,
     projectId: 'test-project',
   });
   console.log(`emulators for this run: Pub/Sub ${emulators.pubsubHost}, Firestore ${emulators.firestoreHost}`);

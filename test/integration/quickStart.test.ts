@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { freePort } from '../../local/freePort.js';
+import { freePorts } from '../../local/freePort.js';
 import { describeWithEmulators } from './testStack.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,21 +42,22 @@ describeWithEmulators('quick start: npm start, then npm run simulate', () => {
     if (start.child.exitCode === null) (start.child as ChildProcess).kill('SIGKILL');
   });
 
-  async function freePorts() {
+  async function stackPorts() {
+    const [webhook, worker, sandbox, agent, pubsub, firestore, storage] = await freePorts(7);
     return {
-      WEBHOOK_PORT: String(await freePort()),
-      WORKER_PORT: String(await freePort()),
-      SANDBOX_PORT: String(await freePort()),
-      LOCAL_AGENT_PORT: String(await freePort()),
-      PUBSUB_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
-      FIRESTORE_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
-      STORAGE_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
+      WEBHOOK_PORT: String(webhook),
+      WORKER_PORT: String(worker),
+      SANDBOX_PORT: String(sandbox),
+      LOCAL_AGENT_PORT: String(agent),
+      PUBSUB_EMULATOR_HOST: `127.0.0.1:${pubsub}`,
+      FIRESTORE_EMULATOR_HOST: `127.0.0.1:${firestore}`,
+      STORAGE_EMULATOR_HOST: `127.0.0.1:${storage}`,
     };
   }
 
   /** npm start, one simulated message answered, Ctrl-C; returns what the start script printed. */
   async function startSimulateStop(env: Record<string, string>) {
-    const ports = await freePorts();
+    const ports = await stackPorts();
     start = run('scripts/start.ts', [], { ...ports, ...env });
     await waitFor(() => start!.output().includes('webhook ready:'), 150_000, 'the "webhook ready" line', start.output);
     expect(start.output()).toContain(`webhook ready: http://127.0.0.1:${ports.WEBHOOK_PORT}/webhook`);
